@@ -1,0 +1,101 @@
+"""Headless scaling and profiler overhead (issue 2's benchmark).
+
+For N in --agents (default 30, 1000, 10000): build a headless world, warm up, time --frames
+frames with the profiler on, and report the frame median and per-system medians. Then, in the
+same world, alternate blocks of frames with the profiler on and off and compare the median
+per-frame wall time: that is the profiler's own overhead.
+
+    python bench/headless_scaling.py                # prints a table, writes bench/results/headless_scaling.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from config import build_config  # noqa: E402
+from runtime.atomic import atomic_write_json  # noqa: E402
+from runtime.build import build_world  # noqa: E402
+
+
+def measure(n: int, frames: int, warmup: int, blocks: int, block_frames: int, system: str) -> dict:
+    cfg = build_config(overrides={"visual": {"agents": n}, "env": {"system": system}, "profiler": {"window": frames}})
+    world = build_world(cfg)
+    prof = world.system("ProfilerSystem")
+    world.run(warmup)
+    prof.reset()
+    world.run(frames)
+    rep = prof.report()
+    # overhead: pairs of on/off blocks in the same world (order alternating), ratio per pair
+    on, off, ratios = [], [], []
+    for b in range(blocks):
+        pair = {}
+        for enabled in ((True, False) if b % 2 == 0 else (False, True)):
+            prof.set_enabled(enabled)
+            t0 = time.perf_counter()
+            world.run(block_frames)
+            pair[enabled] = (time.perf_counter() - t0) / block_frames * 1e3
+        on.append(pair[True])
+        off.append(pair[False])
+        ratios.append(pair[True] / pair[False])
+    prof.set_enabled(True)
+    world.shutdown()
+    on_med, off_med = float(np.median(on)), float(np.median(off))
+    q1, q3 = np.percentile(ratios, [25, 75])
+    return {
+        "agents": n,
+        "rows": n + 1,
+        "frame_median_ms": rep["frame"]["median_ms"],
+        "frame_p95_ms": rep["frame"]["p95_ms"],
+        "fps": rep["frame"]["fps"],
+        "systems_median_ms": {k: v["median_ms"] for k, v in rep["systems"].items()},
+        "overhead": {
+            "profiler_on_ms": on_med,
+            "profiler_off_ms": off_med,
+            "overhead_percent": 100.0 * (float(np.median(ratios)) - 1.0),
+            "overhead_percent_iqr": [100.0 * (q1 - 1.0), 100.0 * (q3 - 1.0)],
+            "blocks": blocks,
+            "block_frames": block_frames,
+        },
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--agents", type=int, nargs="+", default=[30, 1000, 10000])
+    p.add_argument("--frames", type=int, default=500)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--blocks", type=int, default=60, help="on/off block pairs for the overhead check")
+    p.add_argument("--block-frames", type=int, default=300)
+    p.add_argument("--system", default="point_mass")
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "headless_scaling.json"))
+    args = p.parse_args()
+    results = []
+    for n in args.agents:
+        print(f"N = {n} ...", file=sys.stderr, flush=True)
+        results.append(measure(n, args.frames, args.warmup, args.blocks, args.block_frames, args.system))
+    base = results[0]["frame_median_ms"]
+    names = list(results[0]["systems_median_ms"])
+    print(f"\nheadless, {args.system}, {args.frames} frames after {args.warmup} warm-up, profiler on")
+    print("| N | frame median ms | x N=" + str(args.agents[0]) + " | " + " | ".join(names) + " | profiler overhead |")
+    print("|---" * (len(names) + 4) + "|")
+    for r in results:
+        cells = " | ".join(f"{r['systems_median_ms'].get(k, float('nan')):.4f}" for k in names)
+        print(f"| {r['agents']} | {r['frame_median_ms']:.4f} | {r['frame_median_ms'] / base:.2f} | {cells} | "
+              f"{r['overhead']['overhead_percent']:+.2f} % (IQR {r['overhead']['overhead_percent_iqr'][0]:+.1f}.."
+              f"{r['overhead']['overhead_percent_iqr'][1]:+.1f}) |")
+    atomic_write_json(args.out, {"machine": platform.platform(), "python": sys.version.split()[0],
+                                 "frames": args.frames, "warmup": args.warmup, "results": results})
+    print(f"\nwritten {args.out}")
+
+
+if __name__ == "__main__":
+    main()

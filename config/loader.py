@@ -1,0 +1,146 @@
+"""Build an AppConfig from defaults, presets, a TOML file and CLI overrides (in that order)."""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from config.presets import TRAINING_PRESETS, VISUAL_PRESETS
+from config.schema import SECTIONS, AppConfig
+from config.validators import ConfigError
+
+TOP_LEVEL_KEYS = ("preset", "train_preset", "plugins")
+
+Overrides = Mapping[str, Mapping[str, Any]]
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a config file; every failure is a ConfigError naming the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p}: not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {p}: is a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {p}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {p}: malformed TOML ({exc})") from None
+    _check_keys(data, str(p))
+    return data
+
+
+def _check_keys(data: Mapping[str, Any], source: str) -> None:
+    for key, value in data.items():
+        if key in TOP_LEVEL_KEYS:
+            continue
+        if key not in SECTIONS:
+            options = list(SECTIONS) + list(TOP_LEVEL_KEYS)
+            raise ConfigError(f"{source}: unknown section or key {key!r}{_suggest(key, options)}")
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: [{key}] must be a table of settings, got {value!r}")
+        fields = [f.name for f in attrs.fields(SECTIONS[key])]
+        for name in value:
+            if name not in fields:
+                raise ConfigError(f"{source}: unknown key '{key}.{name}'{_suggest(name, fields)}")
+
+
+def _merge(into: dict[str, dict[str, Any]], layer: Overrides) -> None:
+    for section, values in layer.items():
+        into.setdefault(section, {}).update(values)
+
+
+def build_config(
+    file_data: Mapping[str, Any] | None = None,
+    *,
+    preset: str | None = None,
+    train_preset: str | None = None,
+    overrides: Overrides | None = None,
+    source: str = "config",
+) -> AppConfig:
+    """Layer defaults < visual preset < training preset < file < overrides, then validate."""
+    file_data = dict(file_data or {})
+    _check_keys(file_data, source)
+    preset = preset or file_data.get("preset") or "medium"
+    train_preset = train_preset or file_data.get("train_preset") or "standard"
+    if preset not in VISUAL_PRESETS:
+        raise ConfigError(f"{source}: unknown preset {preset!r}: choose one of {', '.join(VISUAL_PRESETS)}")
+    if train_preset not in TRAINING_PRESETS:
+        raise ConfigError(
+            f"{source}: unknown training preset {train_preset!r}: choose one of {', '.join(TRAINING_PRESETS)}"
+        )
+    layers: dict[str, dict[str, Any]] = {}
+    _merge(layers, VISUAL_PRESETS[preset])
+    _merge(layers, TRAINING_PRESETS[train_preset])
+    _merge(layers, {k: v for k, v in file_data.items() if k in SECTIONS})
+    if overrides:
+        _check_keys(overrides, "command line")
+        _merge(layers, overrides)
+    sections = {}
+    for name, cls in SECTIONS.items():
+        try:
+            sections[name] = cls(**layers.get(name, {}))
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {name}.{exc}") from None
+    return AppConfig(preset=preset, train_preset=train_preset, **sections)
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    preset: str | None = None,
+    train_preset: str | None = None,
+    overrides: Overrides | None = None,
+) -> AppConfig:
+    data = read_toml(path) if path is not None else {}
+    source = f"config file {path}" if path is not None else "config"
+    return build_config(data, preset=preset, train_preset=train_preset, overrides=overrides, source=source)
+
+
+def replace(config: AppConfig, **sections: Mapping[str, Any]) -> AppConfig:
+    """A copy of `config` with some fields of some sections changed (validated again)."""
+    changes = {}
+    for name, values in sections.items():
+        try:
+            changes[name] = attrs.evolve(getattr(config, name), **values)
+        except ConfigError as exc:
+            raise ConfigError(f"config: {name}.{exc}") from None
+    return attrs.evolve(config, **changes)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def to_toml(config: AppConfig) -> str:
+    """The config as a TOML file that `load_config` reads back to an equal AppConfig."""
+    lines = [f"preset = {_toml_value(config.preset)}", f"train_preset = {_toml_value(config.train_preset)}"]
+    for name in SECTIONS:
+        lines.append("")
+        lines.append(f"[{name}]")
+        for key, value in attrs.asdict(getattr(config, name)).items():
+            if value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,203 @@
+"""Every setting of calf-ecs, with its default (DOMAIN.md) and its valid range.
+
+Sections map one-to-one onto TOML tables of a config file (see docs/CONFIG.md).
+"""
+from __future__ import annotations
+
+import attrs
+from attrs import define, field
+
+from config.validators import (
+    ConfigError,
+    boolean,
+    choice,
+    integer,
+    number,
+    optional_integer,
+    optional_number,
+    string,
+    to_float,
+)
+
+SYSTEMS = ("point_mass", "differential_drive")
+POLICIES = ("calf", "actor", "nominal")
+RELAX_SCHEDULES = ("exponential", "linear", "goal_zero")
+MAX_AGENTS = 100_000
+
+
+def _num(default: float, lo: float | None = None, hi: float | None = None, **kw: bool):
+    return field(default=default, converter=to_float, validator=number(lo, hi, **kw))
+
+
+def _int(default: int, lo: int | None = None, hi: int | None = None):
+    return field(default=default, validator=integer(lo, hi))
+
+
+def _bool(default: bool):
+    return field(default=default, validator=boolean())
+
+
+@define(frozen=True, kw_only=True)
+class EnvConfig:
+    """The environment: dynamics, termination, rewards and the nominal policy's gains."""
+
+    system: str = field(default="point_mass", validator=choice(SYSTEMS))
+    dt: float = _num(0.01, 0.0, 0.1, lo_open=True)
+    goal_epsilon: float = _num(0.05, 0.0, 10.0, lo_open=True)
+    dd_goal_position: float = _num(0.1, 0.0, 10.0, lo_open=True)
+    dd_goal_theta: float = _num(0.1, 0.0, 3.2, lo_open=True)
+    boundary_limit: float = _num(5.0, 0.0, 1e4, lo_open=True)
+    max_steps_per_episode: int = _int(750, 1, 10_000_000)
+    reward_scale: float = _num(10.0, 0.0, 1e6, lo_open=True)
+    reset_range: float = _num(2.0, 0.0, 1e4, lo_open=True)
+    # point mass
+    pm_action_bound: float = _num(5.0, 0.0, 1e4, lo_open=True)
+    pd_kp: float = _num(2.0, 0.0, 1e4)
+    pd_kd: float = _num(2.0, 0.0, 1e4)
+    # differential drive
+    dd_v_bound: float = _num(1.0, 0.0, 1e4, lo_open=True)
+    dd_omega_bound: float = _num(2.0, 0.0, 1e4, lo_open=True)
+    dd_k_rho: float = _num(0.8, 0.0, 1e4)
+    dd_k_alpha: float = _num(3.0, 0.0, 1e4)
+    dd_k_theta: float = _num(2.0, 0.0, 1e4)
+    dd_backup_speed: float = _num(0.3, 0.0, 1.0)
+    dd_final_rotation_radius: float = _num(0.05, 0.0, 10.0)
+
+    def __attrs_post_init__(self) -> None:
+        if self.reset_range >= self.boundary_limit:
+            raise ConfigError(
+                f"reset_range ({self.reset_range}) must be smaller than boundary_limit ({self.boundary_limit})"
+            )
+
+
+@define(frozen=True, kw_only=True)
+class TD3Config:
+    """TD3 inside CALF: network sizes, optimiser and update rules."""
+
+    hidden_size: int = _int(64, 1, 4096)
+    hidden_layers: int = _int(2, 1, 8)
+    gamma: float = _num(0.99, 0.0, 1.0)
+    tau: float = _num(0.005, 0.0, 1.0, lo_open=True)
+    policy_noise: float = _num(0.2, 0.0, 10.0)
+    noise_clip: float = _num(0.5, 0.0, 10.0)
+    policy_delay: int = _int(2, 1, 1000)
+    actor_lr: float = _num(3e-4, 0.0, 1.0, lo_open=True)
+    critic_lr: float = _num(3e-4, 0.0, 1.0, lo_open=True)
+    batch_size: int = _int(64, 1, 65_536)
+    buffer_size: int = _int(100_000, 1, 50_000_000)
+    exploration_noise: float = _num(0.5, 0.0, 100.0)
+    start_training_step: int = _int(100, 0, 100_000_000)
+    torch_threads: int = _int(1, 1, 256)
+
+    def __attrs_post_init__(self) -> None:
+        if self.batch_size > self.buffer_size:
+            raise ConfigError(f"batch_size ({self.batch_size}) must not exceed buffer_size ({self.buffer_size})")
+
+
+@define(frozen=True, kw_only=True)
+class CalfConfig:
+    """The CALF filter and its conventions (published CALF code differs on them; see docs/CALF.md)."""
+
+    nu_bar: float = _num(0.01, 0.0, 1e6)
+    kappa_low_coeff: float = _num(0.01, 0.0, 1e9)
+    kappa_up_coeff: float = _num(1000.0, 0.0, 1e12, lo_open=True)
+    kappa_on: str = field(default="squared_norm", validator=choice(("squared_norm", "norm")))
+    certified_value: str = field(default="q1", validator=choice(("q1", "min_twin")))
+    relax_updates_certificate: bool = _bool(False)
+    lambda_relax: float = _num(0.99995, 0.0, 1.0)
+    p_relax_init: float | None = field(default=None, converter=to_float, validator=optional_number(0.0, 1.0))
+    relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))
+    relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
+    relax_ramp_end: float = _num(0.0, 0.0, 1.0)
+
+    @property
+    def p_relax_start(self) -> float:
+        return self.lambda_relax if self.p_relax_init is None else self.p_relax_init
+
+    def __attrs_post_init__(self) -> None:
+        if self.kappa_low_coeff > self.kappa_up_coeff:
+            raise ConfigError(
+                f"kappa_low_coeff ({self.kappa_low_coeff}) must not exceed kappa_up_coeff ({self.kappa_up_coeff})"
+            )
+
+
+@define(frozen=True, kw_only=True)
+class VisualConfig:
+    """What the view shows and how often it refreshes (the low / medium / high presets)."""
+
+    agents: int = _int(5, 0, MAX_AGENTS)
+    trail_max_length: int = _int(600, 2, 100_000)
+    grid_size: int = _int(21, 2, 513)
+    heatmap_update_freq: int = _int(500, 1, 100_000_000)
+    heatmap_action: str = field(default="actor", validator=choice(("actor", "zero")))
+    height_scale: float = _num(3.0, 0.0, 1e4, lo_open=True)
+    height_epsilon: float = _num(0.01, 0.0, 1e3)
+    surface_ema_alpha: float = _num(0.1, 0.0, 1.0, lo_open=True)
+    surface_alpha: float = _num(0.6, 0.0, 1.0)
+    stats_q_value_update_freq: int = _int(10, 1, 1_000_000)
+    stats_text_update_freq: int = _int(5, 1, 1_000_000)
+    stats_profiler_update_freq: int = _int(30, 1, 1_000_000)
+    use_vectorized_heights: bool = _bool(True)
+    use_stats_cache: bool = _bool(True)
+    use_batched_trails: bool = _bool(True)
+    window_width: int = _int(1280, 64, 8192)
+    window_height: int = _int(720, 64, 8192)
+
+
+@define(frozen=True, kw_only=True)
+class TrainingConfig:
+    """Training budget and outputs (the quick / standard / thorough presets)."""
+
+    episodes: int = _int(500, 1, 100_000_000)
+    train_steps_per_frame: int = _int(1, 0, 1000)
+    policy: str = field(default="calf", validator=choice(POLICIES))
+    checkpoint_every: int = _int(50, 1, 100_000_000)
+    plot_every: int = _int(5, 1, 100_000_000)
+    log_max_rows: int = _int(200_000, 0, 100_000_000)
+
+
+@define(frozen=True, kw_only=True)
+class ProfilerConfig:
+    """Per-system timing: window of frames kept, psutil sampling period."""
+
+    enabled: bool = _bool(True)
+    window: int = _int(1000, 10, 1_000_000)
+    sample_every: int = _int(30, 1, 1_000_000)
+    warmup_frames: int = _int(0, 0, 100_000_000)
+
+
+@define(frozen=True, kw_only=True)
+class RunConfig:
+    """One run: seed, length and where the outputs go."""
+
+    seed: int = _int(42, 0, 2**63 - 1)
+    frames: int | None = field(default=None, validator=optional_integer(1, 10**12))
+    out: str | None = field(default=None, validator=attrs.validators.optional(string()))
+    profile: str | None = field(default=None, validator=attrs.validators.optional(string()))
+
+
+@define(frozen=True, kw_only=True)
+class AppConfig:
+    """All sections, plus the names of the presets they were built from."""
+
+    preset: str = field(default="medium", validator=string())
+    train_preset: str = field(default="standard", validator=string())
+    env: EnvConfig = field(factory=EnvConfig)
+    td3: TD3Config = field(factory=TD3Config)
+    calf: CalfConfig = field(factory=CalfConfig)
+    visual: VisualConfig = field(factory=VisualConfig)
+    training: TrainingConfig = field(factory=TrainingConfig)
+    profiler: ProfilerConfig = field(factory=ProfilerConfig)
+    run: RunConfig = field(factory=RunConfig)
+
+
+#: section name -> attrs class, in file order
+SECTIONS = {
+    "env": EnvConfig,
+    "td3": TD3Config,
+    "calf": CalfConfig,
+    "visual": VisualConfig,
+    "training": TrainingConfig,
+    "profiler": ProfilerConfig,
+    "run": RunConfig,
+}

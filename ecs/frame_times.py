@@ -1,0 +1,163 @@
+"""Per-system frame timing with almost no per-frame cost.
+
+The World writes one `perf_counter_ns` stamp after each system into a reused list; `commit`
+appends those ints to a flat C int64 array, and only every `chunk` frames are they viewed as
+numpy and written into a rolling window (ms per system per frame). That keeps the profiler's
+own cost to roughly one clock read and one list store per system per frame.
+"""
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+
+class FrameTimes:
+    """Rolling window of frame periods and per-system durations, keyed by system name."""
+
+    def __init__(self, window: int = 1000, chunk: int = 512) -> None:
+        if window < 1 or chunk < 1:
+            raise ValueError("window and chunk must be >= 1")
+        self.window = int(window)
+        self.chunk = int(chunk)
+        self.active = True
+        self._col: dict[str, int] = {}
+        self._ring = np.full((self.window, 8), np.nan)  # ms, columns by name
+        self._frame_ring = np.full(self.window, np.nan)  # ms, frame period (start to start)
+        self._head = 0
+        self.count = 0  # valid rows in the window
+        self._flushed_frames = 0  # since the last reset
+        self._names: list[str] = []
+        self._cols_now = np.zeros(0, dtype=np.int64)
+        self._flat = array("q")  # pending stamps, C int64s: numpy reads them without conversion
+        self._pending = 0
+        self._last_start: int | None = None
+        # whole-run totals since reset: per column sum and max (ms) and frames present
+        self._sum = np.zeros(8)
+        self._max = np.zeros(8)
+        self._n = np.zeros(8, dtype=np.int64)
+
+    @property
+    def frames_recorded(self) -> int:
+        """Frames timed since the last reset (including ones not yet flushed)."""
+        return self._flushed_frames + self._pending
+
+    # -- the two calls the World makes ---------------------------------------------------------
+    def begin_schedule(self, names: list[str]) -> list[int]:
+        self.flush()
+        self._names = list(names)
+        for name in names:
+            if name not in self._col:
+                self._add_column(name)
+        self._cols_now = np.array([self._col[n] for n in names], dtype=np.int64)
+        return [0] * (len(names) + 1)
+
+    def commit(self, stamps: list[int]) -> None:
+        self._flat.extend(stamps)
+        self._pending += 1
+        if self._pending >= self.chunk:
+            self.flush()
+
+    # -- storage -------------------------------------------------------------------------------
+    def _add_column(self, name: str) -> None:
+        idx = len(self._col)
+        if idx >= self._ring.shape[1]:
+            grow = self._ring.shape[1]
+            self._ring = np.concatenate([self._ring, np.full((self.window, grow), np.nan)], axis=1)
+            self._sum = np.concatenate([self._sum, np.zeros(grow)])
+            self._max = np.concatenate([self._max, np.zeros(grow)])
+            self._n = np.concatenate([self._n, np.zeros(grow, dtype=np.int64)])
+        self._col[name] = idx
+
+    def flush(self) -> None:
+        """Turn the pending stamps into durations in the window (a handful of numpy calls)."""
+        m = self._pending
+        if m == 0:
+            return
+        k = len(self._names) + 1
+        block = np.frombuffer(self._flat, dtype=np.int64).reshape(m, k).copy()
+        del self._flat[:]
+        self._pending = 0
+        durations = np.diff(block, axis=1) * 1e-6
+        starts = block[:, 0]
+        # A frame's period runs from its start to the next frame's start; the newest frame's
+        # is not known yet, so each frame is credited with the period that ended at its start.
+        periods = np.empty(m)
+        periods[1:] = np.diff(starts) * 1e-6
+        first = (block[0, -1] - block[0, 0]) if self._last_start is None else (starts[0] - self._last_start)
+        periods[0] = first * 1e-6
+        self._last_start = int(starts[-1])
+        cols = self._cols_now
+        if len(cols):
+            self._sum[cols] += durations.sum(axis=0)
+            self._max[cols] = np.maximum(self._max[cols], durations.max(axis=0))
+            self._n[cols] += m
+        m_keep = min(m, self.window)  # a chunk longer than the window keeps its newest rows
+        durations, periods = durations[-m_keep:], periods[-m_keep:]
+        rows = (self._head + np.arange(m_keep)) % self.window
+        if len(cols) < len(self._col):
+            self._ring[rows] = np.nan  # systems not in this schedule did not run in these frames
+        if len(cols):
+            self._ring[rows[:, None], cols] = durations
+        self._frame_ring[rows] = periods
+        self._head = int((self._head + m_keep) % self.window)
+        self.count = min(self.window, self.count + m_keep)
+        self._flushed_frames += m
+
+    def reset(self) -> None:
+        """Forget everything measured so far (warm-up, F3)."""
+        del self._flat[:]
+        self._pending = 0
+        self._last_start = None
+        self._ring[:] = np.nan
+        self._frame_ring[:] = np.nan
+        self._head = 0
+        self.count = 0
+        self._flushed_frames = 0
+        self._sum[:] = 0
+        self._max[:] = 0
+        self._n[:] = 0
+
+    # -- statistics ----------------------------------------------------------------------------
+    @staticmethod
+    def _summary(values: np.ndarray) -> dict[str, float]:
+        v = values[np.isfinite(values)]
+        if v.size == 0:
+            return {"mean_ms": 0.0, "median_ms": 0.0, "p95_ms": 0.0, "max_ms": 0.0}
+        return {
+            "mean_ms": float(v.mean()),
+            "median_ms": float(np.median(v)),
+            "p95_ms": float(np.percentile(v, 95)),
+            "max_ms": float(v.max()),
+        }
+
+    def frame_stats(self) -> dict[str, float]:
+        self.flush()
+        out = self._summary(self._frame_ring[: self.count] if self.count < self.window else self._frame_ring)
+        out["fps"] = 1000.0 / out["mean_ms"] if out["mean_ms"] > 0 else 0.0
+        out["frames_in_window"] = int(self.count)
+        return out
+
+    def system_stats(self) -> dict[str, dict[str, float]]:
+        """Stats per system seen since the last reset, in the current schedule's order first."""
+        self.flush()
+        rows = self._ring[: self.count] if self.count < self.window else self._ring
+        frame = self.frame_stats()
+        order = self._names + [n for n in self._col if n not in self._names]
+        out = {}
+        for name in order:
+            c = self._col[name]
+            if self._n[c] == 0:
+                continue
+            s = self._summary(rows[:, c])
+            s["share"] = s["mean_ms"] / frame["mean_ms"] if frame["mean_ms"] > 0 else 0.0
+            s["frames"] = int(np.isfinite(rows[:, c]).sum())
+            s["total_ms"] = float(self._sum[c])
+            out[name] = s
+        return out
+
+    def slowest(self, k: int = 5) -> list[tuple[str, float]]:
+        """The k systems with the highest mean time in the window: (name, mean_ms)."""
+        stats = self.system_stats()
+        ranked = sorted(((n, s["mean_ms"]) for n, s in stats.items()), key=lambda t: -t[1])
+        return ranked[:k]

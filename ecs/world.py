@@ -1,0 +1,189 @@
+"""The World: one esper context, its resources, its events and its ordered systems."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from time import perf_counter_ns
+from typing import Any, Protocol, TypeVar
+
+import esper
+
+from ecs.events import EventBus
+from ecs.schedule import Anchors, Schedule
+from ecs.system import System
+
+T = TypeVar("T")
+_world_ids = itertools.count()
+
+
+class FrameRecorder(Protocol):
+    """What the World calls when a profiler is attached (see systems.profiler)."""
+
+    active: bool
+
+    def begin_schedule(self, names: list[str]) -> list[int]:
+        """The schedule changed; return the stamp buffer to fill (len(names) + 1)."""
+
+    def commit(self, stamps: list[int]) -> None:
+        """One frame is done: stamps[0] is its start, stamps[i] the end of system i."""
+
+
+class World:
+    """Owns its esper context, so two worlds in one process never see each other's entities.
+
+    Resources are singletons keyed by type (or by an explicit key): config, clock, RNG, agent
+    table, networks, caches. Systems run in the schedule's order, one frame per `step()`.
+    """
+
+    def __init__(self, dt: float = 0.01, name: str | None = None) -> None:
+        if not (isinstance(dt, (int, float)) and 0 < dt <= 1.0):
+            raise ValueError(f"dt must be in (0, 1], got {dt!r}")
+        self.name = name or f"calf-ecs-world-{next(_world_ids)}"
+        if self.name in esper.list_worlds():
+            raise ValueError(f"an esper world context named {self.name!r} already exists")
+        self.dt = float(dt)
+        self.frame = 0
+        self.schedule = Schedule()
+        self.events = EventBus()
+        self._resources: dict[Any, Any] = {}
+        self._active: list[System] = []
+        self._active_version = -1
+        self._recorder: FrameRecorder | None = None
+        self._stamps: list[int] = []
+        self._frame_end_hooks: list[Callable[[World], None]] = []
+        self._closed = False
+        previous = esper.current_world
+        esper.switch_world(self.name)  # creates the context
+        esper.switch_world(previous)
+
+    # -- esper ---------------------------------------------------------------------------------
+    @property
+    def esper(self):  # noqa: ANN201 - the esper module, switched to this world's context
+        """esper, switched to this world's context. Use for every entity operation."""
+        if esper.current_world != self.name:
+            esper.switch_world(self.name)
+        return esper
+
+    def create_entity(self, *components: Any) -> int:
+        return self.esper.create_entity(*components)
+
+    def delete_entity(self, entity: int) -> None:
+        self.esper.delete_entity(entity, immediate=True)
+
+    def entity_count(self) -> int:
+        return len(self.esper._entities)
+
+    # -- resources -----------------------------------------------------------------------------
+    def insert_resource(self, value: Any, key: Any = None) -> Any:
+        self._resources[key if key is not None else type(value)] = value
+        return value
+
+    def resource(self, key: type[T] | Any) -> T:
+        try:
+            return self._resources[key]
+        except KeyError:
+            label = getattr(key, "__name__", repr(key))
+            raise KeyError(f"world {self.name!r} has no resource {label}") from None
+
+    def try_resource(self, key: type[T] | Any, default: Any = None) -> T | None:
+        return self._resources.get(key, default)
+
+    def has_resource(self, key: Any) -> bool:
+        return key in self._resources
+
+    def remove_resource(self, key: Any) -> Any:
+        return self._resources.pop(key, None)
+
+    def resource_keys(self) -> list[Any]:
+        return list(self._resources)
+
+    # -- systems -------------------------------------------------------------------------------
+    def add_system(self, system: System, *, before: Anchors = None, after: Anchors = None) -> System:
+        return self.add_systems([(system, before, after)])[0]
+
+    def add_systems(self, entries: list[tuple[System, Anchors, Anchors]]) -> list[System]:
+        added = self.schedule.add_many(entries)
+        try:
+            for s in added:
+                s.setup(self)
+        except Exception:
+            for s in added:
+                if s.name in self.schedule:
+                    self.schedule.remove(s.name)
+            raise
+        return added
+
+    def remove_system(self, name: str) -> System:
+        system = self.schedule.remove(name)
+        system.teardown(self)
+        return system
+
+    def system(self, name: str) -> System:
+        return self.schedule.get(name)
+
+    # -- profiling hook ------------------------------------------------------------------------
+    def attach_recorder(self, recorder: FrameRecorder | None) -> None:
+        self._recorder = recorder
+        self._active_version = -1
+
+    def on_frame_end(self, hook: Callable[["World"], None]) -> None:
+        self._frame_end_hooks.append(hook)
+
+    def _refresh_active(self) -> None:
+        self._active = [s for s in self.schedule if s.enabled]
+        self._active_version = self.schedule.version
+        if self._recorder is not None:
+            self._stamps = self._recorder.begin_schedule([s.name for s in self._active])
+
+    # -- the frame -----------------------------------------------------------------------------
+    def step(self) -> None:
+        """Run every enabled system once, in order."""
+        if self._active_version != self.schedule.version:
+            self._refresh_active()
+        dt = self.dt
+        recorder = self._recorder
+        if recorder is None or not recorder.active:
+            for s in self._active:
+                s.process(self, dt)
+        else:
+            clock = perf_counter_ns
+            stamps = self._stamps
+            stamps[0] = clock()
+            i = 1
+            for s in self._active:
+                s.process(self, dt)
+                stamps[i] = clock()
+                i += 1
+            recorder.commit(stamps)
+        for hook in self._frame_end_hooks:
+            hook(self)
+        self.frame += 1
+
+    def run(self, frames: int, should_stop: Callable[[], bool] | None = None) -> int:
+        """Step `frames` times (or until `should_stop()`); returns the frames run."""
+        done = 0
+        while done < frames:
+            if should_stop is not None and should_stop():
+                break
+            self.step()
+            done += 1
+        return done
+
+    def shutdown(self) -> None:
+        """Tear systems down (last first) and delete the esper context."""
+        if self._closed:
+            return
+        self._closed = True
+        errors = []
+        for s in reversed(list(self.schedule)):
+            try:
+                s.teardown(self)
+            except Exception as exc:  # keep tearing the others down
+                errors.append(exc)
+        if esper.current_world == self.name:
+            others = [w for w in esper.list_worlds() if w != self.name]
+            esper.switch_world(others[0] if others else "default")
+        if self.name in esper.list_worlds() and esper.current_world != self.name:
+            esper.delete_world(self.name)
+        if errors:
+            raise errors[0]

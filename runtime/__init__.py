@@ -1,0 +1,1 @@
+"""Running calf-ecs: CLI parsing, world assembly, the headless and rendered loops, output files."""

@@ -1,0 +1,63 @@
+"""Assemble a World from an AppConfig: resources, the ordered systems, and the first agents."""
+from __future__ import annotations
+
+import attrs
+
+from components.agent_table import AgentTable
+from components.resources import Counters, PopulationRequests, Rngs, SimClock
+from config.schema import AppConfig
+from ecs.system import System
+from ecs.world import World
+from envs.base import Environment, make_environment
+from systems.control import ControlSystem
+from systems.physics import PhysicsSystem
+from systems.population import PopulationSystem, spawn_agents
+from systems.profiler import ProfilerSystem, RunMeta
+
+
+def core_systems(cfg: AppConfig) -> list[System]:
+    """The systems every run has, in frame order (the render layer adds its own)."""
+    return [
+        PopulationSystem(),
+        ControlSystem(),
+        PhysicsSystem(),
+        ProfilerSystem(window=cfg.profiler.window, sample_every=cfg.profiler.sample_every, enabled=cfg.profiler.enabled),
+    ]
+
+
+def run_meta(cfg: AppConfig, mode: str) -> RunMeta:
+    return RunMeta(
+        agents=cfg.visual.agents,
+        system=cfg.env.system,
+        preset=cfg.preset,
+        train_preset=cfg.train_preset,
+        seed=cfg.run.seed,
+        mode=mode,
+        flags={
+            "use_vectorized_heights": cfg.visual.use_vectorized_heights,
+            "use_stats_cache": cfg.visual.use_stats_cache,
+            "use_batched_trails": cfg.visual.use_batched_trails,
+            "profiler": cfg.profiler.enabled,
+        },
+        config=attrs.asdict(cfg),
+    )
+
+
+def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System] | None = None,
+                spawn: bool = True) -> World:
+    """A ready-to-step world: resources inserted, systems set up in order, agents spawned."""
+    world = World(dt=cfg.env.dt)
+    world.insert_resource(cfg)
+    world.insert_resource(make_environment(cfg.env), Environment)
+    world.insert_resource(Rngs(cfg.run.seed))
+    world.insert_resource(Counters())
+    world.insert_resource(PopulationRequests())
+    world.insert_resource(SimClock(dt=cfg.env.dt))
+    world.insert_resource(AgentTable(world, capacity=max(16, cfg.visual.agents + 1)))
+    world.insert_resource(run_meta(cfg, mode))
+    for system in systems if systems is not None else core_systems(cfg):
+        world.add_system(system)
+    if spawn:
+        spawn_agents(world, 1, training=True)
+        spawn_agents(world, cfg.visual.agents)
+    return world

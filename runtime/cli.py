@@ -1,0 +1,99 @@
+"""The command line: flags, their checks, and how they override the config file."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+from config import SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
+from config.schema import MAX_AGENTS
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2, nothing written."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr with exit code 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _count(lo: int, hi: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"must be <= {hi}, got {value}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+def build_parser() -> OneLineParser:
+    p = OneLineParser(
+        prog="app.py",
+        description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
+        "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems.",
+        epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
+        "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems",
+    )
+    run = p.add_argument_group("what to run")
+    run.add_argument("--agents", type=_count(0, MAX_AGENTS, "--agents"), metavar="N",
+                     help="number of visual agents besides the training agent (preset default)")
+    run.add_argument("--system", choices=SYSTEMS, help="environment (default point_mass)")
+    run.add_argument("--preset", choices=tuple(VISUAL_PRESETS), help="visual preset (default medium)")
+    run.add_argument("--train-preset", choices=tuple(TRAINING_PRESETS),
+                     help="training preset: episodes and episode length (default standard)")
+    run.add_argument("--seed", type=_count(0, 2**63 - 1, "--seed"), metavar="S", help="random seed (default 42)")
+    run.add_argument("--config", metavar="FILE.toml", help="config file; command-line flags override it")
+    mode = p.add_argument_group("how to run")
+    mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
+    mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
+                      help="stop after N frames (headless default: run until --episodes are done)")
+    mode.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",
+                      help="stop after E episodes of the training agent (training preset default)")
+    mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
+    prof = p.add_argument_group("profiling")
+    prof.add_argument("--profile", metavar="PATH", help="write the profiler's JSON report here at the end")
+    prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
+                      help="frames kept for profiler statistics (default 1000)")
+    prof.add_argument("--warmup", type=_count(0, 10**9, "--warmup"), metavar="F",
+                      help="frames excluded from profiler statistics at the start (default 0)")
+    prof.add_argument("--no-profiler", action="store_true", help="do not time systems (for overhead checks)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Only the flags the user gave; they win over the config file."""
+    mapping = {
+        "agents": ("visual", "agents"),
+        "system": ("env", "system"),
+        "seed": ("run", "seed"),
+        "frames": ("run", "frames"),
+        "profile": ("run", "profile"),
+        "episodes": ("training", "episodes"),
+        "profile_window": ("profiler", "window"),
+        "warmup": ("profiler", "warmup_frames"),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for attr, (section, key) in mapping.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            out.setdefault(section, {})[key] = value
+    if args.no_profiler:
+        out.setdefault("profiler", {})["enabled"] = False
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(sys.argv[1:] if argv is None else argv)

@@ -1,0 +1,1 @@
+"""One file per system. Each processes every agent in whole-array passes."""

@@ -1,0 +1,61 @@
+"""PhysicsSystem: one RK4 step for every agent, termination, and respawn of finished agents.
+
+Like a vector environment with same-step auto-reset: `next_state` keeps the state an episode
+ended in (for the replay buffer), while `state` already holds the respawned agent's fresh state.
+Systems that keep per-episode data (certificates, trails) reset it on `episodes_ended`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from components.agent_table import AgentTable, ColumnSpec
+from components.resources import Rngs
+from ecs.system import System
+from envs.base import Environment
+
+
+class PhysicsSystem(System):
+    reads = ("state", "action", "episode_step", "episode_return")
+    writes = ("state", "prev_state", "next_state", "reward", "outcome", "episode_step", "episode_return")
+
+    def setup(self, world) -> None:  # noqa: ANN001
+        env = world.resource(Environment)
+        d = env.state_dim
+        world.resource(AgentTable).add_columns(
+            [
+                ColumnSpec("state", (d,), np.float64, 0.0, owner=self.name, doc="current state"),
+                ColumnSpec("prev_state", (d,), np.float64, 0.0, owner=self.name, doc="state before this step"),
+                ColumnSpec("next_state", (d,), np.float64, 0.0, owner=self.name, doc="state after this step (pre-respawn)"),
+                ColumnSpec("reward", (), np.float64, 0.0, owner=self.name, doc="scaled reward of this step"),
+                ColumnSpec("outcome", (), np.int8, 0, owner=self.name, doc="envs.Outcome of this step"),
+                ColumnSpec("episode_step", (), np.int64, 0, owner=self.name, doc="steps in the current episode"),
+                ColumnSpec("episode_return", (), np.float64, 0.0, owner=self.name, doc="scaled return so far"),
+            ]
+        )
+
+    def process(self, world, dt: float) -> None:  # noqa: ANN001
+        table = world.resource(AgentTable)
+        if table.n == 0:
+            return
+        env = world.resource(Environment)
+        s = table.state
+        a = table.action
+        s_next = table.next_state
+        table.prev_state[:] = s
+        env.rk4_step(s, a, dt, out=s_next)
+        reward = table.reward
+        reward[:] = env.reward(s, a)
+        reward *= env.cfg.reward_scale
+        table.episode_return += reward
+        table.episode_step += 1
+        outcome = env.outcomes(s_next, table.episode_step)
+        table.outcome[:] = outcome
+        s[:] = s_next
+        done = np.flatnonzero(outcome)
+        if done.size:
+            world.events.emit(
+                "episodes_ended", done, outcome[done], table.episode_return[done].copy(), table.episode_step[done].copy()
+            )
+            s[done] = env.sample_states(world.resource(Rngs).spawn, done.size)
+            table.episode_step[done] = 0
+            table.episode_return[done] = 0.0

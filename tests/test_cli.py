@@ -1,0 +1,119 @@
+"""The command line: bad input is one line + exit 2 with nothing written; headless never imports ursina."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_main(argv, capsys):
+    code = app.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BAD_INPUT = [
+    (["--agents", "-1"], "--agents: must be >= 0"),
+    (["--agents", "abc"], "--agents: must be a whole number"),
+    (["--agents", "100001"], "--agents: must be <= 100000"),
+    (["--frames", "0"], "--frames: must be >= 1"),
+    (["--frames", "1.5"], "--frames: must be a whole number"),
+    (["--episodes", "0"], "--episodes: must be >= 1"),
+    (["--seed", "-3"], "--seed: must be >= 0"),
+    (["--system", "cartpole"], "invalid choice: 'cartpole'"),
+    (["--preset", "ultra"], "invalid choice: 'ultra'"),
+    (["--train-preset", "forever"], "invalid choice: 'forever'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--config", "/nonexistent/calf.toml"], "config file /nonexistent/calf.toml: not found"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD_INPUT)
+def test_bad_input_is_one_line_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_main(argv + ["--headless", "--profile", "p.json"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("app.py: error:") and message in err, err
+    assert "Traceback" not in err and out == ""
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+CONFIG_CASES = [
+    ("[visual]\ngrid_size = 1\n", "visual.grid_size must be >= 2, got 1"),
+    ("[visual]\ngridsize = 21\n", "unknown key 'visual.gridsize' (did you mean 'grid_size'?)"),
+    ("[env]\ndt = 0.5\n", "env.dt must be <= 0.1, got 0.5"),
+    ("[env]\nsystem = 'pendulum'\n", "env.system must be one of point_mass, differential_drive"),
+    ("[visual]\nagents = 'many'\n", "visual.agents must be an integer"),
+    ("[visual\nagents = 3\n", "malformed TOML"),
+    ("[physics]\nx = 1\n", "unknown section or key 'physics'"),
+    ("preset = 'ultra'\n", "unknown preset 'ultra'"),
+    ("[td3]\nbatch_size = 500\nbuffer_size = 100\n", "batch_size (500) must not exceed buffer_size (100)"),
+    ("[env]\nreset_range = 6.0\n", "reset_range (6.0) must be smaller than boundary_limit (5.0)"),
+]
+
+
+@pytest.mark.parametrize("text,message", CONFIG_CASES)
+def test_bad_config_file_is_one_line_exit_2(text, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text(text)
+    code, out, err = run_main(["--config", "bad.toml", "--headless", "--profile", "p.json"], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert "bad.toml" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_profile_into_missing_directory_is_reported_before_running(capsys, tmp_path):
+    code, out, err = run_main(["--headless", "--frames", "5", "--profile", str(tmp_path / "no" / "p.json")], capsys)
+    assert code == 2 and "does not exist" in err
+
+
+def test_config_file_then_flags_override(capsys, tmp_path):
+    cfg_file = tmp_path / "run.toml"
+    cfg_file.write_text("preset = 'low'\n[visual]\nagents = 7\n[run]\nseed = 5\n")
+    prof = tmp_path / "p.json"
+    code, out, err = run_main(
+        ["--config", str(cfg_file), "--agents", "2", "--headless", "--frames", "30", "--profile", str(prof),
+         "--no-progress"], capsys)
+    assert code == 0, err
+    meta = json.loads(prof.read_text())["meta"]
+    assert meta["agents"] == 2 and meta["seed"] == 5 and meta["preset"] == "low"
+    assert meta["config"]["visual"]["grid_size"] == 15  # from the low preset
+    assert meta["frames"] == 30
+    assert "30 frames" in out
+
+
+def test_list_systems_prints_the_order(capsys):
+    code, out, err = run_main(["--list-systems", "--headless"], capsys)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].endswith("PopulationSystem") and lines[-1].endswith("ProfilerSystem")
+    assert any(line.endswith("PhysicsSystem") for line in lines)
+
+
+def test_help_lists_the_flags(capsys):
+    with pytest.raises(SystemExit) as exc:
+        app.main(["--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    for flag in ("--agents", "--system", "--preset", "--seed", "--headless", "--frames", "--profile",
+                 "--list-systems", "--config"):
+        assert flag in out
+
+
+def test_headless_run_never_imports_ursina(tmp_path):
+    code = (
+        "import sys, app\n"
+        f"rc = app.main(['--headless', '--frames', '20', '--no-progress', '--profile', r'{tmp_path / 'p.json'}'])\n"
+        "bad = [m for m in ('ursina', 'panda3d', 'direct') if m in sys.modules]\n"
+        "print('RC', rc, 'BAD', bad)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "DISPLAY": ""})
+    assert "RC 0 BAD []" in res.stdout, res.stderr
+    assert (tmp_path / "p.json").exists()

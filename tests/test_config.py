@@ -1,0 +1,48 @@
+"""Config: presets, precedence, validation and the TOML round trip."""
+import pytest
+
+from config import ConfigError, build_config, load_config, to_toml
+
+
+def test_presets_set_the_documented_values():
+    low, med, high = (build_config(preset=p).visual for p in ("low", "medium", "high"))
+    assert (low.agents, low.trail_max_length, low.grid_size, low.heatmap_update_freq) == (3, 300, 15, 1000)
+    assert (med.agents, med.trail_max_length, med.grid_size, med.heatmap_update_freq) == (5, 600, 21, 500)
+    assert (high.agents, high.trail_max_length, high.grid_size, high.heatmap_update_freq) == (10, 1000, 31, 250)
+    for v in (low, med, high):
+        assert (v.stats_q_value_update_freq, v.stats_text_update_freq, v.stats_profiler_update_freq) == (10, 5, 30)
+    q, s, t = (build_config(train_preset=p) for p in ("quick", "standard", "thorough"))
+    assert (q.training.episodes, q.env.max_steps_per_episode) == (100, 500)
+    assert (s.training.episodes, s.env.max_steps_per_episode) == (500, 750)
+    assert (t.training.episodes, t.env.max_steps_per_episode, t.td3.batch_size) == (1000, 1000, 128)
+
+
+def test_domain_defaults():
+    c = build_config()
+    assert c.env.dt == 0.01 and c.env.goal_epsilon == 0.05 and c.env.boundary_limit == 5.0
+    assert (c.env.pd_kp, c.env.pd_kd) == (2.0, 2.0)
+    assert c.td3.gamma == 0.99 and c.td3.tau == 0.005 and c.td3.batch_size == 64
+    assert c.calf.nu_bar == 0.01 and c.calf.lambda_relax == 0.99995 and c.calf.p_relax_start == 0.99995
+
+
+def test_file_values_beat_presets_and_overrides_beat_files():
+    c = build_config({"preset": "high", "visual": {"grid_size": 41}}, overrides={"visual": {"agents": 1}})
+    assert c.preset == "high" and c.visual.grid_size == 41 and c.visual.agents == 1
+    assert c.visual.trail_max_length == 1000
+
+
+def test_toml_round_trip(tmp_path):
+    c = build_config(preset="low", train_preset="quick", overrides={"env": {"system": "differential_drive"}})
+    path = tmp_path / "c.toml"
+    path.write_text(to_toml(c))
+    assert load_config(path) == c
+
+
+def test_floats_accept_integers_but_ints_reject_floats():
+    assert build_config({"env": {"boundary_limit": 6}}).env.boundary_limit == 6.0
+    with pytest.raises(ConfigError, match="visual.grid_size must be an integer"):
+        build_config({"visual": {"grid_size": 21.0}})
+    with pytest.raises(ConfigError, match="must be true or false"):
+        build_config({"visual": {"use_stats_cache": 1}})
+    with pytest.raises(ConfigError, match="must be finite"):
+        build_config({"env": {"reward_scale": float("nan")}})
