@@ -6,6 +6,7 @@ import sys
 from config import ConfigError, load_config
 from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
 from runtime.outputs import check_output_file
+from runtime.plugins import parse_plugin_arg
 
 
 def _fail(message: str) -> int:
@@ -17,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         cfg = load_config(
-            args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args)
+            args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args),
+            extra_plugins=[parse_plugin_arg(p) for p in args.plugin],
         )
         if cfg.run.profile and not args.list_systems:
             check_output_file(cfg.run.profile, "--profile")
@@ -27,17 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.build import build_world
 
     mode = "headless" if args.headless else "window"
+    try:
+        world = build_world(cfg, mode=mode, spawn=not args.list_systems)
+    except ConfigError as exc:  # a plugin that cannot be imported or placed
+        return _fail(str(exc))
     if args.list_systems:
-        world = build_world(cfg, mode=mode, spawn=False)
-        print(world.schedule.describe())
+        print(world.schedule.describe(verbose=args.verbose))
         world.shutdown()
         return 0
     if not args.headless:
+        world.shutdown()
         return _fail("the live 3D view is not part of this build yet; run with --headless")
 
     from runtime.headless import run_headless
 
-    world = build_world(cfg, mode=mode)
     try:
         result = run_headless(world, cfg, progress=not args.no_progress)
         if cfg.run.profile:

@@ -57,6 +57,7 @@ class AgentTable:
         object.__setattr__(self, "_world", world)
         object.__setattr__(self, "_specs", {})
         object.__setattr__(self, "_data", {})
+        object.__setattr__(self, "_on_access", None)  # set by ecs.access_audit while auditing
         self.n = 0
         self.capacity = int(capacity)
         self.training_row = -1  # row of the TrainingAgent, -1 when there is none
@@ -93,6 +94,8 @@ class AgentTable:
 
     def column(self, name: str) -> np.ndarray:
         """The live view `data[:n]` of a column."""
+        if self._on_access is not None:
+            self._on_access(name)
         try:
             return self._data[name][: self.n]
         except KeyError:
@@ -100,11 +103,16 @@ class AgentTable:
 
     def storage(self, name: str) -> np.ndarray:
         """The whole backing array (capacity rows); rows >= n are garbage."""
+        if self._on_access is not None:
+            self._on_access(name)
         return self._data[name]
 
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data", {})
         if name in data:
+            hook = self.__dict__.get("_on_access")
+            if hook is not None:
+                hook(name)
             return data[name][: self.n]
         raise AttributeError(f"AgentTable has no attribute or column {name!r}")
 

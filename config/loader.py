@@ -71,6 +71,7 @@ def build_config(
     train_preset: str | None = None,
     overrides: Overrides | None = None,
     source: str = "config",
+    extra_plugins: list | None = None,
 ) -> AppConfig:
     """Layer defaults < visual preset < training preset < file < overrides, then validate."""
     file_data = dict(file_data or {})
@@ -96,7 +97,11 @@ def build_config(
             sections[name] = cls(**layers.get(name, {}))
         except ConfigError as exc:
             raise ConfigError(f"{source}: {name}.{exc}") from None
-    return AppConfig(preset=preset, train_preset=train_preset, **sections)
+    plugins = list(file_data.get("plugins", [])) + list(extra_plugins or [])
+    try:
+        return AppConfig(preset=preset, train_preset=train_preset, plugins=plugins, **sections)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def load_config(
@@ -105,10 +110,13 @@ def load_config(
     preset: str | None = None,
     train_preset: str | None = None,
     overrides: Overrides | None = None,
+    extra_plugins: list | None = None,
 ) -> AppConfig:
+    """`extra_plugins` (from --plugin) are appended to the file's `plugins` list."""
     data = read_toml(path) if path is not None else {}
     source = f"config file {path}" if path is not None else "config"
-    return build_config(data, preset=preset, train_preset=train_preset, overrides=overrides, source=source)
+    return build_config(data, preset=preset, train_preset=train_preset, overrides=overrides, source=source,
+                        extra_plugins=extra_plugins)
 
 
 def replace(config: AppConfig, **sections: Mapping[str, Any]) -> AppConfig:
@@ -137,6 +145,16 @@ def _toml_value(value: Any) -> str:
 def to_toml(config: AppConfig) -> str:
     """The config as a TOML file that `load_config` reads back to an equal AppConfig."""
     lines = [f"preset = {_toml_value(config.preset)}", f"train_preset = {_toml_value(config.train_preset)}"]
+    for plugin in config.plugins:
+        lines.append("")
+        lines.append("[[plugins]]")
+        lines.append(f"system = {_toml_value(plugin.system)}")
+        for key in ("after", "before"):
+            if getattr(plugin, key) is not None:
+                lines.append(f"{key} = {_toml_value(getattr(plugin, key))}")
+        if plugin.options:
+            opts = ", ".join(f"{k} = {_toml_value(v)}" for k, v in plugin.options.items())
+            lines.append(f"options = {{ {opts} }}")
     for name in SECTIONS:
         lines.append("")
         lines.append(f"[{name}]")

@@ -176,6 +176,51 @@ class RunConfig:
     profile: str | None = field(default=None, validator=attrs.validators.optional(string()))
 
 
+def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"{attr.name} must be a system name, got {value!r}")
+
+
+def _target(_inst, attr, value):  # noqa: ANN001, ANN202
+    if not isinstance(value, str) or value.count(":") != 1 or not all(value.split(":")):
+        raise ConfigError(f"{attr.name} must look like 'package.module:ClassName', got {value!r}")
+
+
+@define(frozen=True, kw_only=True)
+class PluginSpec:
+    """A system to load by import path and place in the schedule (see docs/EXTENDING.md)."""
+
+    system: str = field(validator=_target)
+    after: str | None = field(default=None, validator=_anchor)
+    before: str | None = field(default=None, validator=_anchor)
+    options: dict = field(factory=dict, validator=attrs.validators.instance_of(dict))
+
+
+def _plugins(value):  # noqa: ANN001, ANN202
+    """Accept PluginSpecs, 'module:Class' strings or {system, after, before, options} tables."""
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"plugins must be a list, got {value!r}")
+    out = []
+    for item in value:
+        try:
+            if isinstance(item, PluginSpec):
+                out.append(item)
+            elif isinstance(item, str):
+                out.append(PluginSpec(system=item))
+            elif isinstance(item, dict):
+                unknown = set(item) - {"system", "after", "before", "options"}
+                if unknown:
+                    raise ConfigError(f"unknown key {sorted(unknown)[0]!r} (use system, after, before, options)")
+                if "system" not in item:
+                    raise ConfigError("each entry needs system = 'package.module:ClassName'")
+                out.append(PluginSpec(**item))
+            else:
+                raise ConfigError(f"each entry must be a string or a table, got {item!r}")
+        except ConfigError as exc:
+            raise ConfigError(f"plugins: {exc}") from None
+    return tuple(out)
+
+
 @define(frozen=True, kw_only=True)
 class AppConfig:
     """All sections, plus the names of the presets they were built from."""
@@ -189,6 +234,7 @@ class AppConfig:
     training: TrainingConfig = field(factory=TrainingConfig)
     profiler: ProfilerConfig = field(factory=ProfilerConfig)
     run: RunConfig = field(factory=RunConfig)
+    plugins: tuple[PluginSpec, ...] = field(default=(), converter=_plugins)
 
 
 #: section name -> attrs class, in file order

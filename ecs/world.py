@@ -51,6 +51,7 @@ class World:
         self._recorder: FrameRecorder | None = None
         self._stamps: list[int] = []
         self._frame_end_hooks: list[Callable[[World], None]] = []
+        self._audit = None  # an ecs.access_audit.AccessAudit while declarations are being checked
         self._closed = False
         previous = esper.current_world
         esper.switch_world(self.name)  # creates the context
@@ -79,6 +80,8 @@ class World:
         return value
 
     def resource(self, key: type[T] | Any) -> T:
+        if self._audit is not None:
+            self._audit.on_resource(key)
         try:
             return self._resources[key]
         except KeyError:
@@ -86,6 +89,8 @@ class World:
             raise KeyError(f"world {self.name!r} has no resource {label}") from None
 
     def try_resource(self, key: type[T] | Any, default: Any = None) -> T | None:
+        if self._audit is not None:
+            self._audit.on_resource(key)
         return self._resources.get(key, default)
 
     def has_resource(self, key: Any) -> bool:
@@ -142,7 +147,14 @@ class World:
             self._refresh_active()
         dt = self.dt
         recorder = self._recorder
-        if recorder is None or not recorder.active:
+        if self._audit is not None:
+            for s in self._active:
+                self._audit.begin(s.name)
+                try:
+                    s.process(self, dt)
+                finally:
+                    self._audit.end()
+        elif recorder is None or not recorder.active:
             for s in self._active:
                 s.process(self, dt)
         else:

@@ -13,6 +13,7 @@ from systems.control import ControlSystem
 from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents
 from systems.profiler import ProfilerSystem, RunMeta
+from runtime.plugins import add_plugins
 
 
 def core_systems(cfg: AppConfig) -> list[System]:
@@ -57,6 +58,7 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world.insert_resource(run_meta(cfg, mode))
     for system in systems if systems is not None else core_systems(cfg):
         world.add_system(system)
+    add_plugins(world, cfg.plugins)
     if spawn:
         spawn_agents(world, 1, training=True)
         spawn_agents(world, cfg.visual.agents)

@@ -62,6 +62,12 @@ def build_parser() -> OneLineParser:
     mode.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",
                       help="stop after E episodes of the training agent (training preset default)")
     mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
+    mode.add_argument("--verbose", action="store_true",
+                      help="with --list-systems: also the columns and resources each system reads and writes")
+    ext = p.add_argument_group("extending")
+    ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME]",
+                     help="add a system by import path, optionally placed after/before a named system "
+                     "(repeatable; appended to the config file's plugins list; see docs/EXTENDING.md)")
     prof = p.add_argument_group("profiling")
     prof.add_argument("--profile", metavar="PATH", help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",

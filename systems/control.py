@@ -14,7 +14,7 @@ from envs.base import Environment
 
 
 class ControlSystem(System):
-    reads = ("state",)
+    reads = ("state", "Environment")
     writes = ("action", "mode")
 
     def setup(self, world) -> None:  # noqa: ANN001

@@ -15,7 +15,7 @@ from envs.base import Environment
 
 
 class PhysicsSystem(System):
-    reads = ("state", "action", "episode_step", "episode_return")
+    reads = ("state", "action", "episode_step", "episode_return", "Environment", "Rngs")
     writes = ("state", "prev_state", "next_state", "reward", "outcome", "episode_step", "episode_return")
 
     def setup(self, world) -> None:  # noqa: ANN001

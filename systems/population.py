@@ -32,8 +32,8 @@ def remove_visual_agents(world, count: int) -> int:  # noqa: ANN001
 
 
 class PopulationSystem(System):
-    reads = ("PopulationRequests",)
-    writes = ("AgentTable",)
+    reads = ("PopulationRequests", "Environment", "Rngs")
+    writes = ("AgentTable", "state")
 
     def setup(self, world) -> None:  # noqa: ANN001
         if not world.has_resource(PopulationRequests):

@@ -46,3 +46,10 @@ def test_floats_accept_integers_but_ints_reject_floats():
         build_config({"visual": {"use_stats_cache": 1}})
     with pytest.raises(ConfigError, match="must be finite"):
         build_config({"env": {"reward_scale": float("nan")}})
+
+
+def test_plugins_round_trip_through_toml(tmp_path):
+    c = build_config({"plugins": [{"system": "a.b:C", "after": "PhysicsSystem", "options": {"k": 2.5}}, "d.e:F"]})
+    path = tmp_path / "c.toml"
+    path.write_text(to_toml(c))
+    assert load_config(path) == c
