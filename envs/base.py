@@ -19,6 +19,7 @@ class Outcome(IntEnum):
     GOAL = 1
     BOUNDARY = 2
     TIMEOUT = 3
+    NONFINITE = 4  # the state or action became NaN/inf (a diverging actor, say): the agent respawns
 
 
 class Environment:

@@ -3,19 +3,23 @@
 Like a vector environment with same-step auto-reset: `next_state` keeps the state an episode
 ended in (for the replay buffer), while `state` already holds the respawned agent's fresh state.
 Systems that keep per-episode data (certificates, trails) reset it on `episodes_ended`.
+
+A row whose action or new state is not finite (a diverging actor) ends its episode with
+`Outcome.NONFINITE`, gets reward 0 so no return is poisoned, respawns, and is counted in the
+`nonfinite_agents` counter; the frame loop never sees NaN states.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from components.agent_table import AgentTable, ColumnSpec
-from components.resources import Rngs
+from components.resources import Counters, Rngs
 from ecs.system import System
-from envs.base import Environment
+from envs.base import Environment, Outcome
 
 
 class PhysicsSystem(System):
-    reads = ("state", "action", "episode_step", "episode_return", "Environment", "Rngs")
+    reads = ("state", "action", "episode_step", "episode_return", "Environment", "Rngs", "Counters")
     writes = ("state", "prev_state", "next_state", "reward", "outcome", "episode_step", "episode_return")
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -46,9 +50,16 @@ class PhysicsSystem(System):
         reward = table.reward
         reward[:] = env.reward(s, a)
         reward *= env.cfg.reward_scale
+        bad = None
+        if not (np.isfinite(s_next.sum()) and np.isfinite(reward.sum())):  # one cheap test on the fast path
+            bad = ~(np.isfinite(s_next).all(axis=1) & np.isfinite(reward))
+            reward[bad] = 0.0
+            world.resource(Counters).add("nonfinite_agents", int(bad.sum()))
         table.episode_return += reward
         table.episode_step += 1
         outcome = env.outcomes(s_next, table.episode_step)
+        if bad is not None:
+            outcome[bad] = Outcome.NONFINITE
         table.outcome[:] = outcome
         s[:] = s_next
         done = np.flatnonzero(outcome)

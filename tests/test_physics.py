@@ -123,3 +123,31 @@ def test_theta_stays_wrapped():
     for _ in range(100):
         s = env.rk4_step(s, np.array([[0.0, 2.0]]))
         assert -math.pi <= s[0, 2] < math.pi
+
+
+def test_nonfinite_actions_or_states_respawn_and_are_counted():
+    from components.resources import Counters
+    from ecs import System
+
+    class Poison(System):
+        """Injects NaN and inf actions into two rows, as a diverging actor would."""
+
+        def process(self, world, dt):
+            t = world.resource(AgentTable)
+            t.action[1] = np.nan
+            t.action[2] = np.inf
+
+    cfg = build_config(overrides={"visual": {"agents": 5}})
+    world = build_world(cfg)
+    world.add_system(Poison(), after="ControlSystem")
+    table = world.resource(AgentTable)
+    ended = []
+    world.events.subscribe("episodes_ended", lambda rows, out, ret, ln: ended.append((rows.copy(), out.copy(), ret)))
+    for _ in range(3):
+        world.step()
+        assert np.isfinite(table.state).all() and np.isfinite(table.episode_return).all()
+        assert np.isfinite(table.reward).all()
+    assert world.resource(Counters).get("nonfinite_agents") == 6
+    for rows, out, ret in ended:
+        assert set(rows[out == Outcome.NONFINITE]) == {1, 2} and np.isfinite(ret).all()
+    world.shutdown()
