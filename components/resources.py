@@ -70,3 +70,20 @@ class SimClock:
     dt: float
     time: float = 0.0
     frames: int = 0
+
+
+class HudLines(dict):
+    """Resource: extra HUD lines by name (name -> text); the StatsSystem shows them under its own.
+
+    A plugin sets `world.resource(HudLines)["my_system"] = "..."` when its text changes.
+    """
+
+
+class ReportExtras(dict):
+    """Resource: name -> callable returning a JSON-able dict, for plugins' own figures.
+
+    The profile JSON and run_summary.json include `{"extensions": {name: callable(), ...}}`.
+    """
+
+    def collect(self) -> dict:
+        return {name: fn() for name, fn in self.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import attrs
 
 from components.agent_table import AgentTable
-from components.resources import Counters, PopulationRequests, Rngs, SimClock
+from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
 from config.schema import AppConfig
 from ecs.system import System
 from ecs.world import World
@@ -54,6 +54,8 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world.insert_resource(Counters())
     world.insert_resource(PopulationRequests())
     world.insert_resource(SimClock(dt=cfg.env.dt))
+    world.insert_resource(HudLines())
+    world.insert_resource(ReportExtras())
     world.insert_resource(AgentTable(world, capacity=max(16, cfg.visual.agents + 1)))
     world.insert_resource(run_meta(cfg, mode))
     for system in systems if systems is not None else core_systems(cfg):

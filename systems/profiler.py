@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from components.resources import Counters
+from components.resources import Counters, ReportExtras
 from ecs.frame_times import FrameTimes
 from ecs.system import System
 from runtime.atomic import atomic_write_json
@@ -29,7 +29,7 @@ class RunMeta(dict):
 
 
 class ProfilerSystem(System):
-    reads = ("Counters", "RunMeta")
+    reads = ("Counters", "RunMeta", "ReportExtras")
     writes = ("FrameTimes",)
     MIN_SAMPLE_INTERVAL = 0.25  # seconds
 
@@ -124,6 +124,7 @@ class ProfilerSystem(System):
             for name, total in sorted(counters.snapshot().items()):
                 delta = total - self._counter_base.get(name, 0)
                 counter_out[name] = {"per_frame": delta / frames if frames else 0.0, "total": delta}
+        extras = world.try_resource(ReportExtras)
         cpu = np.array(self._cpu_samples) if self._cpu_samples else np.zeros(1)
         rss = np.array(self._rss_samples)
         return {
@@ -140,6 +141,7 @@ class ProfilerSystem(System):
                 "cores": psutil.cpu_count(),
             },
             "counters": counter_out,
+            "extensions": extras.collect() if extras is not None else {},
         }
 
     def write_json(self, path: str | Path) -> Path:

@@ -1,0 +1,1 @@
+"""Example systems that show how to extend calf-ecs (see docs/EXTENDING.md)."""
