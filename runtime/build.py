@@ -13,6 +13,7 @@ from systems.control import ControlSystem
 from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents
 from systems.profiler import ProfilerSystem, RunMeta
+from systems.training import TrainingSystem
 
 
 def core_systems(cfg: AppConfig) -> list[System]:
@@ -21,6 +22,7 @@ def core_systems(cfg: AppConfig) -> list[System]:
         PopulationSystem(),
         ControlSystem(),
         PhysicsSystem(),
+        TrainingSystem(),
         ProfilerSystem(window=cfg.profiler.window, sample_every=cfg.profiler.sample_every, enabled=cfg.profiler.enabled),
     ]
 

@@ -3,6 +3,7 @@
 Like a vector environment with same-step auto-reset: `next_state` keeps the state an episode
 ended in (for the replay buffer), while `state` already holds the respawned agent's fresh state.
 Systems that keep per-episode data (certificates, trails) reset it on `episodes_ended`.
+The training agent respawns from its own random stream (`train_spawn`), visual agents from `spawn`.
 """
 from __future__ import annotations
 
@@ -56,6 +57,12 @@ class PhysicsSystem(System):
             world.events.emit(
                 "episodes_ended", done, outcome[done], table.episode_return[done].copy(), table.episode_step[done].copy()
             )
-            s[done] = env.sample_states(world.resource(Rngs).spawn, done.size)
+            rngs = world.resource(Rngs)
+            tr = table.training_row
+            s[done] = env.sample_states(rngs.spawn, done.size)
+            if tr >= 0 and outcome[tr]:
+                # the training agent's fresh start comes from its own stream, so how many visual
+                # agents finished this step never changes the training run
+                s[tr] = env.sample_states(rngs.train_spawn, 1)[0]
             table.episode_step[done] = 0
             table.episode_return[done] = 0.0
