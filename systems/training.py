@@ -89,8 +89,11 @@ class TrainingSystem(System):
         stats.buffer_size = len(replay)
 
         # -- learning --------------------------------------------------------------------------
-        if stats.total_steps >= cfg.td3.start_training_step:
-            stats.phase = "TRAINING"
+        # warm-up: the first start_training_step steps (nominal) only fill the buffer; updates
+        # start with the first step the filter decides
+        training = stats.total_steps > cfg.td3.start_training_step
+        stats.phase = "TRAINING" if training else "EXPLORATION"
+        if training:
             k = cfg.training.train_steps_per_frame
             if k and len(replay) >= cfg.td3.batch_size:
                 td3 = world.resource(TD3)
@@ -100,8 +103,6 @@ class TrainingSystem(System):
                 stats.train_updates += k
                 stats.actor_updates = td3.actor_updates
                 stats.critic_loss, stats.actor_loss = td3.critic_loss, td3.actor_loss
-        else:
-            stats.phase = "EXPLORATION"
 
         # -- episode end -----------------------------------------------------------------------
         if self._ended is not None:
