@@ -11,6 +11,7 @@ Usable from the headless loop and the rendered one alike.
 """
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -46,22 +47,22 @@ def default_out_dir(root: Path = RUNS_ROOT) -> Path:
 
 
 def check_out_dir(out: Path) -> None:
-    """The folder must be usable: an existing writable directory, or creatable (checked, not made)."""
-    import os
+    """The folder must be usable: an existing writable directory, or creatable. Checked with a
+    probe that is removed again, so a refused run leaves nothing behind."""
+    import tempfile
 
-    if out.exists():
-        if not out.is_dir():
-            raise UsageError(f"--out: {out} exists and is not a directory")
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise UsageError(f"--out: cannot write in {out} (permission denied)")
-        return
-    parent = out.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--out: cannot create {out}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--out: cannot create {out} (no write permission in {parent})")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+    base = out
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise UsageError(f"--out: cannot create {out}: {base} is not a directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".calf-ecs-probe-", dir=base))
+    except OSError as exc:
+        verb = "write in" if base == out else "create"
+        raise UsageError(f"--out: cannot {verb} {out} ({exc.strerror or exc})") from None
 
 
 def _clean(x: Any) -> Any:
