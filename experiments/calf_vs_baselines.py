@@ -2,7 +2,8 @@
 
 Runs `app.py --headless` (point mass, the `quick` preset: 100 episodes of at most 500 steps,
 no visual agents) for: --policy calf / actor / nominal at seed 42, CALF with --p-relax 0 at
-seed 42, and CALF at seeds 43 and 44. Then reads each run's run_summary.json and per-step CALF
+seed 42, and CALF at seeds 43 and 44; then two follow-ups: CALF with the goal_zero relax
+schedule, and CALF for 300 episodes (P_relax decays to ~0.001). Then reads each run's run_summary.json and per-step CALF
 log and writes a table (markdown, JSON) and a figure:
 
     python experiments/calf_vs_baselines.py                 # run all (2 at a time) and analyse
@@ -33,6 +34,9 @@ RUNS = {
     "calf_p0_s42": ["--policy", "calf", "--p-relax", "0", "--seed", "42"],
     "calf_s43": ["--policy", "calf", "--seed", "43"],
     "calf_s44": ["--policy", "calf", "--seed", "44"],
+    # follow-ups to explain what the first six showed (docs/LEARNING.md)
+    "calf_goalzero_s42": ["--policy", "calf", "--relax-schedule", "goal_zero", "--seed", "42"],
+    "calf_300ep_s42": ["--policy", "calf", "--episodes", "300", "--seed", "42"],
 }
 BASE = ["--headless", "--system", "point_mass", "--train-preset", "quick", "--agents", "0", "--no-progress"]
 
@@ -128,7 +132,8 @@ def analyse() -> None:
         return (c[i] - c[lo]) / (i - lo)
 
     colors = {"calf_s42": "tab:blue", "actor_s42": "tab:orange", "nominal_s42": "tab:red",
-              "calf_p0_s42": "tab:purple", "calf_s43": "tab:cyan", "calf_s44": "tab:green"}
+              "calf_p0_s42": "tab:purple", "calf_s43": "tab:cyan", "calf_s44": "tab:green",
+              "calf_goalzero_s42": "tab:olive", "calf_300ep_s42": "tab:gray"}
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
     ax = axes[0, 0]
     for name, (flags, lengths, pe) in curves.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.agent_table import AgentTable
+from components.modes import Mode
 from components.resources import Counters
 from components.training_stats import TrainingStats
 from config.schema import AppConfig
@@ -21,7 +22,6 @@ from rl.calf_state import CalfState
 from rl.learning import install_control_state, install_learner
 from rl.replay import ReplayBuffer
 from rl.td3 import TD3
-from components.modes import Mode
 
 
 class TrainingSystem(System):
@@ -29,6 +29,10 @@ class TrainingSystem(System):
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
              "has_cert", "q_cert", "CalfState")
     writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats")
+
+    def __init__(self) -> None:
+        self._ended: tuple[int, float, int] | None = None  # (outcome, return, length) of this frame
+        self._timeline_count = 0  # steps of the current episode offered to the timeline
 
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
@@ -38,7 +42,6 @@ class TrainingSystem(System):
         stats = world.resource(TrainingStats)
         stats.policy = cfg.training.policy
         stats.exploration_noise = 0.0 if cfg.training.policy == "nominal" else cfg.td3.exploration_noise
-        self._ended: tuple[int, float, int] | None = None  # (outcome, return, length) of this frame
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
 
@@ -78,7 +81,7 @@ class TrainingSystem(System):
         stats.q, stats.q_cert, stats.delta = decision.q, decision.q_cert, decision.delta
         stats.kappa_low, stats.kappa_up, stats.state_norm = decision.kappa_low, decision.kappa_up, decision.state_norm
         stats.certified, stats.decrease_ok, stats.bounds_ok = decision.certified, decision.decrease_ok, decision.bounds_ok
-        stats.has_cert = bool(table.has_cert[tr]) if self._ended is None else stats.has_cert
+        stats.has_cert = bool(table.has_cert[tr])
         if cfg.training.policy == "calf":
             stats.p_relax = world.resource(CalfState).p_relax
         self._timeline_append(stats, float(table.q_cert[tr]), decision.mode)
@@ -123,8 +126,6 @@ class TrainingSystem(System):
             self._timeline_count = 0
         stats.episode_return = float(table.episode_return[tr])
         stats.episode_length = int(table.episode_step[tr])
-
-    _timeline_count = 0  # steps of the current episode offered to the timeline
 
     def _timeline_append(self, stats: TrainingStats, q_cert: float, mode: int) -> None:
         """Append one point; when full, keep every other point and double the stride (bounded)."""
