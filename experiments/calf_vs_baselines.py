@@ -52,31 +52,87 @@ def run_one(name: str, extra: list[str]) -> tuple[str, float]:
     return name, time.perf_counter() - t0
 
 
-def per_episode(log_path: Path) -> dict[str, np.ndarray]:
+def read_log(run_dir: Path) -> list[dict]:
+    """The CALF log rows, oldest first (the rotated calf_log.prev.csv, then calf_log.csv)."""
+    rows: list[dict] = []
+    for name in ("calf_log.prev.csv", "calf_log.csv"):
+        path = run_dir / name
+        if path.exists():
+            with open(path, newline="") as f:
+                rows.extend(csv.DictReader(f))
+    return rows
+
+
+def per_episode(run_dir: Path) -> dict[str, np.ndarray]:
     """Per-episode rates of the training agent's filter decisions, from the CALF log."""
-    eps, modes = [], []
-    with open(log_path, newline="") as f:
-        for row in csv.DictReader(f):
-            eps.append(int(row["episode"]))
-            modes.append(row["mode"])
-    eps = np.array(eps)
-    modes = np.array(modes)
+    rows = read_log(run_dir)
+    eps = np.array([int(r["episode"]) for r in rows])
+    modes = np.array([r["mode"] for r in rows])
+    p = np.array([float(r["p_relax"]) if r["p_relax"] else np.nan for r in rows])
     ids = np.unique(eps)
-    out = {k: np.zeros(len(ids)) for k in ("certified", "relax", "fallback", "p_relax_end")}
-    p = []
-    with open(log_path, newline="") as f:
-        for row in csv.DictReader(f):
-            p.append(float(row["p_relax"]) if row["p_relax"] else np.nan)
-    p = np.array(p)
-    for i, e in enumerate(ids):
-        m = modes[eps == e]
+    out = {k: np.full(len(ids), np.nan) for k in ("certified", "relax", "fallback", "p_relax_end")}
+    bounds = np.searchsorted(eps, ids, side="right")  # rows are in episode order
+    start = 0
+    for i, end in enumerate(bounds):
+        m = modes[start:end]
         decided = m[m != "nominal"]
-        n = max(len(decided), 1)
-        for k in ("certified", "relax", "fallback"):
-            out[k][i] = np.sum(decided == k) / n if len(decided) else np.nan
-        out["p_relax_end"][i] = p[eps == e][-1]
+        if len(decided):
+            for k in ("certified", "relax", "fallback"):
+                out[k][i] = np.mean(decided == k)
+        out["p_relax_end"][i] = p[end - 1]
+        start = end
     out["episode"] = ids
     return out
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
+def diagnose() -> list[str]:
+    """Why CALF episodes fail: where they end, who acted last, and what the networks say near the goal."""
+    import torch
+
+    from rl.networks import build_networks
+
+    out = ["Failed CALF episodes (timeouts; ||s|| at the end; share of certified / relax steps in their last 100 steps):",
+           "", "| run | failed | ended within 0.1 of the goal | median final ||s|| | certified, last 100 | relax, last 100 |",
+           "|---|---|---|---|---|---|"]
+    probe = np.array([[0.0, 0.0], [0.05, 0.0], [0.0, 0.05], [-0.05, 0.0]])
+    nets_lines = ["", "The trained networks at and near the goal (states (0,0), (0.05,0), (0,0.05), (-0.05,0)); the "
+                  "nominal action there is 0, -0.1, -0.1, 0.1, and kappa_up(0.05) = 2.5:", "",
+                  "| run | actor action | -Q1(s, actor(s)) |", "|---|---|---|"]
+    for name in RUNS:
+        d = RESULTS / "runs" / name
+        if not (d / "checkpoint.pt").exists() or not name.startswith("calf"):
+            continue
+        ck = torch.load(d / "checkpoint.pt", weights_only=True)
+        rows = read_log(d)
+        eps = np.array([int(r["episode"]) for r in rows])
+        modes = np.array([r["mode"] for r in rows])
+        klow = np.array([float(r["kappa_low"]) if r["kappa_low"] else np.nan for r in rows])
+        norm = np.sqrt(klow / 0.01)  # kappa_low = 0.01 ||s||^2 (default convention)
+        flags = ck["stats"]["success_flags"]
+        first = ck["stats"]["episodes"] - len(flags) + 1
+        failed = [first + i for i, f in enumerate(flags) if not f and first + i in set(eps.tolist())]
+        finals, cert, relax = [], [], []
+        for e in failed:
+            m, n = modes[eps == e], norm[eps == e]
+            finals.append(n[-1])
+            cert.append(np.mean(m[-100:] == "certified"))
+            relax.append(np.mean(m[-100:] == "relax"))
+        if failed:
+            out.append(f"| {name} | {len(failed)} | {int(np.sum(np.array(finals) < 0.1))} | {np.median(finals):.3f} | "
+                       f"{np.mean(cert):.0%} | {np.mean(relax):.0%} |")
+        nets = build_networks(2, 1, np.array([5.0]))
+        nets.actor.load_state_dict(ck["td3"]["actor"])
+        nets.critic.load_state_dict(ck["td3"]["critic"])
+        a = nets.act(probe)
+        q = nets.q(probe, a)
+        nets_lines.append(f"| {name} | {', '.join(f'{x:+.2f}' for x in a[:, 0])} | "
+                          f"{', '.join(f'{-x:.0f}' for x in q)} |")
+    return out + nets_lines
 
 
 def analyse() -> None:
@@ -94,16 +150,16 @@ def analyse() -> None:
         ck = __import__("torch").load(d / "checkpoint.pt", weights_only=True)
         flags = np.array(ck["stats"]["success_flags"], dtype=bool)
         lengths = np.array(ck["stats"]["lengths"], dtype=float)
-        pe = per_episode(d / "calf_log.csv")
+        pe = per_episode(d)
         thirds = np.array_split(np.arange(len(pe["episode"])), 3)
         table[name] = {
             "episodes": s["episodes"], "success_all": s["success_rate"], "success_last20": s["success_rate_last20"],
             "mean_length": s["mean_episode_length"], "certification": s["certification_rate"],
             "intervention": s["intervention_rate"], "relax": s["relax_rate"], "p_relax_end": s["p_relax"],
             "steps_per_s": s["steps_per_second"], "total_steps": s["total_steps"],
-            "cert_by_third": [float(np.nanmean(pe["certified"][t])) for t in thirds],
-            "fallback_by_third": [float(np.nanmean(pe["fallback"][t])) for t in thirds],
-            "relax_by_third": [float(np.nanmean(pe["relax"][t])) for t in thirds],
+            "cert_by_third": [_nanmean(pe["certified"][t]) for t in thirds],
+            "fallback_by_third": [_nanmean(pe["fallback"][t]) for t in thirds],
+            "relax_by_third": [_nanmean(pe["relax"][t]) for t in thirds],
             "success_by_third": [float(flags[t].mean()) for t in np.array_split(np.arange(len(flags)), 3)],
         }
         curves[name] = (flags, lengths, pe)
@@ -115,12 +171,13 @@ def analyse() -> None:
         lines.append(f"| {name} | {r['success_all']:.0%} | {r['success_last20']:.0%} | {r['mean_length']:.0f} | "
                      f"{r['certification']:.1%} | {r['intervention']:.1%} | {r['relax']:.1%} | {r['p_relax_end']:.3f} | "
                      f"{r['steps_per_s']:.0f} |")
-    lines += ["", "Rates by thirds of the run (episodes 1-33 / 34-66 / 67-100):", "",
+    lines += ["", "Rates by thirds of each run (for 100 episodes: 1-33 / 34-66 / 67-100):", "",
               "| run | success | certified | fallback | relax |", "|---|---|---|---|---|"]
     f3 = lambda v: " / ".join("-" if np.isnan(x) else f"{x:.0%}" for x in v)  # noqa: E731
     for name, r in table.items():
         lines.append(f"| {name} | {f3(r['success_by_third'])} | {f3(r['cert_by_third'])} | "
                      f"{f3(r['fallback_by_third'])} | {f3(r['relax_by_third'])} |")
+    lines += ["", *diagnose()]
     (RESULTS / "calf_vs_baselines.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -134,6 +191,7 @@ def analyse() -> None:
     colors = {"calf_s42": "tab:blue", "actor_s42": "tab:orange", "nominal_s42": "tab:red",
               "calf_p0_s42": "tab:purple", "calf_s43": "tab:cyan", "calf_s44": "tab:green",
               "calf_goalzero_s42": "tab:olive", "calf_300ep_s42": "tab:gray"}
+    long_run = curves.pop("calf_300ep_s42", None)  # drawn on its own figure below
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
     ax = axes[0, 0]
     for name, (flags, lengths, pe) in curves.items():
@@ -170,6 +228,28 @@ def analyse() -> None:
     fig.tight_layout()
     fig.savefig(RESULTS / "calf_vs_baselines.png", dpi=90)
     print(f"written {RESULTS / 'calf_vs_baselines.png'}")
+    if long_run is not None:
+        flags, lengths, pe = long_run
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.2))
+        ep = np.arange(1, len(flags) + 1)
+        a1.plot(ep, smooth(flags), color="tab:blue", lw=2, label="CALF success (moving mean 10)")
+        a1.plot(ep, smooth(lengths) / 500.0, color="tab:orange", label="episode length / 500")
+        a1.plot(pe["episode"], pe["p_relax_end"], color="k", label="P_relax")
+        a1.axhline(0.99, color="tab:red", ls="--", lw=1, label="nominal success (99 %)")
+        a1.set_ylim(-0.03, 1.03)
+        a1.set_xlabel("episode")
+        a1.set_title("CALF, seed 42, 300 episodes of at most 500 steps")
+        a1.legend(fontsize=8, loc="lower right")
+        a2.stackplot(pe["episode"], np.nan_to_num(pe["certified"]), np.nan_to_num(pe["relax"]),
+                     np.nan_to_num(pe["fallback"]), colors=[(0.3, 0.7, 1.0), (0.2, 0.8, 0.3), (0.9, 0.2, 0.2)],
+                     labels=["certified", "relax", "fallback (intervention)"], alpha=0.85)
+        a2.set_ylim(0, 1)
+        a2.set_xlabel("episode")
+        a2.set_title("share of the filter's decisions per episode")
+        a2.legend(fontsize=8, loc="lower left")
+        fig.tight_layout()
+        fig.savefig(RESULTS / "calf_300ep.png", dpi=90)
+        print(f"written {RESULTS / 'calf_300ep.png'}")
 
 
 def main() -> None:

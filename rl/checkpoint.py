@@ -10,7 +10,6 @@ names the file and the problem.
 """
 from __future__ import annotations
 
-import math
 import pickle
 import time
 import zipfile
@@ -95,6 +94,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {p}: is a directory, not a checkpoint file")
     try:
         data = torch.load(p, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise CheckpointError(f"checkpoint {p}: cannot be read (permission denied)") from None
     except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, RuntimeError, ValueError, KeyError,
             AttributeError, IndexError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -150,9 +151,7 @@ def _restore_stats(stats: TrainingStats, saved: dict[str, Any]) -> None:
         series = getattr(stats, k)
         series.clear()
         series.extend(saved[k])
-    stats.phase = "TRAINING" if stats.total_steps else "EXPLORATION"
-    if math.isnan(stats.critic_loss):
-        stats.critic_loss = math.nan
+    stats.phase = "TRAINING" if stats.train_updates else "EXPLORATION"
 
 
 def _restore_training_row(table: AgentTable, row: dict[str, Any]) -> None:

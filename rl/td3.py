@@ -118,11 +118,11 @@ class TD3:
         with torch.no_grad():
             noise = torch.randn(a.shape, generator=self.generator).mul_(self.policy_noise)
             noise.clamp_(-self.noise_clip, self.noise_clip)
-            a2 = self.actor_target(s2).add_(noise)
+            a2 = self.actor_target.forward(s2).add_(noise)  # .forward: no module hooks are used
             a2 = torch.clamp(a2, self.action_low, self.action_high)
-            q_next = self.critic_target(s2, a2).amin(dim=0)
+            q_next = self.critic_target.forward(s2, a2).amin(dim=0)
             y = torch.addcmul(r, not_done, q_next, value=self.gamma)
-        q = self.critic(s, a)  # (2, batch): Q1 and Q2 in one call
+        q = self.critic.forward(s, a)  # (2, batch): Q1 and Q2 in one call
         critic_loss = 2.0 * F.mse_loss(q, y.expand_as(q))  # = MSE(Q1, y) + MSE(Q2, y)
         self.critic_opt.zero_grad()
         critic_loss.backward()
@@ -130,7 +130,7 @@ class TD3:
         self.updates += 1
         self.critic_loss = critic_loss.item()
         if self.updates % self.policy_delay == 0:
-            actor_loss = -self.critic.q1(s, self.actor(s), frozen=True).mean()
+            actor_loss = -self.critic.q1(s, self.actor.forward(s), frozen=True).mean()
             self.actor_opt.zero_grad()
             actor_loss.backward()
             self.actor_opt.step()

@@ -42,6 +42,7 @@ class TrainingSystem(System):
         stats = world.resource(TrainingStats)
         stats.policy = cfg.training.policy
         stats.exploration_noise = 0.0 if cfg.training.policy == "nominal" else cfg.td3.exploration_noise
+        stats.p_relax = world.resource(CalfState).p_relax
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
 
