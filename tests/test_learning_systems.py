@@ -153,3 +153,15 @@ def test_timeline_fills_per_step_thins_when_full_and_clears_at_episode_end():
     for k in range(9):
         system._timeline_append(st, float(k), 0)
     assert st.timeline_stride == 4 and st.timeline_q[: st.timeline_len].tolist() == [0.0, 4.0, 8.0]
+
+
+def test_episode_counter_agrees_with_training_stats():
+    from runtime.headless import EpisodeCounter
+
+    w = world_with(agents=3, env={"max_steps_per_episode": 10})
+    counter = EpisodeCounter(w)
+    w.run(35)
+    stats = w.resource(TrainingStats)
+    assert counter.count == stats.session_episodes == stats.episodes == 3
+    assert list(stats.lengths) == [10, 10, 10]
+    w.shutdown()
