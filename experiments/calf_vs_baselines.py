@@ -3,7 +3,8 @@
 Runs `app.py --headless` (point mass, the `quick` preset: 100 episodes of at most 500 steps,
 no visual agents) for: --policy calf / actor / nominal at seed 42, CALF with --p-relax 0 at
 seed 42, and CALF at seeds 43 and 44; then two follow-ups: CALF with the goal_zero relax
-schedule, and CALF for 300 episodes (P_relax decays to ~0.001). Then reads each run's run_summary.json and per-step CALF
+schedule, CALF for 300 episodes (P_relax decays to ~0.004), and CALF with nu_bar = 1.0 (with
+the default schedule and with --p-relax 0). Then reads each run's run_summary.json and per-step CALF
 log and writes a table (markdown, JSON) and a figure:
 
     python experiments/calf_vs_baselines.py                 # run all (2 at a time) and analyse
@@ -37,12 +38,22 @@ RUNS = {
     # follow-ups to explain what the first six showed (docs/LEARNING.md)
     "calf_goalzero_s42": ["--policy", "calf", "--relax-schedule", "goal_zero", "--seed", "42"],
     "calf_300ep_s42": ["--policy", "calf", "--episodes", "300", "--seed", "42"],
+    # a stricter decrease condition (nu_bar 1.0 instead of 0.01), with and without relax steps
+    "calf_nubar1_s42": ["--policy", "calf", "--config", "NU_BAR_1", "--seed", "42"],
+    "calf_nubar1_p0_s42": ["--policy", "calf", "--config", "NU_BAR_1", "--p-relax", "0", "--seed", "42"],
 }
+CONFIGS = {"NU_BAR_1": "[calf]\nnu_bar = 1.0\n"}
 BASE = ["--headless", "--system", "point_mass", "--train-preset", "quick", "--agents", "0", "--no-progress"]
 
 
 def run_one(name: str, extra: list[str]) -> tuple[str, float]:
     out = RESULTS / "runs" / name
+    for key, text in CONFIGS.items():  # config files the runs name
+        if key in extra:
+            path = RESULTS / f"{key.lower()}.toml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            extra = [str(path) if x == key else x for x in extra]
     cmd = [sys.executable, str(ROOT / "app.py"), *BASE, *extra, "--out", str(out)]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -190,8 +201,11 @@ def analyse() -> None:
 
     colors = {"calf_s42": "tab:blue", "actor_s42": "tab:orange", "nominal_s42": "tab:red",
               "calf_p0_s42": "tab:purple", "calf_s43": "tab:cyan", "calf_s44": "tab:green",
-              "calf_goalzero_s42": "tab:olive", "calf_300ep_s42": "tab:gray"}
+              "calf_goalzero_s42": "tab:olive", "calf_300ep_s42": "tab:gray", "calf_nubar1_s42": "tab:brown",
+              "calf_nubar1_p0_s42": "tab:pink"}
     long_run = curves.pop("calf_300ep_s42", None)  # drawn on its own figure below
+    for name in [n for n in curves if n.startswith("calf_nubar")]:  # in the tables only
+        curves.pop(name)
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5))
     ax = axes[0, 0]
     for name, (flags, lengths, pe) in curves.items():
