@@ -114,7 +114,7 @@ class ControlSystem(System):
             coin[tr] = train_coin
         modes = choose_modes(test.certified, coin, p_relax)
         if warmup:
-            modes[tr] = Mode.FALLBACK  # warm-up: the nominal policy acts, the filter does not decide
+            modes[tr] = Mode.FALLBACK  # warm-up: the nominal acts, the filter does not decide (no certificate)
         filtered_actions(modes, a_actor, a_nominal, out=table.action)
         table.mode[:] = modes
         table.q[:] = q
@@ -122,9 +122,6 @@ class ControlSystem(System):
             q_cert_before = float(table.q_cert[tr])
         update_certificates(modes, s, a_actor, q, table.s_cert, table.a_cert, table.q_cert, table.has_cert,
                             self.params.relax_updates_certificate)
-        if warmup:
-            table.has_cert[tr] = False  # nothing certified before the filter decides
-            table.q_cert[tr] = np.nan
         if tr >= 0:
             p_tr = p_relax if np.isscalar(p_relax) else p_relax[tr]
             self._record(calf, filtered=not warmup, mode=int(modes[tr]), q=float(q[tr]), q_cert=q_cert_before,
