@@ -29,29 +29,53 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.build import build_world
 
     mode = "headless" if args.headless else "window"
-    try:
-        world = build_world(cfg, mode=mode, spawn=not args.list_systems)
-    except ConfigError as exc:  # a plugin that cannot be imported or placed
-        return _fail(str(exc))
     if args.list_systems:
+        try:
+            world = build_world(cfg, mode=mode, spawn=False)
+        except ConfigError as exc:  # a plugin that cannot be imported or placed
+            return _fail(str(exc))
         print(world.schedule.describe(verbose=args.verbose))
         world.shutdown()
         return 0
     if not args.headless:
-        world.shutdown()
         return _fail("the live 3D view is not part of this build yet; run with --headless")
 
+    from rl.checkpoint import CheckpointError, restore
     from runtime.headless import run_headless
+    from runtime.run_outputs import RunOutputs
+    from runtime.training_run import plan_run
 
     try:
+        plan = plan_run(cfg)
+        world = build_world(cfg, mode=mode)
+    except (UsageError, CheckpointError, ConfigError) as exc:  # ConfigError: a plugin that cannot be placed
+        return _fail(str(exc))
+    try:
+        if plan.resume_data is not None:
+            try:
+                restore(world, plan.resume_data, plan.resume_path)
+            except CheckpointError as exc:
+                return _fail(str(exc))
+        outputs = RunOutputs(world, plan.out_dir, resumed_from=str(plan.resume_path) if plan.resume_path else None)
         result = run_headless(world, cfg, progress=not args.no_progress)
+        if result["aborted"]:  # stopped mid-frame: keep the last whole-frame checkpoint
+            outputs.write_plot()
+            outputs.write_summary(interrupted=True)
+            outputs.log.close()
+        else:
+            outputs.close(interrupted=result["interrupted"])
+        summary = outputs.summary(result["interrupted"])
         if cfg.run.profile:
             world.system("ProfilerSystem").write_json(cfg.run.profile)
     finally:
         world.shutdown()
     print(
-        f"{result['frames']} frames, {result['episodes']} training episodes in {result['seconds']:.2f} s "
-        f"({result['frames_per_second']:.0f} frames/s)" + (" [interrupted]" if result["interrupted"] else "")
+        f"{result['frames']} frames, {summary['session_episodes']} training episodes in {result['seconds']:.2f} s "
+        f"({result['steps_per_second']:.0f} steps/s); success {summary['success_rate']:.0%} "
+        f"(last 20: {summary['success_rate_last20']:.0%}), certified {summary['certification_rate']:.0%}, "
+        f"interventions {summary['intervention_rate']:.0%}, relax {summary['relax_rate']:.0%}, "
+        f"P_relax {summary['p_relax']:.3g}; outputs in {plan.out_dir}"
+        + (" [interrupted]" if result["interrupted"] else "")
         + (f"; profile written to {cfg.run.profile}" if cfg.run.profile else "")
     )
     return 0

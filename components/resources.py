@@ -6,8 +6,11 @@ from collections import defaultdict
 import numpy as np
 from attrs import define
 
-#: independent random streams, so e.g. the relax coin never shifts the spawn sequence
-RNG_STREAMS = ("spawn", "explore", "relax", "replay", "misc")
+#: independent random streams, so e.g. the relax coin never shifts the spawn sequence. The
+#: training agent draws only from its own streams (explore, relax, train_spawn), so visual agents
+#: (visual: their relax coins; spawn: their states) never change what the training agent sees.
+#: New streams go at the end: SeedSequence children are positional, the old ones stay the same.
+RNG_STREAMS = ("spawn", "explore", "relax", "replay", "misc", "visual", "train_spawn")
 
 
 class Rngs:

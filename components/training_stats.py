@@ -47,8 +47,8 @@ class TrainingStats:
     session_relaxes: int = 0
     # the current step of the training agent, for the HUD
     mode: int = 0
-    q: float = math.nan
-    q_cert: float = math.nan
+    q: float = math.nan  # critic value of the actor's action (the certified convention)
+    q_cert: float = math.nan  # the certificate this step was tested against (NaN: none)
     kappa_low: float = math.nan
     kappa_up: float = math.nan
     state_norm: float = math.nan
@@ -56,6 +56,18 @@ class TrainingStats:
     timeline_q: np.ndarray = field(factory=lambda: np.zeros(0))
     timeline_mode: np.ndarray = field(factory=lambda: np.zeros(0, dtype=np.int8))
     timeline_len: int = 0
+    # fields added by the learning core (issue 3)
+    policy: str = "calf"  # who acts: calf (the filter), actor (bare actor) or nominal
+    session_successes: int = 0
+    actor_updates: int = 0  # TD3 actor (and target) updates, all time
+    delta: float = math.nan  # q - q_cert of this step
+    certified: bool = False  # this step's actor action passed the certificate test
+    decrease_ok: bool = False  # q - q_cert >= nu_bar
+    bounds_ok: bool = False  # kappa_low <= -q <= kappa_up
+    has_cert: bool = False  # the training agent holds a certified triple after this step
+    filtered: bool = False  # the filter decided this step (False in warm-up and with --policy nominal)
+    last_outcome: int = 0  # envs.Outcome of the last finished episode
+    timeline_stride: int = 1  # environment steps per timeline point (doubles when a long episode fills it)
 
     # -- derived rates ---------------------------------------------------------------------------
     @property
@@ -87,6 +99,10 @@ class TrainingStats:
     @property
     def success_rate(self) -> float:
         return _rate(self.successes, self.episodes)
+
+    @property
+    def session_success_rate(self) -> float:
+        return _rate(self.session_successes, self.session_episodes)
 
     def success_rate_last(self, k: int = 20) -> float:
         recent = list(self.success_flags)[-k:]

@@ -109,6 +109,7 @@ class CalfConfig:
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))
     relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
     relax_ramp_end: float = _num(0.0, 0.0, 1.0)
+    relax_goal_radius: float = _num(0.25, 0.0, 1e4)
 
     @property
     def p_relax_start(self) -> float:
@@ -174,6 +175,7 @@ class RunConfig:
     frames: int | None = field(default=None, validator=optional_integer(1, 10**12))
     out: str | None = field(default=None, validator=attrs.validators.optional(string()))
     profile: str | None = field(default=None, validator=attrs.validators.optional(string()))
+    resume: str | None = field(default=None, validator=attrs.validators.optional(string()))
 
 
 def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202

@@ -32,8 +32,7 @@ class AccessAudit:
         self.columns: dict[str, set[str]] = defaultdict(set)
         self.written: dict[str, set[str]] = defaultdict(set)
         self.resources: dict[str, set[str]] = defaultdict(set)
-        self._before: dict[str, np.ndarray] = {}
-        self._n_before = 0
+        self._stack: list[tuple[str | None, int, dict[str, np.ndarray]]] = []
 
     # hooks called by AgentTable and World
     def on_column(self, name: str) -> None:
@@ -44,42 +43,58 @@ class AccessAudit:
         if self.current is not None:
             self.resources[self.current].add(resource_name(key))
 
-    # around each system
-    def begin(self, system_name: str) -> None:
-        self.current = system_name
+    # around each system (and around event handlers owned by another system, nested)
+    def _snapshot(self) -> dict[str, np.ndarray]:
         t = self.table
-        self._n_before = t.n
-        self._before = {name: arr[: t.n].copy() for name, arr in t._data.items()}
+        return {name: arr[: t.n].copy() for name, arr in t._data.items()}
+
+    def begin(self, system_name: str) -> None:
+        self._stack.append((self.current, self.table.n, self._snapshot()))
+        self.current = system_name
 
     def end(self) -> None:
         name = self.current
-        self.current = None
+        outer, n_before, before = self._stack.pop()
+        self.current = outer
         t = self.table
-        if t.n != self._n_before:
+        if t.n != n_before:
             self.written[name].add("AgentTable")
-        for col, before in self._before.items():
-            if col == "entity":
-                if t.n == self._n_before and not np.array_equal(before, t._data[col][: t.n]):
-                    self.written[name].add("AgentTable")
-                continue
+        changed = []
+        for col, old in before.items():
             now = t._data[col][: t.n]
-            if now.shape != before.shape:
+            if now.shape != old.shape:
                 continue  # rows added or removed: recorded as a structural write above
-            if before.dtype.kind == "f":
-                same = np.array_equal(before, now, equal_nan=True)
-            else:
-                same = np.array_equal(before, now)
+            same = np.array_equal(old, now, equal_nan=True) if old.dtype.kind == "f" else np.array_equal(old, now)
             if not same:
-                self.written[name].add(col)
+                changed.append(col)
+                if col == "entity":
+                    self.written[name].add("AgentTable")
+                else:
+                    self.written[name].add(col)
+        if self._stack and changed:
+            # what a nested handler wrote belongs to it, not to the system that emitted the event
+            outer_before = self._stack[-1][2]
+            for col in changed:
+                if col in outer_before and outer_before[col].shape == t._data[col][: t.n].shape:
+                    outer_before[col] = t._data[col][: t.n].copy()
+
+    def handler_owner(self, handler: Any) -> str | None:
+        """The name of the system a handler belongs to (a bound method of a System), if any."""
+        from ecs.system import System
+
+        owner = getattr(handler, "__self__", None)
+        return owner.name if isinstance(owner, System) else None
 
     def attach(self) -> "AccessAudit":
         object.__setattr__(self.table, "_on_access", self.on_column)
         self.world._audit = self
+        self.world.events.audit = self
         return self
 
     def detach(self) -> None:
         object.__setattr__(self.table, "_on_access", None)
         self.world._audit = None
+        self.world.events.audit = None
 
     def touched(self, system_name: str) -> set[str]:
         return self.columns[system_name] | self.resources[system_name] | self.written[system_name]

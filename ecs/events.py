@@ -17,6 +17,7 @@ class EventBus:
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self.audit = None  # an ecs.access_audit.AccessAudit while declarations are checked
 
     def subscribe(self, name: str, handler: Handler) -> None:
         self._handlers[name].append(handler)
@@ -27,8 +28,17 @@ class EventBus:
             handlers.remove(handler)
 
     def emit(self, name: str, *args: Any, **kwargs: Any) -> None:
+        audit = self.audit
         for handler in tuple(self._handlers.get(name, ())):
-            handler(*args, **kwargs)
+            owner = audit.handler_owner(handler) if audit is not None else None
+            if owner is None:
+                handler(*args, **kwargs)
+                continue
+            audit.begin(owner)  # a handler's reads and writes count for the system that owns it
+            try:
+                handler(*args, **kwargs)
+            finally:
+                audit.end()
 
     def has_listeners(self, name: str) -> bool:
         return bool(self._handlers.get(name))

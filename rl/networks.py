@@ -2,6 +2,10 @@
 
 The twin critic keeps both critics' weights stacked as (2, fan_in, fan_out) tensors and runs
 them as one batched matmul chain: one forward call evaluates Q1 and Q2 for every agent.
+
+Both networks run their layers as plain `addmm`/`baddbmm` calls over cached parameter
+references instead of going through nn.Module calls per layer: with 64-unit layers the module
+machinery costs more than the arithmetic (measured in bench/td3_update.py).
 """
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -29,9 +34,20 @@ class Actor(nn.Module):
         mods += [nn.Linear(dims[-1], action_dim), nn.Tanh()]
         self.net = nn.Sequential(*mods)
         self.register_buffer("scale", torch.as_tensor(np.asarray(action_high, dtype=np.float32)))
+        self.state_dim = state_dim
+        self.action_dim = action_dim
+
+        # Parameters keep their identity under load_state_dict (it copies in place) and under
+        # deepcopy (memoised, so a target network's list points at its own copies).
+        self._layers = [(m.weight, m.bias) for m in self.net if isinstance(m, nn.Linear)]
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
-        return self.net(states) * self.scale
+        layers = self._layers
+        x = states
+        for w, b in layers[:-1]:
+            x = F.linear(x, w, b).relu_()
+        w, b = layers[-1]
+        return F.linear(x, w, b).tanh_().mul(self.scale)
 
 
 class TwinCritic(nn.Module):
@@ -49,25 +65,33 @@ class TwinCritic(nn.Module):
             _uniform_(bias, a)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(bias))
+        self.state_dim = state_dim
+        self.action_dim = action_dim
+        self._layers = list(zip(self.weights, self.biases))
 
     def forward(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Returns (2, n): row 0 is Q1, row 1 is Q2."""
-        x = torch.cat([states, actions], dim=-1).unsqueeze(0).expand(2, -1, -1)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-        return x.squeeze(-1)
+        layers = self._layers
+        x = torch.cat([states, actions], dim=-1).expand(2, -1, -1)
+        for w, b in layers[:-1]:
+            x = torch.baddbmm(b, x, w).relu_()
+        w, b = layers[-1]
+        return torch.baddbmm(b, x, w).squeeze(-1)
 
-    def q1(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Q1 alone (the actor's objective); runs only the first critic's weights."""
+    def q1(self, states: torch.Tensor, actions: torch.Tensor, frozen: bool = False) -> torch.Tensor:
+        """Q1 alone (the actor's objective); runs only the first critic's weights.
+
+        frozen=True detaches the weights: gradients flow to the actions (the actor) but none are
+        computed for the critic, which the actor update must not change anyway.
+        """
+        layers = self._layers
         x = torch.cat([states, actions], dim=-1)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.addmm(b[0], x, w[0])
+        last = len(layers) - 1
+        for i, (w, b) in enumerate(layers):
+            w0, b0 = (w[0].detach(), b[0].detach()) if frozen else (w[0], b[0])
+            x = torch.addmm(b0, x, w0)
             if i < last:
-                x = torch.relu(x)
+                x = x.relu_()
         return x.squeeze(-1)
 
 
@@ -83,7 +107,8 @@ class Networks:
         self.critic = critic
         self.version = 0
 
-    def _t(self, x: np.ndarray) -> torch.Tensor:
+    @staticmethod
+    def _t(x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
     @torch.inference_mode()

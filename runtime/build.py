@@ -14,6 +14,7 @@ from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents
 from systems.profiler import ProfilerSystem, RunMeta
 from runtime.plugins import add_plugins
+from systems.training import TrainingSystem
 
 
 def core_systems(cfg: AppConfig) -> list[System]:
@@ -22,6 +23,7 @@ def core_systems(cfg: AppConfig) -> list[System]:
         PopulationSystem(),
         ControlSystem(),
         PhysicsSystem(),
+        TrainingSystem(),
         ProfilerSystem(window=cfg.profiler.window, sample_every=cfg.profiler.sample_every, enabled=cfg.profiler.enabled),
     ]
 

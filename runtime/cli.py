@@ -5,8 +5,8 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
-from config import SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
-from config.schema import MAX_AGENTS
+from config import POLICIES, SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
+from config.schema import MAX_AGENTS, RELAX_SCHEDULES
 
 EXIT_USAGE = 2
 
@@ -38,13 +38,38 @@ def _count(lo: int, hi: int, what: str):
     return parse
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
+_probability.__name__ = "--p-relax"
+
+
+def _nonempty(what: str):
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must not be empty")
+        return text
+
+    parse.__name__ = what
+    return parse
+
+
 def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog="app.py",
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems.",
         epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
-        "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems",
+        "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
+        "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
+        "| python app.py --headless --resume auto",
     )
     run = p.add_argument_group("what to run")
     run.add_argument("--agents", type=_count(0, MAX_AGENTS, "--agents"), metavar="N",
@@ -68,6 +93,25 @@ def build_parser() -> OneLineParser:
     ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME]",
                      help="add a system by import path, optionally placed after/before a named system "
                      "(repeatable; appended to the config file's plugins list; see docs/EXTENDING.md)")
+    train = p.add_argument_group("training")
+    train.add_argument("--policy", choices=POLICIES,
+                       help="who acts: calf (the CALF filter, default), actor (the bare TD3 actor) or nominal "
+                       "(the nominal policy alone); TD3 trains on the training agent's transitions in every case")
+    train.add_argument("--relax-schedule", choices=RELAX_SCHEDULES,
+                       help="how P_relax changes: exponential (P *= lambda_relax each step, default), linear "
+                       "(ramp to calf.relax_ramp_end over calf.relax_ramp_steps), goal_zero (exponential, "
+                       "but 0 near the goal); see docs/CALF.md")
+    train.add_argument("--p-relax", type=_probability, metavar="P",
+                       help="starting relax probability in [0, 1] (default lambda_relax = 0.99995; 0 = always "
+                       "fall back when uncertified)")
+    train.add_argument("--train-steps-per-frame", type=_count(0, 1000, "--train-steps-per-frame"), metavar="K",
+                       help="TD3 updates per training-agent step once training has started (default 1)")
+    train.add_argument("--out", type=_nonempty("--out"), metavar="DIR",
+                       help="folder for checkpoint, reward plot, summary, CALF log and config "
+                       "(default runs/<timestamp>/)")
+    train.add_argument("--resume", type=_nonempty("--resume"), metavar="auto|PATH",
+                       help="continue from a checkpoint file, or 'auto': the newest one for the same "
+                       "environment in the run folders beside --out (default: runs/)")
     prof = p.add_argument_group("profiling")
     prof.add_argument("--profile", metavar="PATH", help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
@@ -89,6 +133,12 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "profile": ("run", "profile"),
         "episodes": ("training", "episodes"),
         "profile_window": ("profiler", "window"),
+        "policy": ("training", "policy"),
+        "relax_schedule": ("calf", "relax_schedule"),
+        "p_relax": ("calf", "p_relax_init"),
+        "train_steps_per_frame": ("training", "train_steps_per_frame"),
+        "out": ("run", "out"),
+        "resume": ("run", "resume"),
         "warmup": ("profiler", "warmup_frames"),
     }
     out: dict[str, dict[str, Any]] = {}

@@ -1,6 +1,13 @@
-"""The headless loop: step the world as fast as possible, with progress, until frames or episodes run out."""
+"""The headless loop: step the world as fast as possible until frames or episodes run out.
+
+Progress (tqdm): episodes of the training agent with success rate, P_relax, certification rate
+and steps/s. Ctrl-C asks the loop to stop at the end of the current frame (so outputs and the
+final checkpoint hold a whole frame); a second Ctrl-C interrupts at once.
+"""
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -8,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from components.agent_table import AgentTable
+from components.training_stats import TrainingStats
 from systems.profiler import ProfilerSystem
 
 if TYPE_CHECKING:
@@ -16,7 +24,10 @@ if TYPE_CHECKING:
 
 
 class EpisodeCounter:
-    """Counts the training agent's finished episodes (listens to `episodes_ended`)."""
+    """Counts the training agent's finished episodes (listens to `episodes_ended`).
+
+    Kept for loops that predate TrainingStats; `TrainingStats.session_episodes` counts the same.
+    """
 
     def __init__(self, world: "World") -> None:
         self.count = 0
@@ -29,43 +40,85 @@ class EpisodeCounter:
             self.count += 1
 
 
+class StopRequest:
+    """Turns the first SIGINT into a polite stop request while installed (main thread only)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame) -> None:  # noqa: ANN001
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def _postfix(stats: TrainingStats, steps_per_s: float) -> str:
+    return (f"success {stats.session_success_rate:.0%} (last 20 {stats.success_rate_last(20):.0%}) "
+            f"P_relax {stats.p_relax:.3f} cert {stats.session_certification_rate:.0%} {steps_per_s:,.0f} steps/s")
+
+
 def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True) -> dict:
-    """Run until `run.frames` frames (if set) or `training.episodes` episodes; returns a summary."""
+    """Run until `run.frames` frames (if set) or `training.episodes` episodes this session."""
     frames_limit = cfg.run.frames
     episodes_limit = None if frames_limit is not None else cfg.training.episodes
-    episodes = EpisodeCounter(world)
+    stats = world.resource(TrainingStats)
     profiler = world.schedule.get("ProfilerSystem") if "ProfilerSystem" in world.schedule else None
     warmup = cfg.profiler.warmup_frames
     total = frames_limit if frames_limit is not None else episodes_limit
     bar = tqdm(total=total, unit="frame" if frames_limit is not None else "episode", disable=not progress,
                dynamic_ncols=True, mininterval=0.5)
     start = time.perf_counter()
-    interrupted = False
+    start_frame = world.frame
+    start_steps = stats.session_steps
+    aborted = False
+    last_post = 0.0
     chunk = 50
-    try:
-        while True:
-            if frames_limit is not None and world.frame >= frames_limit:
-                break
-            if episodes_limit is not None and episodes.count >= episodes_limit:
-                break
-            before_ep = episodes.count
-            n = chunk if frames_limit is None else min(chunk, frames_limit - world.frame)
-            for _ in range(n):
-                world.step()
-                if warmup and world.frame == warmup and isinstance(profiler, ProfilerSystem):
-                    profiler.reset()
-                if episodes_limit is not None and episodes.count >= episodes_limit:
+    with StopRequest() as stop:
+        try:
+            while not stop.requested:
+                if frames_limit is not None and world.frame - start_frame >= frames_limit:
                     break
-            bar.update(n if frames_limit is not None else episodes.count - before_ep)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
+                if episodes_limit is not None and stats.session_episodes >= episodes_limit:
+                    break
+                before_ep = stats.session_episodes
+                before_frame = world.frame
+                n = chunk if frames_limit is None else min(chunk, frames_limit - (world.frame - start_frame))
+                for _ in range(n):
+                    world.step()
+                    if warmup and world.frame - start_frame == warmup and isinstance(profiler, ProfilerSystem):
+                        profiler.reset()
+                    if stop.requested or (episodes_limit is not None and stats.session_episodes >= episodes_limit):
+                        break
+                bar.update(world.frame - before_frame if frames_limit is not None else stats.session_episodes - before_ep)
+                now = time.perf_counter()
+                if progress and now - last_post > 0.5:
+                    last_post = now
+                    bar.set_postfix_str(_postfix(stats, (stats.session_steps - start_steps) / (now - start)),
+                                        refresh=False)
+        except KeyboardInterrupt:
+            aborted = True  # second Ctrl-C: stopped mid-frame
+        finally:
+            bar.close()
+        interrupted = aborted or stop.requested
     elapsed = time.perf_counter() - start
+    frames = world.frame - start_frame
     return {
-        "frames": world.frame,
-        "episodes": episodes.count,
+        "frames": frames,
+        "episodes": stats.session_episodes,
         "seconds": elapsed,
-        "frames_per_second": world.frame / elapsed if elapsed > 0 else 0.0,
+        "frames_per_second": frames / elapsed if elapsed > 0 else 0.0,
+        "steps_per_second": (stats.session_steps - start_steps) / elapsed if elapsed > 0 else 0.0,
         "interrupted": interrupted,
+        "aborted": aborted,  # the world may be mid-frame: do not checkpoint it
     }

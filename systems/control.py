@@ -1,36 +1,144 @@
-"""ControlSystem: chooses every agent's action for this step in one vectorised pass.
+"""ControlSystem: the CALF filter, batched over every agent (training row and visual rows).
 
-Until the learning core is wired in, every agent acts with the environment's nominal policy
-(the CALF fallback), and the mode column records FALLBACK.
+Per frame: one actor forward and one critic forward for all agents, then the certificate test,
+the relax coin and the nominal fallback as whole-array operations (rl.calf). Every agent keeps
+its own certified triple (`s_cert`, `a_cert`, `q_cert`, `has_cert` columns), cleared when its
+episode ends. Only the training row gets exploration noise, draws from the training streams and
+advances P_relax; visual rows use the current P_relax read-only and their own coin stream.
+
+`training.policy` chooses who acts: `calf` (the filter), `actor` (the bare actor: uncertified
+steps are RELAX, P_relax is not used) or `nominal` (the nominal policy alone, no network calls).
+For the first `td3.start_training_step` steps the training agent acts with the nominal policy.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from components.agent_table import AgentTable, ColumnSpec
 from components.modes import Mode
+from components.resources import Counters, Rngs
+from components.training_stats import TrainingStats
+from config.schema import AppConfig
 from ecs.system import System
 from envs.base import Environment
+from rl.calf import (
+    CalfParams,
+    certificate_test,
+    certified_q,
+    choose_modes,
+    filtered_actions,
+    reset_certificates,
+    update_certificates,
+)
+from rl.calf_state import CalfState
+from rl.learning import install_control_state, install_networks
+from rl.networks import Networks
 
 
 class ControlSystem(System):
-    reads = ("state", "Environment")
-    writes = ("action", "mode")
+    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "Networks", "CalfState", "TrainingStats",
+             "Environment", "Rngs", "Counters")
+    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
         env = world.resource(Environment)
         table = world.resource(AgentTable)
+        sd, ad = env.state_dim, env.action_dim
         table.add_columns(
             [
-                ColumnSpec("action", (env.action_dim,), np.float64, 0.0, owner=self.name, doc="action applied this step"),
+                ColumnSpec("action", (ad,), np.float64, 0.0, owner=self.name, doc="action applied this step"),
                 ColumnSpec("mode", (), np.int8, int(Mode.FALLBACK), owner=self.name, doc="components.Mode of this step"),
+                ColumnSpec("q", (), np.float64, np.nan, owner=self.name,
+                           doc="critic value of the actor's action used by the certificate this step"),
+                ColumnSpec("q_cert", (), np.float64, np.nan, owner=self.name, doc="certified critic value (NaN: none)"),
+                ColumnSpec("s_cert", (sd,), np.float64, 0.0, owner=self.name, doc="certified state"),
+                ColumnSpec("a_cert", (ad,), np.float64, 0.0, owner=self.name, doc="certified action"),
+                ColumnSpec("has_cert", (), np.bool_, False, owner=self.name, doc="the row holds a certified triple"),
             ]
         )
+        cfg = world.resource(AppConfig)
+        self.cfg = cfg
+        self.params = CalfParams.from_config(cfg.calf)
+        self.policy = cfg.training.policy
+        install_networks(world)
+        install_control_state(world)
+        world.events.subscribe("episodes_ended", self._on_episodes_ended)
+        self._world = world
+
+    def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
+        table = self._world.resource(AgentTable)
+        reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert)
 
     def process(self, world, dt: float) -> None:  # noqa: ANN001
         table = world.resource(AgentTable)
-        if table.n == 0:
+        n = table.n
+        if n == 0:
             return
         env = world.resource(Environment)
-        table.action[:] = env.nominal(table.state)
-        table.mode[:] = Mode.FALLBACK
+        calf = world.resource(CalfState)
+        rngs = world.resource(Rngs)
+        cfg = self.cfg
+        tr = table.training_row
+        s = table.state
+        a_nominal = env.nominal(s)
+        # random draws happen every frame whatever is decided, so the streams stay in step
+        noise = rngs.explore.normal(0.0, cfg.td3.exploration_noise, env.action_dim) if tr >= 0 else None
+        train_coin = rngs.relax.random() if tr >= 0 else 1.0
+        warmup = tr >= 0 and world.resource(TrainingStats).total_steps < cfg.td3.start_training_step
+
+        if self.policy == "nominal":
+            table.action[:] = a_nominal
+            table.mode[:] = Mode.FALLBACK
+            table.q[:] = np.nan
+            if tr >= 0:
+                self._record(calf, filtered=False, mode=int(Mode.FALLBACK), norm=float(env.state_norm(s[tr:tr + 1])[0]))
+            return
+
+        nets = world.resource(Networks)
+        counters = world.resource(Counters)
+        a_actor = nets.act(s)
+        if tr >= 0:
+            a_actor[tr] = np.clip(a_actor[tr] + noise, env.action_low, env.action_high)
+        q = certified_q(nets.q(s, a_actor, which="both"), self.params.certified_value)
+        counters.add("network_forward_calls", 2)
+
+        norms = env.state_norm(s)
+        test = certificate_test(q, table.q_cert, table.has_cert, norms, self.params)
+        if self.policy == "calf":
+            p_relax = calf.schedule.per_agent(calf.p_relax, norms)
+        else:  # the bare actor acts on every step: uncertified steps are relax steps
+            p_relax = 1.0
+        coin = rngs.visual.random(n)
+        if tr >= 0:
+            coin[tr] = train_coin
+        modes = choose_modes(test.certified, coin, p_relax)
+        if warmup:
+            modes[tr] = Mode.FALLBACK  # warm-up: the nominal acts, the filter does not decide (no certificate)
+        filtered_actions(modes, a_actor, a_nominal, out=table.action)
+        table.mode[:] = modes
+        table.q[:] = q
+        if tr >= 0:
+            q_cert_before = float(table.q_cert[tr])
+        update_certificates(modes, s, a_actor, q, table.s_cert, table.a_cert, table.q_cert, table.has_cert,
+                            self.params.relax_updates_certificate)
+        if tr >= 0:
+            p_tr = p_relax if np.isscalar(p_relax) else p_relax[tr]
+            self._record(calf, filtered=not warmup, mode=int(modes[tr]), q=float(q[tr]), q_cert=q_cert_before,
+                         kappa_low=float(test.kappa_low[tr]), kappa_up=float(test.kappa_up[tr]),
+                         norm=float(norms[tr]), certified=bool(test.certified[tr]),
+                         decrease_ok=bool(test.decrease_ok[tr]), bounds_ok=bool(test.bounds_ok[tr]),
+                         p_relax=float(p_tr))
+            if self.policy == "calf" and not warmup:
+                calf.advance()
+
+    @staticmethod
+    def _record(calf: CalfState, *, filtered: bool, mode: int, q: float = math.nan, q_cert: float = math.nan,
+                kappa_low: float = math.nan, kappa_up: float = math.nan, norm: float = math.nan,
+                certified: bool = False, decrease_ok: bool = False, bounds_ok: bool = False,
+                p_relax: float = math.nan) -> None:
+        d = calf.last
+        d.filtered, d.mode, d.q, d.q_cert = filtered, mode, q, q_cert
+        d.kappa_low, d.kappa_up, d.state_norm = kappa_low, kappa_up, norm
+        d.certified, d.decrease_ok, d.bounds_ok, d.p_relax = certified, decrease_ok, bounds_ok, p_relax

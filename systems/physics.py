@@ -7,6 +7,8 @@ Systems that keep per-episode data (certificates, trails) reset it on `episodes_
 A row whose action or new state is not finite (a diverging actor) ends its episode with
 `Outcome.NONFINITE`, gets reward 0 so no return is poisoned, respawns, and is counted in the
 `nonfinite_agents` counter; the frame loop never sees NaN states.
+
+The training agent respawns from its own random stream (`train_spawn`), visual agents from `spawn`.
 """
 from __future__ import annotations
 
@@ -67,6 +69,12 @@ class PhysicsSystem(System):
             world.events.emit(
                 "episodes_ended", done, outcome[done], table.episode_return[done].copy(), table.episode_step[done].copy()
             )
-            s[done] = env.sample_states(world.resource(Rngs).spawn, done.size)
+            rngs = world.resource(Rngs)
+            tr = table.training_row
+            s[done] = env.sample_states(rngs.spawn, done.size)
+            if tr >= 0 and outcome[tr]:
+                # the training agent's fresh start comes from its own stream, so how many visual
+                # agents finished this step never changes the training run
+                s[tr] = env.sample_states(rngs.train_spawn, 1)[0]
             table.episode_step[done] = 0
             table.episode_return[done] = 0.0

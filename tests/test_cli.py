@@ -31,6 +31,17 @@ BAD_INPUT = [
     (["--train-preset", "forever"], "invalid choice: 'forever'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--config", "/nonexistent/calf.toml"], "config file /nonexistent/calf.toml: not found"),
+    (["--policy", "random"], "invalid choice: 'random'"),
+    (["--relax-schedule", "cosine"], "invalid choice: 'cosine'"),
+    (["--p-relax", "1.5"], "--p-relax: must be in [0, 1], got 1.5"),
+    (["--p-relax", "-0.1"], "--p-relax: must be in [0, 1]"),
+    (["--p-relax", "nan"], "--p-relax: must be in [0, 1]"),
+    (["--p-relax", "half"], "--p-relax: must be a number in [0, 1]"),
+    (["--train-steps-per-frame", "-1"], "--train-steps-per-frame: must be >= 0"),
+    (["--train-steps-per-frame", "1001"], "--train-steps-per-frame: must be <= 1000"),
+    (["--out", ""], "--out: must not be empty"),
+    (["--resume", "/nonexistent/checkpoint.pt"], "checkpoint /nonexistent/checkpoint.pt: not found"),
+    (["--out", "/proc/calf-ecs-run"], "--out: cannot create /proc/calf-ecs-run"),
 ]
 
 
@@ -68,12 +79,14 @@ def test_bad_config_file_is_one_line_exit_2(text, message, capsys, tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 
-def test_profile_into_missing_directory_is_reported_before_running(capsys, tmp_path):
+def test_profile_into_missing_directory_is_reported_before_running(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, out, err = run_main(["--headless", "--frames", "5", "--profile", str(tmp_path / "no" / "p.json")], capsys)
     assert code == 2 and "does not exist" in err
 
 
-def test_config_file_then_flags_override(capsys, tmp_path):
+def test_config_file_then_flags_override(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the run's outputs go to ./runs/<timestamp>/
     cfg_file = tmp_path / "run.toml"
     cfg_file.write_text("preset = 'low'\n[visual]\nagents = 7\n[run]\nseed = 5\n")
     prof = tmp_path / "p.json"
@@ -102,14 +115,16 @@ def test_help_lists_the_flags(capsys):
     out = capsys.readouterr().out
     assert exc.value.code == 0
     for flag in ("--agents", "--system", "--preset", "--seed", "--headless", "--frames", "--profile",
-                 "--list-systems", "--config"):
+                 "--list-systems", "--config", "--episodes", "--out", "--resume", "--policy", "--relax-schedule",
+                 "--p-relax", "--train-steps-per-frame", "--train-preset"):
         assert flag in out
 
 
 def test_headless_run_never_imports_ursina(tmp_path):
     code = (
         "import sys, app\n"
-        f"rc = app.main(['--headless', '--frames', '20', '--no-progress', '--profile', r'{tmp_path / 'p.json'}'])\n"
+        f"rc = app.main(['--headless', '--frames', '20', '--no-progress', '--profile', r'{tmp_path / 'p.json'}', "
+        f"'--out', r'{tmp_path / 'run'}'])\n"
         "bad = [m for m in ('ursina', 'panda3d', 'direct') if m in sys.modules]\n"
         "print('RC', rc, 'BAD', bad)\n"
     )
@@ -117,3 +132,70 @@ def test_headless_run_never_imports_ursina(tmp_path):
                          env={**os.environ, "DISPLAY": ""})
     assert "RC 0 BAD []" in res.stdout, res.stderr
     assert (tmp_path / "p.json").exists()
+
+
+def test_out_that_is_a_file_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken").write_text("x")
+    code, out, err = run_main(["--headless", "--episodes", "1", "--out", "taken"], capsys)
+    assert code == 2 and "--out: taken exists and is not a directory" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_headless_training_writes_every_output(capsys, tmp_path, monkeypatch):
+    import tomllib
+
+    from config import load_config
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text(
+        "[env]\nmax_steps_per_episode = 40\n[td3]\nstart_training_step = 20\nbatch_size = 16\n"
+        "[training]\nplot_every = 1\ncheckpoint_every = 2\nlog_max_rows = 60\n")
+    code, out, err = run_main(["--headless", "--config", "c.toml", "--episodes", "3", "--agents", "2",
+                               "--policy", "calf", "--p-relax", "0.5", "--relax-schedule", "linear",
+                               "--train-steps-per-frame", "2", "--out", "run", "--no-progress"], capsys)
+    assert code == 0, err
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == ["calf_log.csv", "calf_log.prev.csv", "checkpoint.pt",
+                                                      "config.toml", "rewards.png", "run_summary.json"]
+    summary = json.loads((run / "run_summary.json").read_text())
+    required = {"episodes", "total_steps", "success_rate", "success_rate_last20", "certification_rate",
+                "intervention_rate", "relax_rate", "p_relax", "steps_per_second", "seed", "system"}
+    assert required <= set(summary)
+    assert summary["episodes"] == 3 and summary["total_steps"] == 120 and summary["system"] == "point_mass"
+    assert summary["train_updates"] == 2 * (120 - 20)
+    assert abs(summary["certification_rate"] + summary["intervention_rate"] + summary["relax_rate"] - 1) < 1e-9
+    saved = load_config(run / "config.toml")
+    assert saved.calf.p_relax_init == 0.5 and saved.calf.relax_schedule == "linear"
+    assert saved.training.train_steps_per_frame == 2 and saved.visual.agents == 2
+    assert tomllib.loads((run / "config.toml").read_text())["env"]["max_steps_per_episode"] == 40
+    rows = [(run / f).read_text().splitlines() for f in ("calf_log.prev.csv", "calf_log.csv")]
+    assert all(r[0].startswith("step,episode,q,q_cert,delta,kappa_low,neg_q,kappa_up,certified,mode,p_relax")
+               for r in rows)
+    assert sum(len(r) - 1 for r in rows) <= 60 and rows[1][-1].startswith("120,3,")  # bounded, newest kept
+    assert (run / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "3 training episodes" in out and "outputs in run" in out
+
+
+def test_ctrl_c_stops_at_a_frame_boundary_and_saves(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "app.py", "--headless", "--episodes", "100000", "--agents", "0",
+                             "--no-progress", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / "config.toml").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "[interrupted]" in stdout
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["interrupted"] is True and summary["total_steps"] > 0
+    from rl.checkpoint import read_checkpoint
+
+    data = read_checkpoint(out / "checkpoint.pt")
+    assert data["stats"]["total_steps"] == summary["total_steps"]

@@ -86,3 +86,23 @@ def test_monitor_matches_a_loop_oracle():
     assert np.isclose(got["certified_fraction"], want["certified"] / want["steps"])
     assert "Lyapunov monitor" in world.resource(HudLines)["LyapunovMonitor"]
     world.shutdown()
+
+
+def test_monitor_runs_from_the_command_line_and_reports(tmp_path, capsys):
+    prof = tmp_path / "p.json"
+    code = app.main(["--headless", "--frames", "300", "--no-progress", "--agents", "3", "--plugin", SPEC,
+                     "--profile", str(prof), "--out", str(tmp_path / "run")])
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(prof.read_text())
+    names = data["meta"]["schedule"]
+    assert names.index("LyapunovMonitor") == names.index("ControlSystem") + 1
+    assert data["systems"]["LyapunovMonitor"]["frames"] > 0
+    ext = data["extensions"]["LyapunovMonitor"]
+    assert set(ext) == {"episodes", "steps", "decrease_fraction", "mean_dv", "certified_fraction"}
+    summary = json.loads((tmp_path / "run" / "run_summary.json").read_text())
+    assert summary["extensions"]["LyapunovMonitor"]["steps"] >= ext["steps"] > 0
+    capsys.readouterr()
+    assert app.main(["--list-systems", "--headless", "--plugin", SPEC]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    idx = [i for i, line in enumerate(lines) if line.endswith("LyapunovMonitor")][0]
+    assert lines[idx - 1].endswith("ControlSystem")

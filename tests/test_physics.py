@@ -53,7 +53,9 @@ def test_reward_nominal_and_outcomes_match_scalar_loop(system):
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_physics_system_equals_per_agent_loop_over_many_steps(system):
-    cfg = build_config(overrides={"env": {"system": system}, "visual": {"agents": 40}, "run": {"seed": 3}})
+    # every agent acts with the nominal policy, so the oracle knows the actions
+    cfg = build_config(overrides={"env": {"system": system}, "visual": {"agents": 40}, "run": {"seed": 3},
+                                  "training": {"policy": "nominal"}})
     world = build_world(cfg)
     table = world.resource(AgentTable)
     env = make_environment(cfg.env)

@@ -1,0 +1,135 @@
+"""TD3 update time and headless training speed, and the choice of torch's thread count.
+
+1. One TD3 update (batch 64, 2x64 networks, point mass shapes) timed one by one: median and
+   p95 over many updates, for torch threads 1 and 2, in alternating blocks within one process
+   (so machine noise hits both alike), on an idle machine and with a competing busy process
+   (standing in for the renderer, which needs a core of these two).
+2. Headless training steps per second (point mass, one training agent, training running, the
+   profiler on) with per-system medians, for threads 1 and 2.
+
+    python bench/td3_update.py          # prints tables, writes bench/results/td3_update.json
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from config import build_config  # noqa: E402
+from rl.networks import build_networks  # noqa: E402
+from rl.replay import ReplayBuffer  # noqa: E402
+from rl.td3 import TD3  # noqa: E402
+from runtime.atomic import atomic_write_json  # noqa: E402
+from runtime.build import build_world  # noqa: E402
+
+
+def _spin(stop) -> None:  # noqa: ANN001
+    x = 0
+    while not stop.is_set():
+        x += 1
+
+
+def make_learner(hidden: int = 64, batch: int = 64) -> tuple[TD3, ReplayBuffer]:
+    nets = build_networks(2, 1, np.array([5.0]), hidden=hidden, seed=0)
+    td3 = TD3(nets, action_high=np.array([5.0]))
+    rb = ReplayBuffer(2, 1, 100_000)
+    rng = np.random.default_rng(0)
+    n = 20_000
+    s = rng.uniform(-2, 2, (n, 2))
+    rb.add_batch(s, rng.uniform(-5, 5, (n, 1)), -10 * np.sqrt((s * s).sum(1)), s + 0.01 * rng.normal(size=s.shape),
+                 rng.random(n) < 0.01)
+    for _ in range(300):  # warm-up: Adam state, allocator, caches
+        td3.update(rb, batch)
+    return td3, rb
+
+
+def time_updates(threads_list: list[int], blocks: int, per_block: int, batch: int) -> dict[int, np.ndarray]:
+    learners = {t: make_learner(batch=batch) for t in threads_list}
+    samples: dict[int, list[float]] = {t: [] for t in threads_list}
+    for b in range(blocks):
+        order = threads_list if b % 2 == 0 else threads_list[::-1]
+        for t in order:
+            torch.set_num_threads(t)
+            td3, rb = learners[t]
+            for _ in range(per_block):
+                t0 = time.perf_counter_ns()
+                td3.update(rb, batch)
+                samples[t].append((time.perf_counter_ns() - t0) / 1e6)
+    return {t: np.array(v) for t, v in samples.items()}
+
+
+def training_speed(threads: int, frames: int) -> dict:
+    torch.set_num_threads(threads)
+    cfg = build_config(train_preset="quick", overrides={"visual": {"agents": 0}, "profiler": {"window": frames},
+                                                         "td3": {"torch_threads": threads}})
+    world = build_world(cfg)
+    world.run(400)  # past the warm-up: TD3 updates every frame
+    prof = world.system("ProfilerSystem")
+    prof.reset()
+    t0 = time.perf_counter()
+    world.run(frames)
+    secs = time.perf_counter() - t0
+    rep = prof.report()
+    world.shutdown()
+    return {"threads": threads, "steps_per_second": frames / secs, "frame_median_ms": rep["frame"]["median_ms"],
+            "systems_median_ms": {k: round(v["median_ms"], 4) for k, v in rep["systems"].items()}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--blocks", type=int, default=20)
+    p.add_argument("--per-block", type=int, default=250)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--frames", type=int, default=4000)
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "td3_update.json"))
+    args = p.parse_args()
+    threads_list = [1, 2]
+    out: dict = {"machine": platform.platform(), "cores": mp.cpu_count(), "torch": torch.__version__,
+                 "batch": args.batch, "hidden": 64}
+
+    def summarise(samples: dict[int, np.ndarray]) -> dict:
+        return {str(t): {"median_ms": float(np.median(v)), "p95_ms": float(np.percentile(v, 95)),
+                         "mean_ms": float(v.mean()), "n": int(v.size)} for t, v in samples.items()}
+
+    print("TD3 update, idle machine ...", file=sys.stderr, flush=True)
+    out["update_idle"] = summarise(time_updates(threads_list, args.blocks, args.per_block, args.batch))
+    print("TD3 update, one competing busy process ...", file=sys.stderr, flush=True)
+    stop = mp.Event()
+    hog = mp.Process(target=_spin, args=(stop,), daemon=True)
+    hog.start()
+    try:
+        out["update_contended"] = summarise(time_updates(threads_list, args.blocks, args.per_block, args.batch))
+    finally:
+        stop.set()
+        hog.join()
+    print("headless training speed ...", file=sys.stderr, flush=True)
+    out["training"] = [training_speed(t, args.frames) for t in threads_list]
+
+    print(f"\nTD3 update (batch {args.batch}, 2x64, {args.blocks} x {args.per_block} updates per setting)")
+    print("| torch threads | idle median ms | idle p95 ms | contended median ms | contended p95 ms |")
+    print("|---|---|---|---|---|")
+    for t in threads_list:
+        i, c = out["update_idle"][str(t)], out["update_contended"][str(t)]
+        print(f"| {t} | {i['median_ms']:.3f} | {i['p95_ms']:.3f} | {c['median_ms']:.3f} | {c['p95_ms']:.3f} |")
+    print("\nHeadless training (point mass, 1 training agent, 1 TD3 update per step)")
+    names = list(out["training"][0]["systems_median_ms"])
+    print("| torch threads | steps/s | frame median ms | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 3) + "|")
+    for r in out["training"]:
+        cells = " | ".join(f"{r['systems_median_ms'][k]:.3f}" for k in names)
+        print(f"| {r['threads']} | {r['steps_per_second']:.0f} | {r['frame_median_ms']:.3f} | {cells} |")
+    atomic_write_json(args.out, out)
+    print(f"\nwritten {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The CALF filter as pure array functions over every agent at once (no Python loop over agents).
+
+One step for a batch of agents (DOMAIN.md section 1; conventions in docs/CALF.md):
+
+1. `certificate_test`: with no certified triple an action is certified; otherwise it is
+   certified iff the critic rose enough since the certificate (`q - q_cert >= nu_bar`, i.e. the
+   Lyapunov candidate -Q fell) and `kappa_low(r) <= -q <= kappa_up(r)`.
+2. `choose_modes`: certified -> CERTIFIED; else a coin `u ~ U[0, 1)`: `u < p_relax` -> RELAX
+   (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention).
+3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
+4. `update_certificates`: certified rows (and relax rows, if so configured) store (s, a, q).
+
+tests/calf_oracle.py keeps a per-agent loop version of the same rules; the tests compare them.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from attrs import define
+
+from components.modes import Mode
+
+CERTIFIED, RELAX, FALLBACK = np.int8(Mode.CERTIFIED), np.int8(Mode.RELAX), np.int8(Mode.FALLBACK)
+
+
+@define(frozen=True)
+class CalfParams:
+    """The certificate's constants and conventions (from config.CalfConfig)."""
+
+    nu_bar: float = 0.01
+    kappa_low_coeff: float = 0.01
+    kappa_up_coeff: float = 1000.0
+    kappa_on: str = "squared_norm"  # kappa(r) = coeff * r**2 ("squared_norm") or coeff * r ("norm")
+    certified_value: str = "q1"  # the critic value certified: Q1 or the min of the twins ("min_twin")
+    relax_updates_certificate: bool = False  # does a relax action become the certified triple?
+
+    @classmethod
+    def from_config(cls, calf) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
+        return cls(nu_bar=calf.nu_bar, kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
+                   kappa_on=calf.kappa_on, certified_value=calf.certified_value,
+                   relax_updates_certificate=calf.relax_updates_certificate)
+
+
+class CertificateTest(NamedTuple):
+    """Per-agent results of the certificate test (arrays of length n)."""
+
+    certified: np.ndarray  # bool: the actor's action passes (or there is no certificate yet)
+    decrease_ok: np.ndarray  # bool: q - q_cert >= nu_bar
+    bounds_ok: np.ndarray  # bool: kappa_low <= -q <= kappa_up
+    kappa_low: np.ndarray
+    kappa_up: np.ndarray
+
+
+def certified_q(q_both: np.ndarray, certified_value: str) -> np.ndarray:
+    """The value the certificate uses from the twin critic's (2, n) output."""
+    if certified_value == "q1":
+        return q_both[0]
+    if certified_value == "min_twin":
+        return np.minimum(q_both[0], q_both[1])
+    raise ValueError(f"certified_value must be 'q1' or 'min_twin', got {certified_value!r}")
+
+
+def kappa_bounds(state_norm: np.ndarray, params: CalfParams) -> tuple[np.ndarray, np.ndarray]:
+    """(kappa_low, kappa_up) at every agent's ||s||, on ||s||^2 or ||s|| by convention."""
+    if params.kappa_on == "squared_norm":
+        r = np.square(state_norm)
+    elif params.kappa_on == "norm":
+        r = np.asarray(state_norm, dtype=np.float64)
+    else:
+        raise ValueError(f"kappa_on must be 'squared_norm' or 'norm', got {params.kappa_on!r}")
+    return params.kappa_low_coeff * r, params.kappa_up_coeff * r
+
+
+def certificate_test(q: np.ndarray, q_cert: np.ndarray, has_cert: np.ndarray, state_norm: np.ndarray,
+                     params: CalfParams) -> CertificateTest:
+    low, up = kappa_bounds(state_norm, params)
+    neg_q = -q
+    with np.errstate(invalid="ignore"):  # q_cert is NaN where there is no certificate
+        decrease_ok = (q - q_cert) >= params.nu_bar
+    bounds_ok = (low <= neg_q) & (neg_q <= up)
+    certified = ~has_cert | (decrease_ok & bounds_ok)
+    return CertificateTest(certified, decrease_ok, bounds_ok, low, up)
+
+
+def choose_modes(certified: np.ndarray, coin: np.ndarray, p_relax: float | np.ndarray) -> np.ndarray:
+    """Mode per agent: CERTIFIED, else RELAX when coin < p_relax, else FALLBACK (int8)."""
+    relax = coin < p_relax
+    return np.where(certified, CERTIFIED, np.where(relax, RELAX, FALLBACK)).astype(np.int8, copy=False)
+
+
+def filtered_actions(modes: np.ndarray, a_actor: np.ndarray, a_nominal: np.ndarray,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    """The nominal action where the filter fell back, the actor's action elsewhere."""
+    fallback = (modes == FALLBACK)[:, None]
+    if out is None:
+        return np.where(fallback, a_nominal, a_actor)
+    np.copyto(out, a_actor)
+    np.copyto(out, a_nominal, where=fallback)
+    return out
+
+
+def update_certificates(modes: np.ndarray, states: np.ndarray, a_actor: np.ndarray, q: np.ndarray,
+                        s_cert: np.ndarray, a_cert: np.ndarray, q_cert: np.ndarray, has_cert: np.ndarray,
+                        relax_updates_certificate: bool) -> np.ndarray:
+    """Store (s, a, q) as the certified triple of the rows that took it; returns those rows' mask."""
+    take = modes == CERTIFIED
+    if relax_updates_certificate:
+        take |= modes == RELAX
+    if take.any():
+        s_cert[take] = states[take]
+        a_cert[take] = a_actor[take]
+        q_cert[take] = q[take]
+        has_cert[take] = True
+    return take
+
+
+def reset_certificates(rows: np.ndarray, s_cert: np.ndarray, a_cert: np.ndarray, q_cert: np.ndarray,
+                       has_cert: np.ndarray) -> None:
+    """Forget the certified triple of `rows` (an episode ended for them)."""
+    has_cert[rows] = False
+    q_cert[rows] = np.nan
+    s_cert[rows] = 0.0
+    a_cert[rows] = 0.0

@@ -1,0 +1,182 @@
+"""Checkpoints: one file with everything a training run needs to continue exactly.
+
+Contents: networks and their targets, both optimisers, the replay buffer, the CALF state
+(P_relax step count, the training agent's certified triple and episode state), the training
+statistics' counters, the config (as TOML text), every random stream, and a format version.
+Written atomically (temp file + rename) with `torch.save`; read with
+`torch.load(weights_only=True)`, so a file can hold only tensors and plain Python values and
+loading one never runs code. Every way a file can be wrong is a CheckpointError whose message
+names the file and the problem.
+"""
+from __future__ import annotations
+
+import pickle
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from components.agent_table import AgentTable
+from components.resources import Rngs
+from components.training_stats import TrainingStats
+from config.loader import to_toml
+from config.schema import AppConfig
+from envs.base import Environment
+from rl.calf_state import CalfState
+from rl.replay import ReplayBuffer
+from rl.td3 import TD3
+from runtime.atomic import atomic_write_with
+
+FORMAT = "calf-ecs-checkpoint"
+FORMAT_VERSION = 1
+FILENAME = "checkpoint.pt"
+
+#: the training agent's table columns a checkpoint keeps (its episode and its certificate)
+TRAINING_ROW_COLUMNS = ("state", "episode_step", "episode_return", "s_cert", "a_cert", "q_cert", "has_cert")
+#: TrainingStats fields restored on resume (session counters start again at zero)
+STATS_FIELDS = ("episodes", "total_steps", "train_updates", "actor_updates", "successes", "calf_steps",
+                "interventions", "relaxes", "critic_loss", "actor_loss", "last_outcome")
+STATS_SERIES = ("returns", "lengths", "success_flags")
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be used; the message names the file and why (one line)."""
+
+
+# -- writing ---------------------------------------------------------------------------------------
+def capture(world) -> dict[str, Any]:  # noqa: ANN001
+    cfg = world.resource(AppConfig)
+    env = world.resource(Environment)
+    table = world.resource(AgentTable)
+    stats = world.resource(TrainingStats)
+    tr = table.training_row
+    row = {}
+    if tr >= 0:
+        for name in TRAINING_ROW_COLUMNS:
+            row[name] = np.asarray(table.column(name)[tr]).tolist()
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "system": env.name,
+        "state_dim": env.state_dim,
+        "action_dim": env.action_dim,
+        "hidden_size": cfg.td3.hidden_size,
+        "hidden_layers": cfg.td3.hidden_layers,
+        "td3": world.resource(TD3).state_dict(),
+        "replay": world.resource(ReplayBuffer).state_dict(),
+        "calf": world.resource(CalfState).state_dict(),
+        "training_agent": row,
+        "stats": {
+            **{k: getattr(stats, k) for k in STATS_FIELDS},
+            **{k: list(getattr(stats, k)) for k in STATS_SERIES},
+        },
+        "config_toml": to_toml(cfg),
+        "rng": {"numpy": world.resource(Rngs).state(), "torch": torch.get_rng_state()},
+    }
+
+
+def save_checkpoint(world, path: str | Path) -> Path:  # noqa: ANN001
+    data = capture(world)
+    return atomic_write_with(path, lambda f: torch.save(data, f))
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and check the file's own structure (not yet whether it fits this run)."""
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"checkpoint {p}: not found")
+    if p.is_dir():
+        raise CheckpointError(f"checkpoint {p}: is a directory, not a checkpoint file")
+    try:
+        data = torch.load(p, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise CheckpointError(f"checkpoint {p}: cannot be read (permission denied)") from None
+    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, RuntimeError, ValueError, KeyError,
+            AttributeError, IndexError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {p}: truncated or corrupted, cannot be read ({reason[:160]})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {p}: not a calf-ecs checkpoint")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {p}: format version {version!r}, this program reads {FORMAT_VERSION}")
+    missing = [k for k in ("system", "state_dim", "action_dim", "hidden_size", "hidden_layers", "td3", "replay",
+                           "calf", "training_agent", "stats", "rng") if k not in data]
+    if missing:
+        raise CheckpointError(f"checkpoint {p}: incomplete, missing {', '.join(missing)}")
+    return data
+
+
+def check_compatible(data: dict[str, Any], cfg: AppConfig, env: Environment, path: str | Path) -> None:
+    """The checkpoint must be for this environment and these network shapes."""
+    if data["system"] != env.name:
+        raise CheckpointError(f"checkpoint {path}: made for environment {data['system']}, this run is {env.name}")
+    mine = (env.state_dim, env.action_dim, cfg.td3.hidden_size, cfg.td3.hidden_layers)
+    theirs = (data["state_dim"], data["action_dim"], data["hidden_size"], data["hidden_layers"])
+    if mine != theirs:
+        raise CheckpointError(
+            f"checkpoint {path}: network shapes differ (state, action, hidden size, layers: checkpoint "
+            f"{theirs}, this run {mine})")
+
+
+def restore(world, data: dict[str, Any], path: str | Path) -> None:  # noqa: ANN001
+    """Put a checked checkpoint's state into a freshly built world."""
+    cfg = world.resource(AppConfig)
+    env = world.resource(Environment)
+    check_compatible(data, cfg, env, path)
+    try:
+        world.resource(TD3).load_state_dict(data["td3"])
+        world.resource(ReplayBuffer).load_state_dict(data["replay"])
+        world.resource(CalfState).load_state_dict(data["calf"])
+        _restore_stats(world.resource(TrainingStats), data["stats"])
+        _restore_training_row(world.resource(AgentTable), data["training_agent"])
+        world.resource(Rngs).set_state(data["rng"]["numpy"])
+        torch.set_rng_state(data["rng"]["torch"])
+    except CheckpointError:
+        raise
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path}: does not match this run ({reason[:160]})") from None
+
+
+def _restore_stats(stats: TrainingStats, saved: dict[str, Any]) -> None:
+    for k in STATS_FIELDS:
+        setattr(stats, k, type(getattr(stats, k))(saved[k]))
+    for k in STATS_SERIES:
+        series = getattr(stats, k)
+        series.clear()
+        series.extend(saved[k])
+    stats.phase = "TRAINING" if stats.train_updates else "EXPLORATION"
+
+
+def _restore_training_row(table: AgentTable, row: dict[str, Any]) -> None:
+    tr = table.training_row
+    if tr < 0 or not row:
+        return
+    for name in TRAINING_ROW_COLUMNS:
+        col = table.column(name)
+        value = np.asarray(row[name], dtype=col.dtype)
+        if value.shape != col.shape[1:]:
+            raise ValueError(f"training agent column {name} has shape {value.shape}, expected {col.shape[1:]}")
+        col[tr] = value
+
+
+# -- finding ---------------------------------------------------------------------------------------
+def find_latest(root: str | Path, system: str, exclude: Path | None = None) -> Path | None:
+    """The newest checkpoint for `system` among the run folders under `root` (`--resume auto`)."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    candidates = sorted(root.glob(f"*/{FILENAME}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in candidates:
+        if exclude is not None and path.parent.resolve() == exclude.resolve():
+            continue
+        data = read_checkpoint(path)  # a damaged newest file is reported, not skipped silently
+        if data["system"] == system:
+            return path
+    return None

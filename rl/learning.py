@@ -1,0 +1,76 @@
+"""Create the learning resources of a world from its config (idempotent).
+
+Networks, CalfState and TrainingStats are shared by the control, training and render systems;
+the TD3 learner and the replay buffer belong to training. `install_learning` is called from the
+systems' `setup`, so a world gets them whichever system joins first.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from components.training_stats import TrainingStats
+from config.schema import AppConfig
+from envs.base import Environment
+from rl.calf_state import CalfState
+from rl.networks import Networks, build_networks
+from rl.relax import make_schedule
+from rl.replay import ReplayBuffer
+from rl.td3 import TD3
+
+
+def torch_seed(seed: int, salt: int) -> int:
+    """A 63-bit torch seed derived from the run seed (independent of numpy's streams)."""
+    return int(np.random.SeedSequence([int(seed), salt]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def install_networks(world) -> Networks:  # noqa: ANN001
+    nets = world.try_resource(Networks)
+    if nets is None:
+        cfg = world.resource(AppConfig)
+        env = world.resource(Environment)
+        torch.set_num_threads(cfg.td3.torch_threads)
+        nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size,
+                              cfg.td3.hidden_layers, seed=torch_seed(cfg.run.seed, 1))
+        world.insert_resource(nets, Networks)
+    return nets
+
+
+def install_control_state(world) -> CalfState:  # noqa: ANN001
+    calf = world.try_resource(CalfState)
+    if calf is None:
+        calf = world.insert_resource(CalfState(make_schedule(world.resource(AppConfig).calf)), CalfState)
+    if world.try_resource(TrainingStats) is None:
+        world.insert_resource(new_training_stats(world.resource(AppConfig)), TrainingStats)
+    return calf
+
+
+def new_training_stats(cfg: AppConfig) -> TrainingStats:
+    stats = TrainingStats()
+    cap = timeline_capacity(cfg.env.max_steps_per_episode)
+    stats.timeline_q = np.full(cap, np.nan)
+    stats.timeline_mode = np.zeros(cap, dtype=np.int8)
+    return stats
+
+
+def timeline_capacity(max_steps: int) -> int:
+    """The certificate timeline holds at most this many points (longer episodes are thinned)."""
+    return int(min(max(max_steps, 2), 4096))
+
+
+def install_learner(world) -> TD3:  # noqa: ANN001
+    td3 = world.try_resource(TD3)
+    if td3 is None:
+        cfg = world.resource(AppConfig)
+        env = world.resource(Environment)
+        nets = install_networks(world)
+        t = cfg.td3
+        td3 = TD3(nets, action_high=env.action_high, gamma=t.gamma, tau=t.tau, policy_noise=t.policy_noise,
+                  noise_clip=t.noise_clip, policy_delay=t.policy_delay, actor_lr=t.actor_lr, critic_lr=t.critic_lr,
+                  seed=torch_seed(cfg.run.seed, 2))
+        world.insert_resource(td3, TD3)
+    if world.try_resource(ReplayBuffer) is None:
+        cfg = world.resource(AppConfig)
+        env = world.resource(Environment)
+        world.insert_resource(ReplayBuffer(env.state_dim, env.action_dim, cfg.td3.buffer_size), ReplayBuffer)
+    return td3

@@ -1,0 +1,180 @@
+"""A training run's files under its output folder, kept up to date from a frame-end hook.
+
+    DIR/config.toml          the run's full config (loads back to the same AppConfig)
+    DIR/checkpoint.pt        every `checkpoint_every` episodes and at the end (Ctrl-C included)
+    DIR/rewards.png          refreshed every `plot_every` episodes
+    DIR/run_summary.json     refreshed with the plot, final at the end
+    DIR/calf_log.csv         the training agent's per-step CALF log (bounded, see runtime.calf_log)
+
+The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
+Usable from the headless loop and the rendered one alike.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from components.resources import ReportExtras
+from components.training_stats import TrainingStats
+from config.loader import to_toml
+from config.schema import AppConfig
+from rl.calf_state import CalfState
+from rl.checkpoint import FILENAME, save_checkpoint
+from runtime.atomic import atomic_write_json, atomic_write_text
+from runtime.calf_log import CalfLog
+from runtime.cli import UsageError
+
+SUMMARY = "run_summary.json"
+PLOT = "rewards.png"
+LOG = "calf_log.csv"
+CONFIG = "config.toml"
+RUNS_ROOT = Path("runs")
+
+
+def default_out_dir(root: Path = RUNS_ROOT) -> Path:
+    """runs/<timestamp>/ (a numeric suffix if that folder exists already)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = root / stamp
+    k = 2
+    while out.exists():
+        out = root / f"{stamp}-{k}"
+        k += 1
+    return out
+
+
+def check_out_dir(out: Path) -> None:
+    """The folder must be usable: an existing writable directory, or creatable. Checked with a
+    probe that is removed again, so a refused run leaves nothing behind."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+    base = out
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise UsageError(f"--out: cannot create {out}: {base} is not a directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".calf-ecs-probe-", dir=base))
+    except OSError as exc:
+        verb = "write in" if base == out else "create"
+        raise UsageError(f"--out: cannot {verb} {out} ({exc.strerror or exc})") from None
+
+
+def _clean(x: Any) -> Any:
+    """JSON has no NaN: write null."""
+    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+        return None
+    return x
+
+
+class RunOutputs:
+    def __init__(self, world, out_dir: str | Path, *, resumed_from: str | None = None) -> None:  # noqa: ANN001
+        self.world = world
+        self.cfg: AppConfig = world.resource(AppConfig)
+        self.stats: TrainingStats = world.resource(TrainingStats)
+        self.calf: CalfState = world.resource(CalfState)
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_path = self.dir / FILENAME
+        self.resumed_from = resumed_from
+        self.start_time = time.perf_counter()
+        self.start_steps = self.stats.session_steps
+        self._seen_episodes = self.stats.episodes
+        self._plot = None
+        self.checkpoints_written = 0
+        atomic_write_text(self.dir / CONFIG, to_toml(self.cfg))
+        self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
+        world.on_frame_end(self.on_frame_end)
+
+    # -- every frame -----------------------------------------------------------------------------
+    def on_frame_end(self, world) -> None:  # noqa: ANN001
+        st = self.stats
+        d = self.calf.last
+        ended = st.episodes != self._seen_episodes
+        episode = st.episodes if ended else st.episodes + 1  # 1-based: the episode this step belongs to
+        self.log.write(st.total_steps, episode, d.q, d.q_cert, d.kappa_low, d.kappa_up, d.certified, d.mode,
+                       d.p_relax, d.filtered)
+        if ended:
+            self._seen_episodes = st.episodes
+            if st.session_episodes % self.cfg.training.plot_every == 0:
+                self.refresh()
+            if st.episodes % self.cfg.training.checkpoint_every == 0:
+                self.save_checkpoint()
+
+    # -- files -----------------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        path = save_checkpoint(self.world, self.checkpoint_path)
+        self.checkpoints_written += 1
+        return path
+
+    def refresh(self) -> None:
+        self.write_plot()
+        self.write_summary()
+        self.log.flush()
+
+    def write_plot(self) -> None:
+        st = self.stats
+        if not st.returns:
+            return
+        if self._plot is None:
+            from runtime.reward_plot import RewardPlot
+
+            title = f"{self.cfg.env.system}, policy {self.cfg.training.policy}, seed {self.cfg.run.seed}"
+            self._plot = RewardPlot(self.dir / PLOT, title)
+        first = st.episodes - len(st.returns) + 1
+        self._plot.update(np.fromiter(st.returns, float), np.fromiter(st.success_flags, bool), first)
+
+    def steps_per_second(self) -> float:
+        elapsed = time.perf_counter() - self.start_time
+        return (self.stats.session_steps - self.start_steps) / elapsed if elapsed > 0 else 0.0
+
+    def summary(self, interrupted: bool = False) -> dict[str, Any]:
+        st = self.stats
+        lengths = list(st.lengths)
+        extras = self.world.try_resource(ReportExtras)
+        return {k: _clean(v) for k, v in {
+            "episodes": st.episodes,
+            "total_steps": st.total_steps,
+            "success_rate": st.success_rate,
+            "success_rate_last20": st.success_rate_last(20),
+            "certification_rate": st.certification_rate,
+            "intervention_rate": st.intervention_rate,
+            "relax_rate": st.relax_rate,
+            "p_relax": self.calf.p_relax,
+            "steps_per_second": self.steps_per_second(),
+            "seed": self.cfg.run.seed,
+            "system": self.cfg.env.system,
+            # beyond the required fields
+            "policy": self.cfg.training.policy,
+            "relax_schedule": self.cfg.calf.relax_schedule,
+            "session_episodes": st.session_episodes,
+            "session_steps": st.session_steps,
+            "session_success_rate": st.session_success_rate,
+            "session_certification_rate": st.session_certification_rate,
+            "session_intervention_rate": st.session_intervention_rate,
+            "session_relax_rate": st.session_relax_rate,
+            "mean_episode_length": float(np.mean(lengths)) if lengths else None,
+            "mean_return_last10": st.mean_return_last(10),
+            "train_updates": st.train_updates,
+            "critic_loss": st.critic_loss,
+            "actor_loss": st.actor_loss,
+            "resumed_from": self.resumed_from,
+            "interrupted": interrupted,
+            "extensions": extras.collect() if extras is not None else {},
+        }.items()}
+
+    def write_summary(self, interrupted: bool = False) -> None:
+        atomic_write_json(self.dir / SUMMARY, self.summary(interrupted))
+
+    def close(self, interrupted: bool = False) -> None:
+        """Final checkpoint, plot and summary (also after Ctrl-C)."""
+        self.save_checkpoint()
+        self.write_plot()
+        self.write_summary(interrupted)
+        self.log.close()

@@ -1,0 +1,37 @@
+"""The CALF filter written as a plain per-agent loop, straight from DOMAIN.md: the test oracle
+for the batched kernel in rl.calf (never used by the program)."""
+from __future__ import annotations
+
+import math
+
+from components.modes import Mode
+
+
+def kappa(r: float, coeff: float, kappa_on: str) -> float:
+    return coeff * (r * r if kappa_on == "squared_norm" else r)
+
+
+def filter_one(s, a_actor, q_pair, a_nominal, coin, p_relax, cert, params):
+    """One agent's step. cert = (s_cert, a_cert, q_cert, has_cert) or its fields; returns
+    (action, mode, new_cert)."""
+    s_cert, a_cert, q_cert, has_cert = cert
+    q = q_pair[0] if params.certified_value == "q1" else min(q_pair[0], q_pair[1])
+    r = math.sqrt(sum(x * x for x in s))
+    if not has_cert:
+        certified = True
+    else:
+        low = kappa(r, params.kappa_low_coeff, params.kappa_on)
+        up = kappa(r, params.kappa_up_coeff, params.kappa_on)
+        certified = (q - q_cert >= params.nu_bar) and (low <= -q <= up)
+    if certified:
+        mode = Mode.CERTIFIED
+    elif coin < p_relax:
+        mode = Mode.RELAX
+    else:
+        mode = Mode.FALLBACK
+    action = list(a_nominal) if mode == Mode.FALLBACK else list(a_actor)
+    if mode == Mode.CERTIFIED or (mode == Mode.RELAX and params.relax_updates_certificate):
+        new_cert = (list(s), list(a_actor), q, True)
+    else:
+        new_cert = (s_cert, a_cert, q_cert, has_cert)
+    return action, mode, new_cert

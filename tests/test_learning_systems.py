@@ -1,0 +1,167 @@
+"""ControlSystem (the batched filter in the frame) and TrainingSystem (replay, TD3, statistics)."""
+import numpy as np
+import pytest
+import torch
+
+from components import AgentTable, Mode
+from components.resources import Counters
+from components.training_stats import TrainingStats
+from config import build_config
+from envs import Outcome
+from rl.calf_state import CalfState
+from rl.networks import Networks
+from rl.replay import ReplayBuffer
+from rl.td3 import TD3
+from runtime.build import build_world
+from systems.training import TrainingSystem
+
+
+def world_with(agents=0, **sections):
+    over = {"visual": {"agents": agents}, "run": {"seed": 5}}
+    for k, v in sections.items():
+        over.setdefault(k, {}).update(v)
+    return build_world(build_config(overrides=over))
+
+
+def test_warmup_acts_nominal_then_the_filter_decides_and_training_starts():
+    w = world_with(agents=3, td3={"start_training_step": 30, "batch_size": 16})
+    table, stats, counters = w.resource(AgentTable), w.resource(TrainingStats), w.resource(Counters)
+    from envs.base import Environment
+
+    env = w.resource(Environment)
+    tr = table.training_row
+    for _ in range(30):
+        s = table.state[tr:tr + 1].copy()
+        w.step()
+        assert table.mode[tr] == Mode.FALLBACK and np.allclose(table.action[tr], env.nominal(s)[0])
+    assert stats.calf_steps == 0 and stats.train_updates == 0 and stats.phase == "EXPLORATION"
+    assert not table.has_cert[tr] and counters.get("train_updates") == 0
+    w.step()  # step 31: the filter's first decision for the training agent: no certificate -> certified
+    assert table.mode[tr] == Mode.CERTIFIED and table.has_cert[tr] and stats.calf_steps == 1
+    assert stats.phase == "TRAINING" and stats.train_updates == 1 and counters.get("train_updates") == 1
+    assert counters.get("network_forward_calls") == 2 * 31  # one actor + one critic call per frame
+    w.shutdown()
+
+
+def test_first_frame_certifies_every_agent_and_certificates_reset_at_episode_end():
+    w = world_with(agents=6, env={"max_steps_per_episode": 4})
+    table = w.resource(AgentTable)
+    w.step()
+    vis = np.arange(table.n) != table.training_row
+    assert (table.mode[vis] == Mode.CERTIFIED).all() and table.has_cert[vis].all()
+    np.testing.assert_array_equal(table.q_cert[vis], table.q[vis])
+    np.testing.assert_array_equal(table.s_cert[vis], table.prev_state[vis])
+    for _ in range(3):
+        w.step()
+    assert (table.outcome == Outcome.TIMEOUT).all()
+    assert not table.has_cert.any() and np.isnan(table.q_cert).all()
+    w.shutdown()
+
+
+def test_transitions_of_the_training_row_only_with_terminal_flags():
+    w = world_with(agents=4, env={"max_steps_per_episode": 3})
+    table, replay = w.resource(AgentTable), w.resource(ReplayBuffer)
+    tr = table.training_row
+    table.state[tr] = (4.999, 50.0)  # leaves the boundary on the first step: terminated
+    w.step()
+    assert len(replay) == 1 and table.outcome[tr] == Outcome.BOUNDARY
+    row = replay.data[0]
+    np.testing.assert_allclose(row[replay.s], [4.999, 50.0], rtol=1e-6)
+    np.testing.assert_allclose(row[replay.s2], table.next_state[tr], rtol=1e-6)
+    assert row[replay.r] == pytest.approx(table.reward[tr], rel=1e-6) and row[replay.not_done] == 0.0
+    w.step()
+    w.step()
+    w.step()  # a timeout is not terminal
+    assert len(replay) == 4 and table.outcome[tr] == Outcome.TIMEOUT and replay.data[3, replay.not_done] == 1.0
+    w.shutdown()
+
+
+def _run(agents, frames=260):
+    w = world_with(agents=agents, env={"max_steps_per_episode": 60}, td3={"start_training_step": 40})
+    w.run(frames)
+    stats = w.resource(TrainingStats)
+    snap = {k: getattr(stats, k) for k in ("episodes", "total_steps", "calf_steps", "interventions", "relaxes",
+                                          "successes", "train_updates", "p_relax", "critic_loss")}
+    snap["returns"] = list(stats.returns)
+    weights = [p.detach().clone() for p in w.resource(Networks).actor.parameters()]
+    replay = w.resource(ReplayBuffer).data[: len(w.resource(ReplayBuffer))].copy()
+    steps = w.resource(CalfState).relax_steps
+    w.shutdown()
+    return snap, weights, replay, steps
+
+
+def test_visual_agents_never_change_the_training_run():
+    """Same seed with 0 and 25 visual agents: the same decisions, counters and P_relax; returns,
+    replay and weights equal up to float32 rounding (the batched matmul kernels depend on the
+    batch size in the last bits)."""
+    alone = _run(0)
+    crowd = _run(25)
+    exact = ("episodes", "total_steps", "calf_steps", "interventions", "relaxes", "successes", "train_updates",
+             "p_relax")
+    assert {k: alone[0][k] for k in exact} == {k: crowd[0][k] for k in exact}
+    assert alone[0]["returns"] == pytest.approx(crowd[0]["returns"], rel=1e-6)
+    assert alone[0]["calf_steps"] == 260 - 40 == alone[3]  # P_relax advanced once per training step
+    assert alone[0]["interventions"] + alone[0]["relaxes"] > 0 and alone[0]["episodes"] >= 3
+    np.testing.assert_allclose(alone[2], crowd[2], rtol=1e-5, atol=1e-5)
+    for a, b in zip(alone[1], crowd[1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_policies_actor_and_nominal():
+    w = world_with(agents=5, td3={"start_training_step": 0}, training={"policy": "actor"})
+    w.run(80)
+    table, stats = w.resource(AgentTable), w.resource(TrainingStats)
+    assert stats.interventions == 0 and stats.calf_steps == 80
+    assert stats.relaxes > 0 and w.resource(CalfState).relax_steps == 0  # P_relax unused
+    w.shutdown()
+    w = world_with(agents=5, training={"policy": "nominal"})
+    from envs.base import Environment
+
+    env = w.resource(Environment)
+    table = w.resource(AgentTable)
+    s = table.state.copy()
+    w.step()
+    np.testing.assert_array_equal(table.action, env.nominal(s))
+    assert (table.mode == Mode.FALLBACK).all() and w.resource(Counters).get("network_forward_calls") == 0
+    w.run(150)
+    assert w.resource(TrainingStats).train_updates > 0  # TD3 still learns from the nominal's transitions
+    w.shutdown()
+
+
+def test_train_steps_per_frame_and_version():
+    w = world_with(td3={"start_training_step": 64}, training={"train_steps_per_frame": 3})
+    nets = w.resource(Networks)
+    w.run(64)
+    v = nets.version
+    w.step()
+    assert w.resource(TD3).updates == 3 and nets.version == v + 3
+    w.shutdown()
+
+
+def test_timeline_fills_per_step_thins_when_full_and_clears_at_episode_end():
+    w = world_with(env={"max_steps_per_episode": 40})
+    stats = w.resource(TrainingStats)
+    w.run(10)
+    assert stats.timeline_len == 10 and np.array_equal(stats.timeline_mode[:10], np.full(10, Mode.FALLBACK))
+    w.run(30)  # episode ends at step 40
+    assert stats.timeline_len == 0 and stats.episodes == 1 and stats.lengths[-1] == 40
+    w.shutdown()
+    # a tiny capacity: 5 points, then every other one
+    system = TrainingSystem()
+    st = TrainingStats()
+    st.timeline_q, st.timeline_mode = np.full(4, np.nan), np.zeros(4, np.int8)
+    for k in range(9):
+        system._timeline_append(st, float(k), 0)
+    assert st.timeline_stride == 4 and st.timeline_q[: st.timeline_len].tolist() == [0.0, 4.0, 8.0]
+
+
+def test_episode_counter_agrees_with_training_stats():
+    from runtime.headless import EpisodeCounter
+
+    w = world_with(agents=3, env={"max_steps_per_episode": 10})
+    counter = EpisodeCounter(w)
+    w.run(35)
+    stats = w.resource(TrainingStats)
+    assert counter.count == stats.session_episodes == stats.episodes == 3
+    assert list(stats.lengths) == [10, 10, 10]
+    w.shutdown()
