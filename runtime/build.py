@@ -61,3 +61,21 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
         spawn_agents(world, 1, training=True)
         spawn_agents(world, cfg.visual.agents)
     return world
+
+
+def ensure_networks(world: World, cfg: AppConfig) -> None:
+    """Give the view a critic to draw: an untrained, seeded `Networks` unless the world already has one.
+
+    Training inserts the real networks; this only fills the gap so the surface, heights and HUD
+    work in a world without a trainer.
+    """
+    from rl.networks import Networks, build_networks  # torch is imported only when a view needs it
+
+    if world.has_resource(Networks):
+        return
+    env = world.resource(Environment)
+    world.insert_resource(
+        build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size, cfg.td3.hidden_layers,
+                       seed=cfg.run.seed),
+        Networks,
+    )
