@@ -6,6 +6,7 @@ import sys
 from config import ConfigError, load_config
 from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
 from runtime.outputs import check_output_file
+from runtime.view_cli import check_view_flags, list_view_systems, run_view
 
 
 def _fail(message: str) -> int:
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if cfg.run.profile and not args.list_systems:
             check_output_file(cfg.run.profile, "--profile")
+        check_view_flags(args)
     except (UsageError, ConfigError) as exc:
         return _fail(str(exc))
 
@@ -29,11 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     mode = "headless" if args.headless else "window"
     if args.list_systems:
         world = build_world(cfg, mode=mode, spawn=False)
+        if not args.headless:
+            list_view_systems(world, cfg)
         print(world.schedule.describe())
         world.shutdown()
         return 0
     if not args.headless:
-        return _fail("the live 3D view is not part of this build yet; run with --headless")
+        return run_view(cfg, args, _fail)
 
     from runtime.headless import run_headless
 
