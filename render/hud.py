@@ -144,7 +144,8 @@ def load_mono_font(loader):  # noqa: ANN001, ANN201
     if not path.exists():
         return None
     font = loader.loadFont(Filename.fromOsSpecific(str(path)).getFullpath())
-    font.setPixelsPerUnit(48)
-    font.setPageSize(1024, 1024)  # every glyph on one texture page: one draw call per text node
+    if font.getNumPages() == 0:  # the font pool hands the same font to a second world: configure it once
+        font.setPixelsPerUnit(48)
+        font.setPageSize(1024, 1024)  # every glyph on one texture page: one draw call per text node
     return font
 

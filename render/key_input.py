@@ -13,7 +13,7 @@ from runtime import controls
 
 class KeyInput(Entity):
     def __init__(self, world, rig) -> None:  # noqa: ANN001
-        super().__init__(name="calf-key-input", eternal=True)
+        super().__init__(name="calf-key-input")
         self.world = world
         self.rig = rig
         self.clock = ClockObject.getGlobalClock()

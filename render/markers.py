@@ -18,12 +18,12 @@ from systems.trails import MARKER_LIFT
 MARKER_RADIUS = 0.10
 TRAINING_SCALE = 1.8
 
-_OCTAHEDRON = (
+OCTAHEDRON = (
     np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)], dtype=np.float64),
     [(2, 0, 4), (2, 4, 1), (2, 1, 5), (2, 5, 0), (3, 4, 0), (3, 1, 4), (3, 5, 1), (3, 0, 5)],
 )
 # nose along +X (theta = 0); flat enough to read the heading from above
-_DART = (
+DART = (
     np.array([(1.9, 0, 0), (-0.9, 0, 1.0), (-0.9, 0, -1.0), (-0.5, 0.55, 0), (-0.5, -0.35, 0)], dtype=np.float64),
     [(0, 3, 1), (0, 2, 3), (0, 1, 4), (0, 4, 2), (1, 3, 2), (1, 2, 4)],
 )
@@ -43,7 +43,7 @@ def expand_template(points: np.ndarray, faces: list[tuple[int, int, int]]) -> tu
 
 class AgentMarkers:
     def __init__(self, parent: NodePath, heading: bool, radius: float = MARKER_RADIUS) -> None:
-        points, faces = _DART if heading else _OCTAHEDRON
+        points, faces = DART if heading else OCTAHEDRON
         offsets, self.shade = expand_template(points, faces)
         self.offsets = offsets * radius  # (k, 3), relative to the marker's centre
         self.k = len(self.offsets)
