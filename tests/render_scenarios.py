@@ -135,7 +135,48 @@ def scene_scenario(app, out):
     world.step()
     res["timeline_segments_after_reset"] = int(len(read_indices(tl.nodepath.node().getGeom(0).getPrimitive(0))) // 2 - 5)
     save_png(app, out / "scene_timeline.png")
+    res.update(camera_checks(app, rs))
     world.shutdown()
+    return res
+
+
+def film_of(app, point):
+    """Where a world point appears on the film ([-1, 1]^2), or None when it is not in view."""
+    from panda3d.core import Point2, Point3
+
+    p_cam = app.cam.getRelativePoint(app.render, Point3(*point))
+    film = Point2()
+    return (film.getX(), film.getY()) if app.camLens.project(p_cam, film) else None
+
+
+def camera_checks(app, rs):
+    """Scroll zoom keeps the point under the mouse in place; WASD slides over the ground plane."""
+    rig = rs.rig
+    res = {}
+    xy = (0.3, -0.25)
+    pivot = rig.pivot(xy)
+    before = film_of(app, pivot)
+    d0 = rig.distance
+    rig.zoom(True, xy)
+    app.step()
+    after_in = film_of(app, pivot)
+    rig.zoom(False, xy)
+    rig.zoom(False, xy)
+    app.step()
+    after_out = film_of(app, pivot)
+    res["zoom_film_drift"] = float(max(np.abs(np.subtract(before, after_in)).max(), np.abs(np.subtract(before, after_out)).max()))
+    res["zoom_distance_ratio"] = [rig.distance / d0]
+    res["pivot_film"] = list(before)
+    y0, target0, pos0 = rig.position[1], rig.target.copy(), rig.position.copy()
+    rig.pan(1.0, 0.0, 0.1)  # W for 0.1 s
+    step = rig.target - target0
+    view = target0 - pos0
+    horizontal = np.array([view[0], 0.0, view[2]]) / np.linalg.norm([view[0], view[2]])
+    res["pan_height_change"] = float(abs(rig.position[1] - y0))
+    res["pan_alignment"] = float(np.dot(step, horizontal) / np.linalg.norm(step))
+    rig.pan(0.0, 1.0, 0.1)  # D: to the right on screen
+    app.step()
+    res["origin_film_after_right"] = list(film_of(app, (0.0, 0.0, 0.0)) or (None, None))
     return res
 
 

@@ -139,6 +139,14 @@ def test_hud_pause_and_timeline(scenarios):
     assert data["timeline_segments_after_reset"] == 0
 
 
+def test_camera_zooms_about_the_point_under_the_mouse_and_slides_with_wasd(scenarios):
+    _, data = scenario(scenarios, "scene")
+    assert data["zoom_film_drift"] < 1e-6  # the pivot stays where it was on screen
+    assert data["zoom_distance_ratio"][0] == pytest.approx(1 / 0.88)
+    assert data["pan_height_change"] == 0.0 and data["pan_alignment"] == pytest.approx(1.0)
+    assert data["origin_film_after_right"][0] < 0  # the view moved right: the origin slid left of centre
+
+
 def run_app(args, tmp_path, env_extra=None, timeout=120):
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=tmp_path, capture_output=True, text=True,
