@@ -118,9 +118,9 @@ class RenderSystem(System):
 
     def teardown(self, world) -> None:  # noqa: ANN001
         """Remove everything this system put into the (singleton) app, so another world can render."""
-        from ursina import destroy
-
         if getattr(self, "keys", None) is not None:
+            from ursina import destroy
+
             destroy(self.keys)
             self.keys = None
         if getattr(self, "hud", None) is not None:

@@ -23,6 +23,7 @@ KEYS_HELP = "P pause  Q/Esc quit  WASD move  scroll zoom  H surface  G grid\n+/-
 
 
 LEGEND_INDENT = 5
+TIMELINE_HINT = "timeline (panel behind the surface): q_cert this episode, by mode"
 
 
 def legend_lines() -> list[str]:
@@ -67,6 +68,7 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"|s| {_num(v['state_norm'], '.4f')}  k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up "
         f"{_num(ku, '.2f')}  {bounds}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {v['grid_refreshes']}",
+        TIMELINE_HINT,
         "",
     ]
     lines += legend_lines()

@@ -11,7 +11,7 @@ from components.stats_cache import StatsCache
 from components.training_stats import TrainingStats
 from components.view_state import HudText, ViewState
 from rl.networks import Networks
-from systems.hud_text import LEGEND, legend_lines, profiler_text, stats_text
+from systems.hud_text import LEGEND, TIMELINE_HINT, legend_lines, profiler_text, stats_text
 from tests.view_worlds import view_world
 
 
@@ -153,6 +153,7 @@ def test_stats_text_shows_every_hud_item():
                    "k_low    0.0025 <= -Q    2.0000 <= k_up    250.00  hold", "grid q [   -9.000,    -0.100]",
                    "refreshes 4"]:
         assert needle in text, needle
+    assert TIMELINE_HINT in text
     for line in legend_lines():
         assert line in text.split("\n")
     values.update(q=-300.0)
