@@ -7,6 +7,7 @@ it. `version` goes up on every refresh, so readers redo their work only then.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -34,8 +35,15 @@ class CriticSurface:
         self.version = 0  # refreshes so far; 0 = never computed (flat surface)
         self.refreshed_steps = 0  # TrainingStats.total_steps at the last refresh
         self.refreshed_net_version = -1  # Networks.version at the last refresh
-        self.refreshed_net_id = 0  # id() of the Networks object used (a replaced object forces a refresh)
+        self.refreshed_net = None  # weakref to the Networks object used (a replaced object forces a refresh)
         self.force = False  # set to refresh on the next frame (e.g. after loading weights)
+
+    def refreshed_with(self, nets: object) -> bool:
+        """True if the last refresh used this very Networks object."""
+        return self.refreshed_net is not None and self.refreshed_net() is nets
+
+    def remember_networks(self, nets: object) -> None:
+        self.refreshed_net = weakref.ref(nets)
 
     @property
     def cell(self) -> float:

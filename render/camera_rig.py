@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from panda3d.core import Point2, Point3
 
-START_POSITION = (0.0, 10.5, -15.0)
-START_TARGET = (0.0, 0.6, 1.6)
+START_POSITION = (-1.3, 10.5, -15.0)
+START_TARGET = (-1.3, 0.6, 1.6)
 ZOOM_STEP = 0.88
 MIN_DISTANCE, MAX_DISTANCE = 1.5, 80.0
 PAN_SPEED = 0.6  # of the distance to the target, per second

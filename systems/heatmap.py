@@ -56,7 +56,7 @@ class HeatmapSystem(System):
     # -- when ----------------------------------------------------------------------------------
     @staticmethod
     def due(surface: CriticSurface, nets: Networks, steps: int, every: int) -> bool:
-        if surface.version == 0 or surface.force or id(nets) != surface.refreshed_net_id:
+        if surface.version == 0 or surface.force or not surface.refreshed_with(nets):
             return True
         if nets.version == surface.refreshed_net_version:
             return False  # same weights: the grid would come out identical
@@ -105,7 +105,7 @@ class HeatmapSystem(System):
         surface.colors[:] = banded_gradient(t, cfg.visual.surface_alpha)
         surface.refreshed_steps = steps
         surface.refreshed_net_version = nets.version
-        surface.refreshed_net_id = id(nets)
+        surface.remember_networks(nets)
         surface.force = False
         surface.version += 1
         self.refresh_count += 1

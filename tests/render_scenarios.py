@@ -174,6 +174,8 @@ def camera_checks(app, rs):
     horizontal = np.array([view[0], 0.0, view[2]]) / np.linalg.norm([view[0], view[2]])
     res["pan_height_change"] = float(abs(rig.position[1] - y0))
     res["pan_alignment"] = float(np.dot(step, horizontal) / np.linalg.norm(step))
+    app.step()
+    res["origin_film_before_right"] = list(film_of(app, (0.0, 0.0, 0.0)) or (None, None))
     rig.pan(0.0, 1.0, 0.1)  # D: to the right on screen
     app.step()
     res["origin_film_after_right"] = list(film_of(app, (0.0, 0.0, 0.0)) or (None, None))
