@@ -12,9 +12,11 @@ import io
 import os
 import sys
 
-# Panda3D's own harmless warnings (no monitor, EGL default display, inotify) are silenced; errors stay.
-_COMMON_PRC = "audio-library-name null\nnotify-level-display error\nnotify-level-device error\nsync-video #f\n"
-_OFFSCREEN_PRC = "load-display p3headlessgl\naux-display pandagl\n"
+# Panda3D's harmless start-up chatter (pipe list, no monitor, EGL default display, a PNG's colour
+# profile) is silenced; real errors stay. Offscreen runs have no input devices to complain about.
+_COMMON_PRC = ("audio-library-name null\nprint-pipe-types #f\nnotify-level-display error\n"
+               "notify-level-pnmimage error\nsync-video #f\n")
+_OFFSCREEN_PRC = "load-display p3headlessgl\naux-display pandagl\nnotify-level-device fatal\n"
 
 
 class NoDisplayError(RuntimeError):
