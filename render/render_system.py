@@ -33,6 +33,7 @@ class RenderSystem(System):
         self.count_draw_calls = count_draw_calls
         self.draw_calls = None
         self._counting = False
+        self._shown = (True, True)  # surface, grid
 
     def setup(self, world) -> None:  # noqa: ANN001
         from ursina import camera, scene, window
@@ -93,8 +94,11 @@ class RenderSystem(System):
 
     def sync_view(self, world) -> None:  # noqa: ANN001
         view = world.resource(ViewState)
-        self.surface.set_visible(view.surface_visible)
-        self.grid.set_visible(view.grid_visible)
+        shown = (view.surface_visible, view.grid_visible)
+        if shown != self._shown:
+            self.surface.set_visible(shown[0])
+            self.grid.set_visible(shown[1])
+            self._shown = shown
         self.hud.sync(world.resource(HudText))
 
     def present(self) -> None:

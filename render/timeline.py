@@ -37,7 +37,7 @@ class CertificateTimeline:
         self.box = (x0, x1, y0, y1)
         self.z = z
         self.capacity = 0
-        self.drawn = (-1, -1)  # (episodes, timeline_len) last drawn
+        self.drawn = (-1, -1, -1)  # (episodes, timeline_len, total_steps) last drawn
         self.vdata = new_vertex_data("certificate-timeline", FRAME_VERTICES)
         self.prim = GeomLines(Geom.UH_dynamic)
         self.prim.setIndexType(Geom.NT_uint32)
@@ -60,7 +60,7 @@ class CertificateTimeline:
 
     def sync(self, stats: TrainingStats) -> bool:
         n = int(stats.timeline_len)
-        key = (stats.episodes, n)
+        key = (stats.episodes, n, stats.total_steps)  # a full, scrolling timeline keeps its length
         if key == self.drawn:
             return False
         self.drawn = key

@@ -130,6 +130,11 @@ def scene_scenario(app, out):
     res["timeline_x_span"] = [float(cx.min()), float(cx.max())]
     res["timeline_box"] = list(tl.box)
     res["timeline_colors"] = read_colors(geom.getVertexData())[6 : 6 + n : 40, :3].tolist()
+    stats.timeline_q = stats.timeline_q[::-1].copy()  # same length, new values (a scrolling timeline)
+    stats.total_steps += 1
+    world.step()
+    moved = read_positions(tl.nodepath.node().getGeom(0).getVertexData())[6 : 6 + n, 1]
+    res["timeline_redrawn_same_length"] = bool(np.allclose(moved, tpos[6 : 6 + n, 1][::-1], atol=1e-5))
     stats.episodes += 1  # a new episode starts: the curve empties
     stats.timeline_len = 0
     world.step()

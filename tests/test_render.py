@@ -136,6 +136,7 @@ def test_hud_pause_and_timeline(scenarios):
     assert data["timeline_x_span"] == pytest.approx([x0, x1])  # stretched to the panel's width
     expected = [np.rint(np.array(MODE_COLORS[Mode(m)]) * 255).tolist() for m in (0, 1, 2)]
     assert data["timeline_colors"] == expected
+    assert data["timeline_redrawn_same_length"]
     assert data["timeline_segments_after_reset"] == 0
 
 
