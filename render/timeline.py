@@ -15,6 +15,7 @@ from render.palette import mode_colors8
 from render.vertex_arrays import colors, geom_node, indices, new_vertex_data, positions, rgba8
 
 FRAME_RGBA = (0.75, 0.75, 0.8, 1.0)
+MID_RGBA = (0.42, 0.42, 0.47, 1.0)  # the faint middle line (opaque lines: no alpha)
 FRAME_VERTICES = 6  # 4 corners + the two ends of the mid line
 
 
@@ -56,7 +57,7 @@ class CertificateTimeline:
         pos[:FRAME_VERTICES] = [(x0, y0, self.z), (x1, y0, self.z), (x1, y1, self.z), (x0, y1, self.z),
                                 (x0, ym, self.z), (x1, ym, self.z)]
         colors(self.vdata)[:FRAME_VERTICES] = rgba8(FRAME_RGBA)
-        colors(self.vdata)[4:6, 3] = 90  # the mid line is faint
+        colors(self.vdata)[4:6] = rgba8(MID_RGBA)
 
     def sync(self, stats: TrainingStats) -> bool:
         n = int(stats.timeline_len)

@@ -3,7 +3,7 @@
 The loop stops after `run.frames` frames (if set) or the training agent's `training.episodes`
 episodes, on Q / Escape, on closing the window, or on Ctrl-C. While paused (P) the world does
 not step but the view keeps rendering, so the camera, keys and HUD still work. At the end it
-saves the screenshot and the profile, then shuts the world down.
+saves the screenshot (the caller writes the profile and shuts the world down).
 """
 from __future__ import annotations
 
