@@ -5,9 +5,9 @@ to this system, where it belongs. The renderer's modules are imported in `setup`
 can be named in a schedule listing without a display.
 
 Draw calls per frame (counted by render.draw_calls in offscreen runs, never assumed): surface,
-grid overlay, goal marker, certificate timeline, trails, markers, HUD (7); plus 3 on the frames
-where the HUD's text changed and its texture is redrawn. None of them depends on the number of
-agents, except the `use_batched_trails = false` baseline (one trail Geom per agent).
+grid overlay, goal marker, certificate timeline, trails, markers, HUD text, profiler text, HUD
+panels (9). None of them depends on the number of agents, except the `use_batched_trails = false`
+baseline (one trail Geom per agent).
 """
 from __future__ import annotations
 
@@ -34,10 +34,9 @@ class RenderSystem(System):
         self.draw_calls = None
         self._counting = False
         self._shown = (True, True)  # surface, grid
-        self.hud_redrawn = False  # whether this frame redrew the HUD's texture (3 more draw calls)
 
     def setup(self, world) -> None:  # noqa: ANN001
-        from ursina import camera, scene
+        from ursina import camera, scene, window
 
         from render.app_setup import GLFinish
         from render.camera_rig import CameraRig
@@ -65,7 +64,7 @@ class RenderSystem(System):
         lim = surface.hi
         self.timeline = CertificateTimeline(self.root, -0.4 * lim, 0.4 * lim, cfg.visual.height_scale + 0.3,
                                             cfg.visual.height_scale + 1.5, lim + 0.5)
-        self.hud = Hud(self.app, camera.ui, load_mono_font(self.app.loader))
+        self.hud = Hud(camera.ui, window.aspect_ratio, load_mono_font(self.app.loader))
         self.rig = CameraRig(camera, self.app)
         self.keys = KeyInput(world, self.rig)
         self.finish = GLFinish()
@@ -100,7 +99,7 @@ class RenderSystem(System):
             self.surface.set_visible(shown[0])
             self.grid.set_visible(shown[1])
             self._shown = shown
-        self.hud_redrawn = self.hud.sync(world.resource(HudText))
+        self.hud.sync(world.resource(HudText))
 
     def present(self) -> None:
         self.app.step()

@@ -88,7 +88,7 @@ def scene_scenario(app, out):
     rs = world.system("RenderSystem")
     world.run(150)
     table = world.resource(AgentTable)
-    res["draw_calls"] = [rs.draw_calls.last, rs.hud_redrawn]
+    res["draw_calls"] = rs.draw_calls.last
     res["clear_color"] = [float(c) for c in app.win.getClearColor()][:3]
     save_png(app, out / "scene.png")
     res["marker_error"], res["marker_identity"] = marker_error(rs, table)
@@ -102,7 +102,7 @@ def scene_scenario(app, out):
     app.input("h", is_raw=True)
     app.input("g", is_raw=True)
     world.run(2)
-    res["draw_calls_hidden"] = [rs.draw_calls.last, rs.hud_redrawn]
+    res["draw_calls_hidden"] = rs.draw_calls.last
     np.save(out / "scene_hidden.npy", grab_rgb(app))
     app.input("h", is_raw=True)
     app.input("g", is_raw=True)
@@ -230,7 +230,7 @@ def population_scenario(app, out):
         for _ in range(12):
             world.step()
             check()
-            counts.append([rs.draw_calls.last, rs.hud_redrawn])
+            counts.append(rs.draw_calls.last)
         res["draw_calls"][str(target)] = counts
     rng = np.random.default_rng(1)
     for _ in range(60):  # add and remove while rendering
@@ -262,7 +262,7 @@ def baseline_scenario(app, out):
         rs = world.system("RenderSystem")
         world.run(20)
         table = world.resource(AgentTable)
-        res["draw_calls"][str(n)] = [rs.draw_calls.last, rs.hud_redrawn]
+        res["draw_calls"][str(n)] = rs.draw_calls.last
         res[f"rows_{n}"] = table.n
         res[f"marker_error_{n}"] = marker_error(rs, table)[0]
         world.shutdown()
@@ -285,7 +285,7 @@ def dd_scenario(app, out):
     nose_xz = nose[:, [0, 2]] / np.linalg.norm(nose[:, [0, 2]], axis=1, keepdims=True)
     res["heading_error"] = float(np.max(np.abs(nose_xz - heading)))
     res["marker_error"] = marker_error(rs, table)[0]
-    res["draw_calls"] = [rs.draw_calls.last, rs.hud_redrawn]
+    res["draw_calls"] = rs.draw_calls.last
     save_png(app, out / "dd.png")
     world.shutdown()
     return res

@@ -17,13 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.render
 
 MAX_DRAW_CALLS = 10
-HUD_LAYER_CALLS = 3  # two text nodes and the panel mesh, on frames that redraw the HUD's texture
-
-
-def scene_calls(record):
-    """Draw calls of a frame without the HUD texture's redraw."""
-    calls, redrawn = record
-    return calls - HUD_LAYER_CALLS * int(redrawn)
 
 
 @pytest.fixture(scope="module")
@@ -81,29 +74,27 @@ def test_h_and_g_hide_the_surface_and_the_grid(scenarios):
     hidden = np.load(out / "scene_hidden.npy").astype(np.int64)
     args = (data["surface_colors"], data["clear_color"], data["surface_alpha"])
     assert sum(surface_band_pixels(hidden, *args)) < 0.02 * sum(surface_band_pixels(shown, *args))
-    assert scene_calls(data["draw_calls_hidden"]) == scene_calls(data["draw_calls"]) - 2
+    assert data["draw_calls_hidden"] == data["draw_calls"] - 2
 
 
 def test_draw_calls_do_not_depend_on_the_number_of_agents(scenarios):
     _, data = scenario(scenarios, "population")
     counts = data["draw_calls"]
     assert set(counts) == {"5", "30", "300"}
-    records = [r for per_n in counts.values() for r in per_n]
-    assert len({scene_calls(r) for r in records}) == 1, counts  # the same at every N
-    assert all(0 < calls <= MAX_DRAW_CALLS for calls, _ in records)
-    assert any(redrawn for _, redrawn in records) and not all(redrawn for _, redrawn in records)
+    values = {c for per_n in counts.values() for c in per_n}
+    assert len(values) == 1, counts  # every frame, at every N
+    assert 0 < values.pop() <= MAX_DRAW_CALLS
     _, scene = scenario(scenarios, "scene")
-    assert scene_calls(scene["draw_calls"]) == scene_calls(counts["30"][0])
+    assert scene["draw_calls"] == counts["30"][0]
 
 
 def test_the_counter_counts_the_per_agent_baseline_honestly(scenarios):
     _, base = scenario(scenarios, "baseline")
     _, batched = scenario(scenarios, "population")
-    batched_calls = scene_calls(batched["draw_calls"]["5"][0])
+    batched_calls = batched["draw_calls"]["5"][0]
     # one trail Geom per agent instead of one for all: the count grows with the table's rows
-    assert scene_calls(base["draw_calls"]["5"]) == batched_calls - 1 + base["rows_5"]
-    assert scene_calls(base["draw_calls"]["30"]) == batched_calls - 1 + base["rows_30"]
-    assert base["draw_calls"]["30"][1]  # without the stats cache the HUD is redrawn every frame
+    assert base["draw_calls"]["5"] == batched_calls - 1 + base["rows_5"]
+    assert base["draw_calls"]["30"] == batched_calls - 1 + base["rows_30"]
     assert base["marker_error_5"] < 1e-6 and base["marker_error_30"] < 1e-6  # the loop heights place them too
 
 
@@ -120,7 +111,7 @@ def test_rendered_markers_sit_at_x_height_plus_lift_v(scenarios):
 def test_differential_drive_markers_point_along_theta(scenarios):
     out, dd = scenario(scenarios, "dd")
     assert dd["heading_error"] < 1e-5
-    assert scene_calls(dd["draw_calls"]) == scene_calls(scenario(scenarios, "scene")[1]["draw_calls"])
+    assert dd["draw_calls"] == scenario(scenarios, "scene")[1]["draw_calls"]
     assert (out / "dd.png").stat().st_size > 10_000
 
 
