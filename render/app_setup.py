@@ -70,6 +70,11 @@ def create_app(mode: str, width: int, height: int):  # noqa: ANN201 - the ursina
             window.fullscreen = False  # development_mode=False turns fullscreen on; we want a window
             window.size = (width, height)
     camera.overlay.enabled = False  # an invisible full-screen quad drawn twice every frame
+    for region in app.win.getDisplayRegions():
+        # ShowBase's render2d / render2dp layers: ursina draws its UI elsewhere, but they would still
+        # clear the depth buffer and traverse their (empty) scenes every frame
+        if not region.getCamera().isEmpty() and region.getCamera().getName() in ("cam2d", "cam2dp"):
+            region.setActive(False)
     return app
 
 
