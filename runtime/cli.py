@@ -43,8 +43,7 @@ def build_parser() -> OneLineParser:
         prog="app.py",
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems.",
-        epilog="Examples: python app.py --agents 30 (a window) | python app.py --offscreen --frames 300 "
-        "--screenshot view.png | python app.py --headless --episodes 100 "
+        epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
         "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems",
     )
     run = p.add_argument_group("what to run")

@@ -32,7 +32,8 @@ from tests.trail_oracle import chains, table_trail  # noqa: E402
 
 
 def config(agents, **sections):
-    overrides = {"visual": {"agents": agents}, "run": {"seed": 42}}
+    """Seeded; agents act with the nominal policy, so colours and network calls are known."""
+    overrides = {"visual": {"agents": agents}, "run": {"seed": 42}, "training": {"policy": "nominal"}}
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
     return build_config(overrides=overrides)
@@ -113,13 +114,15 @@ def scene_scenario(app, out):
     res["paused_frames_advanced"] = world.frame - frame
     res["paused_hud"] = "[PAUSED]" in rs.hud.stats_node.getText()
     app.input("p", is_raw=True)
-    # the certificate timeline, fed like the trainer feeds it
-    stats = world.resource(TrainingStats)
+    # the certificate timeline, fed a known episode (the renderer's part alone: a trainer, if any,
+    # keeps writing the world's own TrainingStats)
+    stats = TrainingStats()
     n = 120
     stats.timeline_q = np.linspace(-3.0, -1.0, n) + 0.2 * np.sin(np.arange(n) / 7.0)
     stats.timeline_mode = (np.arange(n) // 40).astype(np.int8)
     stats.timeline_len = n
-    world.step()
+    rs.timeline.sync(stats)
+    rs.present()
     save_png(app, out / "scene_timeline.png")
     tl = rs.timeline
     geom = tl.nodepath.node().getGeom(0)
@@ -133,12 +136,12 @@ def scene_scenario(app, out):
     res["timeline_colors"] = read_colors(geom.getVertexData())[6 : 6 + n : 40, :3].tolist()
     stats.timeline_q = stats.timeline_q[::-1].copy()  # same length, new values (a scrolling timeline)
     stats.total_steps += 1
-    world.step()
+    rs.timeline.sync(stats)
     moved = read_positions(tl.nodepath.node().getGeom(0).getVertexData())[6 : 6 + n, 1]
     res["timeline_redrawn_same_length"] = bool(np.allclose(moved, tpos[6 : 6 + n, 1][::-1], atol=1e-5))
     stats.episodes += 1  # a new episode starts: the curve empties
     stats.timeline_len = 0
-    world.step()
+    rs.timeline.sync(stats)
     res["timeline_segments_after_reset"] = int(len(read_indices(tl.nodepath.node().getGeom(0).getPrimitive(0))) // 2 - 5)
     res.update(camera_checks(app, rs))
     world.shutdown()

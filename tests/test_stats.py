@@ -10,6 +10,7 @@ from components.resources import Counters
 from components.stats_cache import StatsCache
 from components.training_stats import TrainingStats
 from components.view_state import HudText, ViewState
+from ecs.system import System
 from rl.networks import Networks
 from systems.hud_text import LEGEND, TIMELINE_HINT, legend_lines, profiler_text, stats_text
 from tests.view_worlds import view_world
@@ -91,10 +92,16 @@ def test_baseline_queries_the_critic_and_reassigns_every_frame():
     assert hud.stats_version == 100 and hud.profiler_version == 100
 
 
+class FilterReportsQ(System):
+    """Stands in for the CALF filter: it reports the training agent's Q every frame."""
+
+    def process(self, world, dt):
+        world.resource(TrainingStats).q = -1.25
+
+
 def test_no_query_when_the_filter_already_has_q():
     world = world_with_intervals()
-    stats = world.resource(TrainingStats)
-    stats.q = -1.25
+    world.add_system(FilterReportsQ(), before="StatsSystem")
     counters = world.resource(Counters)
     world.step()
     start = counters.get("network_forward_calls")
