@@ -8,11 +8,8 @@ cost of the non-render systems (the data systems must scale well; rendering is l
     python bench/view_frames.py                      # table on stdout, bench/results/view_frames.json
     python bench/view_frames.py --agents 20 --frames 600
     python bench/view_frames.py --flags-off          # the three baseline paths instead
-    python bench/view_frames.py --train-standin      # + a TD3-sized update and the filter's 2 forwards per frame
 
-The learning core is another branch; `--train-standin` adds a bench-only system that costs what
-training will: per frame one actor and one critic forward over all agents (the CALF filter) and
-one TD3 update (twin critic step, actor step every 2nd, soft target update) on a batch of 64.
+The world is the one `python app.py --offscreen` runs (with training, when the build has it).
 """
 from __future__ import annotations
 
@@ -31,72 +28,7 @@ sys.path.insert(0, str(ROOT))
 RENDER_SYSTEMS = ("RenderSystem",)
 
 
-def train_standin_system():
-    """A System with the per-frame torch work of the CALF filter and a TD3 update (for headroom only)."""
-    import copy
-
-    import numpy as np
-    import torch
-
-    from components.agent_table import AgentTable
-    from components.resources import Counters
-    from components.training_stats import TrainingStats
-    from config.schema import AppConfig
-    from ecs.system import System
-    from rl.networks import Networks
-
-    class TrainStandInSystem(System):
-        after = ("PhysicsSystem",)
-
-        def setup(self, world) -> None:
-            cfg = world.resource(AppConfig)
-            torch.set_num_threads(cfg.td3.torch_threads)
-            nets = world.resource(Networks)
-            self.actor, self.critic = nets.actor, nets.critic
-            self.actor_t, self.critic_t = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
-            self.opt_a = torch.optim.Adam(self.actor.parameters(), lr=3e-4)
-            self.opt_c = torch.optim.Adam(self.critic.parameters(), lr=3e-4)
-            d = world.resource(AgentTable).state.shape[1]
-            a = nets.actor.scale.numel()
-            rng = np.random.default_rng(0)
-            self.batch = [torch.as_tensor(rng.normal(size=shape), dtype=torch.float32)
-                          for shape in ((64, d), (64, a), (64, 1), (64, d), (64, 1))]
-            self.step_count = 0
-            self.params = list(self.actor.parameters()) + list(self.critic.parameters())
-            self.target_params = list(self.actor_t.parameters()) + list(self.critic_t.parameters())
-
-        def process(self, world, dt: float) -> None:
-            table = world.resource(AgentTable)
-            nets = world.resource(Networks)
-            a = nets.act(table.state)  # the filter: one actor and one critic forward for every agent
-            q = nets.q(table.state, a)
-            world.resource(Counters).add("network_forward_calls", 2)
-            world.resource(TrainingStats).q = float(q[table.training_row])  # the filter reports its Q
-            s, act, r, s2, done = self.batch
-            with torch.no_grad():
-                noise = (torch.randn_like(act) * 0.2).clamp(-0.5, 0.5)
-                a2 = (self.actor_t(s2) + noise).clamp(-self.actor.scale, self.actor.scale)
-                target = r + 0.99 * (1 - done) * self.critic_t(s2, a2).min(dim=0).values.unsqueeze(-1)
-            q = self.critic(s, act)
-            loss = ((q - target.squeeze(-1)) ** 2).mean()
-            self.opt_c.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_c.step()
-            self.step_count += 1
-            if self.step_count % 2 == 0:
-                actor_loss = -self.critic.q1(s, self.actor(s)).mean()
-                self.opt_a.zero_grad(set_to_none=True)
-                actor_loss.backward()
-                self.opt_a.step()
-                with torch.no_grad():
-                    torch._foreach_lerp_(self.target_params, self.params, 0.005)
-            nets.version += 1
-            world.resource(Counters).add("train_updates", 1)
-
-    return TrainStandInSystem()
-
-
-def child(n: int, frames: int, warmup: int, flags_off: bool, system: str, out: str, standin: bool) -> None:
+def child(n: int, frames: int, warmup: int, flags_off: bool, system: str, out: str) -> None:
     from config import build_config
     from render.app_setup import create_app
     from runtime.rendered import build_rendered_world
@@ -108,8 +40,6 @@ def child(n: int, frames: int, warmup: int, flags_off: bool, system: str, out: s
                                   "run": {"seed": 42}})
     app = create_app("offscreen", cfg.visual.window_width, cfg.visual.window_height)
     world = build_rendered_world(cfg, app, "offscreen")
-    if standin:
-        world.add_system(train_standin_system(), after="PhysicsSystem")
     world.run(warmup)
     prof = world.system("ProfilerSystem")
     prof.reset()
@@ -124,7 +54,6 @@ def child(n: int, frames: int, warmup: int, flags_off: bool, system: str, out: s
         "rows": n + 1,
         "frames": frames,
         "flags_off": flags_off,
-        "train_standin": standin,
         "renderer": renderer,
         "frame_median_ms": rep["frame"]["median_ms"],
         "frame_p95_ms": rep["frame"]["p95_ms"],
@@ -146,13 +75,12 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--system", default="point_mass")
     p.add_argument("--flags-off", action="store_true", help="run the three naive baseline paths")
-    p.add_argument("--train-standin", action="store_true", help="add the per-frame torch work training will do")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "view_frames.json"))
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child is not None:
-        child(args.child, args.frames, args.warmup, args.flags_off, args.system, args.child_out, args.train_standin)
+        child(args.child, args.frames, args.warmup, args.flags_off, args.system, args.child_out)
         return
     results = []
     for n in args.agents:
@@ -161,13 +89,11 @@ def main() -> None:
             out = os.path.join(tmp, "r.json")
             cmd = [sys.executable, __file__, "--child", str(n), "--child-out", out, "--frames", str(args.frames),
                    "--warmup", str(args.warmup), "--system", args.system] + (["--flags-off"] if args.flags_off else [])
-            cmd += ["--train-standin"] if args.train_standin else []
             subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             results.append(json.loads(Path(out).read_text()))
     names = list(results[0]["systems_median_ms"])
     base = {r["agents"]: r for r in results}
     label = "flags off (naive paths)" if args.flags_off else "flags on"
-    label += ", with the training stand-in" if args.train_standin else ""
     print(f"\noffscreen 1280x720, {results[0]['renderer']}, {args.system}, {label}, "
           f"{args.frames} frames after {args.warmup} warm-up; medians in ms")
     print("| N | frame | FPS | " + " | ".join(n.replace("System", "") for n in names)

@@ -9,7 +9,7 @@ START_POSITION = (-1.3, 10.5, -15.0)
 START_TARGET = (-1.3, 0.6, 1.6)
 ZOOM_STEP = 0.88
 MIN_DISTANCE, MAX_DISTANCE = 1.5, 80.0
-PAN_SPEED = 0.6  # of the distance to the target, per second
+PAN_SPEED = 0.35  # of the distance to the target, per second
 
 
 class CameraRig:
