@@ -7,6 +7,7 @@ from config import ConfigError, load_config
 from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
 from runtime.outputs import check_output_file
 from runtime.plugins import parse_plugin_arg
+from runtime.view_cli import check_view_flags, list_view_systems
 
 
 def _fail(message: str) -> int:
@@ -17,6 +18,7 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
+        check_view_flags(args)
         cfg = load_config(
             args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args),
             extra_plugins=[parse_plugin_arg(p) for p in args.plugin],
@@ -28,26 +30,34 @@ def main(argv: list[str] | None = None) -> int:
 
     from runtime.build import build_world
 
-    mode = "headless" if args.headless else "window"
+    mode = "headless" if args.headless else ("offscreen" if args.offscreen else "window")
     if args.list_systems:
+        extend = None if args.headless else (lambda w: list_view_systems(w, cfg))
         try:
-            world = build_world(cfg, mode=mode, spawn=False)
+            world = build_world(cfg, mode=mode, spawn=False, extend=extend)
         except ConfigError as exc:  # a plugin that cannot be imported or placed
             return _fail(str(exc))
         print(world.schedule.describe(verbose=args.verbose))
         world.shutdown()
         return 0
-    if not args.headless:
-        return _fail("the live 3D view is not part of this build yet; run with --headless")
 
     from rl.checkpoint import CheckpointError, restore
-    from runtime.headless import run_headless
     from runtime.run_outputs import RunOutputs
     from runtime.training_run import plan_run
 
     try:
         plan = plan_run(cfg)
-        world = build_world(cfg, mode=mode)
+        if args.headless:
+            world = build_world(cfg, mode=mode)
+        else:
+            from render.app_setup import NoDisplayError, create_app
+            from runtime.rendered import build_rendered_world
+
+            try:
+                app = create_app(mode, cfg.visual.window_width, cfg.visual.window_height)
+            except NoDisplayError as exc:
+                return _fail(str(exc))
+            world = build_rendered_world(cfg, app, mode)
     except (UsageError, CheckpointError, ConfigError) as exc:  # ConfigError: a plugin that cannot be placed
         return _fail(str(exc))
     try:
@@ -57,7 +67,15 @@ def main(argv: list[str] | None = None) -> int:
             except CheckpointError as exc:
                 return _fail(str(exc))
         outputs = RunOutputs(world, plan.out_dir, resumed_from=str(plan.resume_path) if plan.resume_path else None)
-        result = run_headless(world, cfg, progress=not args.no_progress)
+        if args.headless:
+            from runtime.headless import run_headless
+
+            result = run_headless(world, cfg, progress=not args.no_progress)
+        else:
+            from runtime.rendered import run_rendered
+
+            result = run_rendered(world, cfg, screenshot=args.screenshot,
+                                  progress=not args.no_progress and mode == "offscreen")
         if result["aborted"]:  # stopped mid-frame: keep the last whole-frame checkpoint
             outputs.write_plot()
             outputs.write_summary(interrupted=True)
@@ -70,12 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         world.shutdown()
     print(
-        f"{result['frames']} frames, {summary['session_episodes']} training episodes in {result['seconds']:.2f} s "
+        f"{result['frames']} frames ({mode}), {summary['session_episodes']} training episodes in {result['seconds']:.2f} s "
         f"({result['steps_per_second']:.0f} steps/s); success {summary['success_rate']:.0%} "
         f"(last 20: {summary['success_rate_last20']:.0%}), certified {summary['certification_rate']:.0%}, "
         f"interventions {summary['intervention_rate']:.0%}, relax {summary['relax_rate']:.0%}, "
         f"P_relax {summary['p_relax']:.3g}; outputs in {plan.out_dir}"
         + (" [interrupted]" if result["interrupted"] else "")
+        + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")
         + (f"; profile written to {cfg.run.profile}" if cfg.run.profile else "")
     )
     return 0

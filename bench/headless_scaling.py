@@ -10,7 +10,6 @@ per-frame wall time: that is the profiler's own overhead.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time

@@ -1,6 +1,8 @@
 """Assemble a World from an AppConfig: resources, the ordered systems, and the first agents."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from components.agent_table import AgentTable
@@ -13,8 +15,8 @@ from systems.control import ControlSystem
 from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents
 from systems.profiler import ProfilerSystem, RunMeta
-from runtime.plugins import add_plugins
 from systems.training import TrainingSystem
+from runtime.plugins import add_plugins
 
 
 def core_systems(cfg: AppConfig) -> list[System]:
@@ -47,8 +49,12 @@ def run_meta(cfg: AppConfig, mode: str) -> RunMeta:
 
 
 def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System] | None = None,
-                spawn: bool = True) -> World:
-    """A ready-to-step world: resources inserted, systems set up in order, agents spawned."""
+                spawn: bool = True, extend: Callable[[World], object] | None = None) -> World:
+    """A ready-to-step world: resources inserted, systems set up in order, agents spawned.
+
+    `extend(world)` adds more systems (the view's) after the core ones and before the plugins,
+    so a plugin may anchor on any of them.
+    """
     world = World(dt=cfg.env.dt)
     world.insert_resource(cfg)
     world.insert_resource(make_environment(cfg.env), Environment)
@@ -62,8 +68,28 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world.insert_resource(run_meta(cfg, mode))
     for system in systems if systems is not None else core_systems(cfg):
         world.add_system(system)
+    if extend is not None:
+        extend(world)
     add_plugins(world, cfg.plugins)
     if spawn:
         spawn_agents(world, 1, training=True)
         spawn_agents(world, cfg.visual.agents)
     return world
+
+
+def ensure_networks(world: World, cfg: AppConfig) -> None:
+    """Give the view a critic to draw: an untrained, seeded `Networks` unless the world already has one.
+
+    Training inserts the real networks; this only fills the gap so the surface, heights and HUD
+    work in a world without a trainer.
+    """
+    from rl.networks import Networks, build_networks  # torch is imported only when a view needs it
+
+    if world.has_resource(Networks):
+        return
+    env = world.resource(Environment)
+    world.insert_resource(
+        build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size, cfg.td3.hidden_layers,
+                       seed=cfg.run.seed),
+        Networks,
+    )

@@ -82,6 +82,10 @@ def build_parser() -> OneLineParser:
     run.add_argument("--config", metavar="FILE.toml", help="config file; command-line flags override it")
     mode = p.add_argument_group("how to run")
     mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
+    mode.add_argument("--offscreen", action="store_true",
+                      help="render the 3D view into an offscreen buffer (EGL, no display needed) instead of a window")
+    mode.add_argument("--screenshot", metavar="PATH",
+                      help="save the last rendered frame as a PNG (window or --offscreen)")
     mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
                       help="stop after N frames (headless default: run until --episodes are done)")
     mode.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",

@@ -11,33 +11,14 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-import numpy as np
 from tqdm import tqdm
 
-from components.agent_table import AgentTable
 from components.training_stats import TrainingStats
 from systems.profiler import ProfilerSystem
 
 if TYPE_CHECKING:
     from config.schema import AppConfig
     from ecs.world import World
-
-
-class EpisodeCounter:
-    """Counts the training agent's finished episodes (listens to `episodes_ended`).
-
-    Kept for loops that predate TrainingStats; `TrainingStats.session_episodes` counts the same.
-    """
-
-    def __init__(self, world: "World") -> None:
-        self.count = 0
-        self._table = world.resource(AgentTable)
-        world.events.subscribe("episodes_ended", self._on_end)
-
-    def _on_end(self, rows: np.ndarray, *_: object) -> None:
-        tr = self._table.training_row
-        if tr >= 0 and np.any(rows == tr):
-            self.count += 1
 
 
 class StopRequest:

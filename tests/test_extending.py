@@ -1,5 +1,4 @@
 """The extension path: plugins by import path, placement checks, declared reads/writes audited."""
-import numpy as np
 import pytest
 
 import app
@@ -93,10 +92,12 @@ IMPLICIT = {"AgentTable"}  # every system may look the table up; its columns are
 
 
 def audited_world(cfg):
-    world = build_world(cfg)
+    from runtime.view import add_view_systems  # the view's data systems run headless too
+
+    world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
     audit = AccessAudit(world, world.resource(AgentTable)).attach()
     world.resource(PopulationRequests).request(3)
-    for _ in range(6):  # spawns, steps and (with 5-step episodes) respawns
+    for _ in range(30):  # spawns, steps, training updates, surface refreshes and (5-step episodes) respawns
         world.step()
     world.resource(PopulationRequests).request(-2)
     world.step()
@@ -105,23 +106,35 @@ def audited_world(cfg):
 
 @pytest.mark.parametrize("system", ["point_mass", "differential_drive"])
 def test_declared_reads_and_writes_match_what_systems_touch(system):
-    cfg = build_config(overrides={"env": {"system": system, "max_steps_per_episode": 5}, "visual": {"agents": 4}},
-                       extra_plugins=[parse_plugin_arg(PLUGIN)])
-    world, audit = audited_world(cfg)
-    table = world.resource(AgentTable)
-    columns = {s.name for s in table.specs()}
-    for s in world.schedule:
-        declared = set(s.reads) | set(s.writes)
-        accessed_cols = audit.columns[s.name]
-        written = audit.written[s.name]
-        assert accessed_cols <= declared, f"{s.name} touches undeclared columns {accessed_cols - declared}"
-        assert written <= set(s.writes) | IMPLICIT, f"{s.name} writes undeclared {written - set(s.writes)}"
-        assert audit.resources[s.name] - IMPLICIT <= declared, (
-            f"{s.name} uses undeclared resources {audit.resources[s.name] - IMPLICIT - declared}")
-        declared_cols = declared & columns
-        assert declared_cols <= accessed_cols | written, f"{s.name} declares columns it never touches: " \
-            f"{declared_cols - accessed_cols - written}"
-    world.shutdown()
+    """Every access must be declared; every declared column must be touched on some path
+    (the optimised run and the baseline run with the feature flags off take different ones)."""
+    touched_cols, touched_writes, schedules = {}, {}, {}
+    for optimised in (True, False):
+        flags = {f: optimised for f in ("use_vectorized_heights", "use_stats_cache", "use_batched_trails")}
+        cfg = build_config(overrides={"env": {"system": system, "max_steps_per_episode": 5},
+                                      "visual": {"agents": 4, "heatmap_update_freq": 3, **flags},
+                                      "td3": {"start_training_step": 4, "batch_size": 4}},
+                           extra_plugins=[parse_plugin_arg(PLUGIN)])
+        world, audit = audited_world(cfg)
+        table = world.resource(AgentTable)
+        assert {"TrainingSystem", "HeatmapSystem", "HeightSystem", "TrailBatchSystem", "StatsSystem"} <= set(
+            world.schedule.names())
+        columns = {s.name for s in table.specs()}
+        for s in world.schedule:
+            declared = set(s.reads) | set(s.writes)
+            accessed_cols = audit.columns[s.name]
+            written = audit.written[s.name]
+            assert accessed_cols <= declared, f"{s.name} touches undeclared columns {accessed_cols - declared}"
+            assert written <= set(s.writes) | IMPLICIT, f"{s.name} writes undeclared {written - set(s.writes)}"
+            assert audit.resources[s.name] - IMPLICIT <= declared, (
+                f"{s.name} uses undeclared resources {audit.resources[s.name] - IMPLICIT - declared}")
+            touched_cols.setdefault(s.name, set()).update(accessed_cols)
+            touched_writes.setdefault(s.name, set()).update(written)
+            schedules[s.name] = declared & columns
+        world.shutdown()
+    for name, declared_cols in schedules.items():
+        never = declared_cols - touched_cols[name] - touched_writes[name]
+        assert not never, f"{name} declares columns it never touches: {never}"
 
 
 def test_the_audit_catches_an_undeclared_write():

@@ -155,13 +155,13 @@ def test_timeline_fills_per_step_thins_when_full_and_clears_at_episode_end():
     assert st.timeline_stride == 4 and st.timeline_q[: st.timeline_len].tolist() == [0.0, 4.0, 8.0]
 
 
-def test_episode_counter_agrees_with_training_stats():
-    from runtime.headless import EpisodeCounter
-
+def test_training_stats_count_the_training_agents_episodes():
     w = world_with(agents=3, env={"max_steps_per_episode": 10})
-    counter = EpisodeCounter(w)
+    table = w.resource(AgentTable)
+    ended = []
+    w.events.subscribe("episodes_ended", lambda rows, *a: ended.append(table.training_row in rows))
     w.run(35)
     stats = w.resource(TrainingStats)
-    assert counter.count == stats.session_episodes == stats.episodes == 3
+    assert sum(ended) == stats.session_episodes == stats.episodes == 3
     assert list(stats.lengths) == [10, 10, 10]
     w.shutdown()

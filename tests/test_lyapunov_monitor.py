@@ -106,3 +106,15 @@ def test_monitor_runs_from_the_command_line_and_reports(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     idx = [i for i, line in enumerate(lines) if line.endswith("LyapunovMonitor")][0]
     assert lines[idx - 1].endswith("ControlSystem")
+
+
+def test_monitor_line_reaches_the_hud_text():
+    from components.view_state import HudText
+    from runtime.view import add_view_systems
+
+    cfg = build_config(overrides={"visual": {"agents": 2}}, extra_plugins=[parse_plugin_arg(SPEC)])
+    world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
+    world.run(61)
+    hud = world.resource(HudText)
+    assert "Lyapunov monitor:" in hud.stats.splitlines()[-1]
+    world.shutdown()

@@ -2,7 +2,6 @@
 import json
 import time
 
-import numpy as np
 
 from components.resources import Counters
 from config import build_config

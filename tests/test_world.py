@@ -22,7 +22,7 @@ def make(name, log, **anchors):
 def test_two_worlds_never_see_each_others_entities():
     a, b = World(), World()
     ea = [a.create_entity(AgentRow(i)) for i in range(3)]
-    eb = [b.create_entity(AgentRow(10 + i)) for i in range(5)]
+    [b.create_entity(AgentRow(10 + i)) for i in range(5)]
     assert sorted(e for e, _ in a.esper.get_component(AgentRow)) == sorted(ea)
     assert [c.row for _, c in b.esper.get_component(AgentRow)] == [10, 11, 12, 13, 14]
     assert a.entity_count() == 3 and b.entity_count() == 5

@@ -1,0 +1,89 @@
+"""The rendered loop (a window, or an offscreen EGL buffer): step the world, which renders each frame.
+
+The loop stops after `run.frames` frames (if set) or the training agent's `training.episodes`
+episodes, on Q / Escape, on closing the window, or on Ctrl-C. While paused (P) the world does
+not step but the view keeps rendering, so the camera, keys and HUD still work. At the end it
+saves the screenshot (the caller writes the profile and shuts the world down).
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from components.training_stats import TrainingStats
+from components.view_state import ViewState
+from runtime.build import build_world
+from runtime.headless import StopRequest
+from runtime.view import add_view_systems
+
+if TYPE_CHECKING:
+    from config.schema import AppConfig
+    from ecs.world import World
+
+
+def build_rendered_world(cfg: "AppConfig", app, mode: str) -> "World":  # noqa: ANN001
+    """A world with the view's data systems and a RenderSystem drawing into `app`."""
+    from render.render_system import RenderSystem
+
+    def add_view(world: "World") -> None:
+        add_view_systems(world, cfg)
+        world.add_system(RenderSystem(app, count_draw_calls=mode == "offscreen"), after="StatsSystem")
+
+    return build_world(cfg, mode=mode, extend=add_view)
+
+
+def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = None, progress: bool = True) -> dict:
+    """Run the world's frames until a stop condition; returns a summary like the headless loop's."""
+    render = world.system("RenderSystem")
+    view = world.resource(ViewState)
+    stats = world.resource(TrainingStats)
+    frames_limit = cfg.run.frames
+    episodes_limit = None if frames_limit is not None else cfg.training.episodes
+    profiler = world.system("ProfilerSystem") if "ProfilerSystem" in world.schedule else None
+    warmup = cfg.profiler.warmup_frames
+    bar = tqdm(total=frames_limit, unit="frame", disable=not progress or frames_limit is None, dynamic_ncols=True,
+               mininterval=0.5)
+    start = time.perf_counter()
+    start_frame = world.frame
+    start_steps = stats.session_steps
+    aborted = window_closed = False
+    with StopRequest() as stop:  # first Ctrl-C: stop after this frame and save; second: at once
+        try:
+            while not (view.quit_requested or stop.requested):
+                if frames_limit is not None and world.frame - start_frame >= frames_limit:
+                    break
+                if episodes_limit is not None and stats.session_episodes >= episodes_limit:
+                    break
+                if view.paused:
+                    render.render_paused(world)
+                    continue
+                world.step()
+                bar.update(1)
+                if warmup and world.frame - start_frame == warmup and profiler is not None:
+                    profiler.reset()
+        except KeyboardInterrupt:
+            aborted = True
+        except SystemExit:  # Panda3D exits this way when the window is closed
+            window_closed = True
+        finally:
+            bar.close()
+        interrupted = aborted or window_closed or stop.requested
+    elapsed = time.perf_counter() - start
+    shot = None
+    if screenshot and not window_closed:
+        from render.screenshot import save_png
+
+        shot = str(save_png(render.app, screenshot))
+    frames = world.frame - start_frame
+    return {
+        "frames": frames,
+        "episodes": stats.session_episodes,
+        "seconds": elapsed,
+        "frames_per_second": frames / elapsed if elapsed > 0 else 0.0,
+        "steps_per_second": (stats.session_steps - start_steps) / elapsed if elapsed > 0 else 0.0,
+        "interrupted": interrupted,
+        "aborted": aborted,  # stopped mid-frame: the caller keeps the last whole-frame checkpoint
+        "screenshot": shot,
+    }

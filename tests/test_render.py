@@ -1,0 +1,187 @@
+"""Real rendering, offscreen through EGL: screenshots, draw calls counted with PStats, rendered geometry
+read back from the scene graph. One subprocess runs every scenario (Ursina is a singleton per process)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib import image as mpimg
+
+from components.modes import MODE_COLORS, Mode
+from render.markers import OCTAHEDRON, expand_template
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.render
+
+MAX_DRAW_CALLS = 10
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory):
+    out = tmp_path_factory.mktemp("render")
+    res = subprocess.run([sys.executable, str(ROOT / "tests" / "render_scenarios.py"), str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=240)
+    path = out / "results.json"
+    assert path.exists(), res.stderr[-3000:]
+    results = json.loads(path.read_text())
+    return out, results
+
+
+def scenario(scenarios, name):
+    out, results = scenarios
+    data = results[name]
+    assert "error" not in data, data.get("error")
+    return out, data
+
+
+def rgb255(path):
+    img = mpimg.imread(path)
+    return np.rint(img[..., :3] * 255).astype(np.int64)
+
+
+def count_near(img, color, tol):
+    return int(np.count_nonzero(np.all(np.abs(img - np.asarray(color)) <= tol, axis=-1)))
+
+
+def surface_band_pixels(img, band_colors, background, alpha):
+    """Pixels per surface colour band, as drawn over the background at `alpha`."""
+    blended = np.rint(alpha * np.asarray(band_colors, float) + (1 - alpha) * 255 * np.asarray(background))
+    return [count_near(img, c, 4) for c in blended]
+
+
+def test_screenshot_shows_the_surface_colours_the_trails_and_the_markers(scenarios):
+    out, data = scenario(scenarios, "scene")
+    img = rgb255(out / "scene.png")
+    assert img.shape == (720, 1280, 3)
+    bands = surface_band_pixels(img, data["surface_colors"], data["clear_color"], data["surface_alpha"])
+    assert sum(b > 400 for b in bands) >= 3, bands  # several colour bands of the surface are on screen
+    assert sum(bands) > 0.08 * img.shape[0] * img.shape[1]
+    fallback = np.rint(np.array(MODE_COLORS[Mode.FALLBACK]) * 255)
+    assert count_near(img, fallback, 3) > 150  # trails (the scenario's agents act with the nominal policy)
+    _, shade = expand_template(*OCTAHEDRON)
+    marker_shades = [np.rint(fallback * s) for s in np.unique(shade) if s < 0.97]
+    assert sum(count_near(img, c, 2) for c in marker_shades) > 20  # the shaded faces of the markers
+    hud = img[:300, :500]
+    assert np.count_nonzero(np.all(hud > 215, axis=-1)) > 800  # HUD text
+
+
+def test_h_and_g_hide_the_surface_and_the_grid(scenarios):
+    out, data = scenario(scenarios, "scene")
+    shown = rgb255(out / "scene.png")
+    hidden = np.load(out / "scene_hidden.npy").astype(np.int64)
+    args = (data["surface_colors"], data["clear_color"], data["surface_alpha"])
+    assert sum(surface_band_pixels(hidden, *args)) < 0.02 * sum(surface_band_pixels(shown, *args))
+    assert data["draw_calls_hidden"] == data["draw_calls"] - 2
+
+
+def test_draw_calls_do_not_depend_on_the_number_of_agents(scenarios):
+    _, data = scenario(scenarios, "population")
+    counts = data["draw_calls"]
+    assert set(counts) == {"5", "30", "300"}
+    values = {c for per_n in counts.values() for c in per_n}
+    assert len(values) == 1, counts  # every frame, at every N
+    assert 0 < values.pop() <= MAX_DRAW_CALLS
+    _, scene = scenario(scenarios, "scene")
+    assert scene["draw_calls"] == counts["30"][0]
+
+
+def test_the_counter_counts_the_per_agent_baseline_honestly(scenarios):
+    _, base = scenario(scenarios, "baseline")
+    _, batched = scenario(scenarios, "population")
+    batched_calls = batched["draw_calls"]["5"][0]
+    # one trail Geom per agent instead of one for all: the count grows with the table's rows
+    assert base["draw_calls"]["5"] == batched_calls - 1 + base["rows_5"]
+    assert base["draw_calls"]["30"] == batched_calls - 1 + base["rows_30"]
+    assert base["marker_error_5"] < 1e-6 and base["marker_error_30"] < 1e-6  # the loop heights place them too
+
+
+def test_rendered_markers_sit_at_x_height_plus_lift_v(scenarios):
+    _, scene = scenario(scenarios, "scene")
+    assert scene["marker_identity"]
+    assert scene["marker_error"] < 1e-6
+    _, pop = scenario(scenarios, "population")
+    assert max(pop["marker_errors"]) < 1e-6
+    _, dd = scenario(scenarios, "dd")
+    assert dd["marker_error"] < 1e-6
+
+
+def test_differential_drive_markers_point_along_theta(scenarios):
+    out, dd = scenario(scenarios, "dd")
+    assert dd["heading_error"] < 1e-5
+    assert dd["draw_calls"] == scenario(scenarios, "scene")[1]["draw_calls"]
+    assert (out / "dd.png").stat().st_size > 10_000
+
+
+def test_add_and_remove_while_rendering_keep_every_vertex_count_right(scenarios):
+    _, pop = scenario(scenarios, "population")
+    assert pop["problems"] == []
+    assert pop["frames_checked"] > 60 and pop["episodes_ended"] > 50  # respawns happened all along
+    assert pop["key_changes"] == [1, 1, 1, -1]  # + and - through ursina's key dispatch
+    assert pop["final_n"] == 6
+    assert pop["scene_nodes_after_shutdown"] == pop["scene_nodes_before"]  # nothing left in the scene graph
+    assert pop["ui_nodes_after_shutdown"] == pop["ui_nodes_before"]
+    _, scene = scenario(scenarios, "scene")
+    assert scene["trail_problems"] == ""
+
+
+def test_hud_pause_and_timeline(scenarios):
+    _, data = scenario(scenarios, "scene")
+    assert data["hud_text_matches"] and data["hud_lines"] >= 18
+    assert data["paused_frames_advanced"] == 0 and data["paused_hud"]
+    assert data["timeline_segments"] == 119
+    x0, x1, _, _ = data["timeline_box"]
+    assert data["timeline_x_span"] == pytest.approx([x0, x1])  # stretched to the panel's width
+    expected = [np.rint(np.array(MODE_COLORS[Mode(m)]) * 255).tolist() for m in (0, 1, 2)]
+    assert data["timeline_colors"] == expected
+    assert data["timeline_redrawn_same_length"]
+    assert data["timeline_segments_after_reset"] == 0
+
+
+def test_camera_zooms_about_the_point_under_the_mouse_and_slides_with_wasd(scenarios):
+    _, data = scenario(scenarios, "scene")
+    assert data["zoom_film_drift"] < 1e-6  # the pivot stays where it was on screen
+    assert data["zoom_distance_ratio"][0] == pytest.approx(1 / 0.88)
+    assert data["pan_height_change"] == 0.0 and data["pan_alignment"] == pytest.approx(1.0)
+    before, after = data["origin_film_before_right"], data["origin_film_after_right"]
+    assert after[0] < before[0] - 0.05 and after[1] == pytest.approx(before[1], abs=1e-3)  # the origin slid left
+
+
+def run_app(args, tmp_path, env_extra=None, timeout=120):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_offscreen_run_writes_screenshot_and_profile_with_counters(tmp_path):
+    (tmp_path / "nominal.toml").write_text('[training]\npolicy = "nominal"\n')  # control makes no network calls
+    res = run_app(["--offscreen", "--agents", "5", "--frames", "60", "--screenshot", "shot.png", "--profile", "p.json",
+                   "--no-progress", "--config", "nominal.toml"], tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    img = rgb255(tmp_path / "shot.png")
+    assert img.shape == (720, 1280, 3) and len(np.unique(img.reshape(-1, 3), axis=0)) > 200
+    prof = json.loads((tmp_path / "p.json").read_text())
+    assert prof["meta"]["mode"] == "offscreen"
+    assert prof["meta"]["frames"] == 60
+    names = list(prof["systems"])
+    order = ["PopulationSystem", "ControlSystem", "PhysicsSystem", "HeatmapSystem", "HeightSystem", "TrailBatchSystem",
+             "StatsSystem", "RenderSystem", "ProfilerSystem"]
+    assert [n for n in names if n in order] == order and names[-6:] == order[-6:]
+    counters = prof["counters"]
+    assert 0 < counters["draw_calls"]["per_frame"] <= MAX_DRAW_CALLS
+    assert counters["draw_calls"]["total"] == counters["draw_calls"]["per_frame"] * 60
+    calls = counters["network_forward_calls"]
+    assert calls["total"] == 2 + 6  # the grid once (actor + critic), the HUD's critic query every 10th frame
+    assert "60 frames" in res.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".json")) == ["p.json", "shot.png"]
+
+
+def test_window_without_a_display_is_one_line(tmp_path):
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    res = run_app(["--agents", "3"], tmp_path, env)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("app.py: error:")
+    assert "--offscreen" in res.stderr and "--headless" in res.stderr
+    assert res.stdout == "" and list(tmp_path.iterdir()) == []
