@@ -67,6 +67,37 @@ def measure(n: int, frames: int, warmup: int, blocks: int, block_frames: int, sy
     }
 
 
+def isolated_overhead_us(systems: int, frames: int = 20000, reps: int = 15) -> dict:
+    """The profiler's cost per frame with nothing else to measure: a world of no-op systems,
+    stepped with the recorder on and off in alternating blocks. On a shared machine this is far
+    steadier than the paired blocks above, whose noise is larger than the effect."""
+    from ecs.frame_times import FrameTimes
+    from ecs.system import System
+    from ecs.world import World
+    from systems.profiler import ProfilerSystem
+
+    class Noop(System):
+        def process(self, world, dt):
+            pass
+
+    world = World()
+    for i in range(systems):
+        world.add_system(type(f"Noop{i}", (Noop,), {"name": f"Noop{i}"})())
+    prof = world.add_system(ProfilerSystem(window=1000))
+    times: FrameTimes = prof.times
+    on, off = [], []
+    for r in range(reps):
+        for enabled in ((True, False) if r % 2 == 0 else (False, True)):
+            prof.set_enabled(enabled)
+            t0 = time.perf_counter()
+            world.run(frames)
+            (on if enabled else off).append((time.perf_counter() - t0) / frames * 1e6)
+    world.shutdown()
+    assert times.frames_recorded > 0
+    return {"systems": systems, "on_us": float(np.median(on)), "off_us": float(np.median(off)),
+            "overhead_us_per_frame": float(np.median(on) - np.median(off))}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--agents", type=int, nargs="+", default=[30, 1000, 10000])
@@ -81,6 +112,7 @@ def main() -> None:
     for n in args.agents:
         print(f"N = {n} ...", file=sys.stderr, flush=True)
         results.append(measure(n, args.frames, args.warmup, args.blocks, args.block_frames, args.system))
+    iso = isolated_overhead_us(len(results[0]["systems_median_ms"]) - 1)
     base = results[0]["frame_median_ms"]
     names = list(results[0]["systems_median_ms"])
     print(f"\nheadless, {args.system}, {args.frames} frames after {args.warmup} warm-up, profiler on")
@@ -91,8 +123,14 @@ def main() -> None:
         print(f"| {r['agents']} | {r['frame_median_ms']:.4f} | {r['frame_median_ms'] / base:.2f} | {cells} | "
               f"{r['overhead']['overhead_percent']:+.2f} % (IQR {r['overhead']['overhead_percent_iqr'][0]:+.1f}.."
               f"{r['overhead']['overhead_percent_iqr'][1]:+.1f}) |")
+    print(f"\nprofiler cost, isolated ({iso['systems']} no-op systems + ProfilerSystem, on vs off): "
+          f"{iso['overhead_us_per_frame']:.2f} us per frame")
+    for r in results:
+        print(f"  = {100 * iso['overhead_us_per_frame'] / (1000 * r['frame_median_ms']):.3f} % of the N = {r['agents']} "
+              f"frame ({r['frame_median_ms']:.3f} ms)")
     atomic_write_json(args.out, {"machine": platform.platform(), "python": sys.version.split()[0],
-                                 "frames": args.frames, "warmup": args.warmup, "results": results})
+                                 "frames": args.frames, "warmup": args.warmup, "results": results,
+                                 "isolated_overhead": iso})
     print(f"\nwritten {args.out}")
 
 
