@@ -7,8 +7,10 @@ refreshed, the view was paused, the profiler was reset or toggled. A string goes
 only when it changed, so the renderer re-lays out text only then.
 
 Q value: when the CALF filter already computed Q for the training agent this frame
-(`TrainingStats.q` is finite), the HUD shows it and asks the critic nothing; otherwise one critic
-call at the training agent's (state, action). With `visual.use_stats_cache = false` (the
+(`TrainingStats.q` is finite), the HUD shows that value of the same step as q_cert and the mode
+(so their difference is the one the certificate tested) and asks the critic nothing; otherwise
+(e.g. `--policy nominal`) one critic call at the training agent's (state, action), cached for
+`stats_q_value_update_freq` frames. With `visual.use_stats_cache = false` (the
 baseline) every item is rebuilt and reassigned every frame and the critic is queried every frame.
 """
 from __future__ import annotations
@@ -161,7 +163,11 @@ class StatsSystem(System):
         hud = world.resource(HudText)
         force = not cache.enabled  # the baseline reassigns every frame, changed or not
         if cache.due("text", frame):
-            q = cache.get("q_value", frame, lambda: self.q_value(world))
+            stats = world.resource(TrainingStats)
+            if cache.enabled and math.isfinite(stats.q):
+                q = float(stats.q)  # the filter's own value of this step: free, and consistent with q_cert
+            else:
+                q = cache.get("q_value", frame, lambda: self.q_value(world))
             text = cache.get("text", frame, lambda: self.text(world, q))
             hud.set_stats(text, force=force)
         panel = cache.get("profiler", frame, lambda: self.profiler_panel(world))
