@@ -31,7 +31,9 @@ class FrameTimes:
         self._cols_now = np.zeros(0, dtype=np.int64)
         self._flat = array("q")  # pending stamps, C int64s: numpy reads them without conversion
         self._pending = 0
-        self._last_start: int | None = None
+        # the newest flushed frame's period is provisional (its own span) until the next frame starts
+        self._open_row: int | None = None
+        self._open_start = 0
         # whole-run totals since reset: per column sum and max (ms) and frames present
         self._sum = np.zeros(8)
         self._max = np.zeros(8)
@@ -80,13 +82,14 @@ class FrameTimes:
         self._pending = 0
         durations = np.diff(block, axis=1) * 1e-6
         starts = block[:, 0]
-        # A frame's period runs from its start to the next frame's start; the newest frame's
-        # is not known yet, so each frame is credited with the period that ended at its start.
+        # A frame's period runs from its start to the next frame's start, so it always contains
+        # the frame's own system times (shares sum to at most 1). The newest frame's period is
+        # not known yet: it gets its own span now and is corrected when the next block arrives.
+        if self._open_row is not None:
+            self._frame_ring[self._open_row] = (starts[0] - self._open_start) * 1e-6
         periods = np.empty(m)
-        periods[1:] = np.diff(starts) * 1e-6
-        first = (block[0, -1] - block[0, 0]) if self._last_start is None else (starts[0] - self._last_start)
-        periods[0] = first * 1e-6
-        self._last_start = int(starts[-1])
+        periods[:-1] = np.diff(starts) * 1e-6
+        periods[-1] = (block[-1, -1] - block[-1, 0]) * 1e-6
         cols = self._cols_now
         if len(cols):
             self._sum[cols] += durations.sum(axis=0)
@@ -100,6 +103,7 @@ class FrameTimes:
         if len(cols):
             self._ring[rows[:, None], cols] = durations
         self._frame_ring[rows] = periods
+        self._open_row, self._open_start = int(rows[-1]), int(starts[-1])
         self._head = int((self._head + m_keep) % self.window)
         self.count = min(self.window, self.count + m_keep)
         self._flushed_frames += m
@@ -108,7 +112,7 @@ class FrameTimes:
         """Forget everything measured so far (warm-up, F3)."""
         del self._flat[:]
         self._pending = 0
-        self._last_start = None
+        self._open_row = None
         self._ring[:] = np.nan
         self._frame_ring[:] = np.nan
         self._head = 0

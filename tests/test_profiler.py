@@ -1,4 +1,5 @@
 """ProfilerSystem: every system timed by name, the JSON format, counters, reset, toggling."""
+import pytest
 import json
 import time
 
@@ -109,3 +110,27 @@ def test_profiler_off_records_nothing():
     assert isinstance(prof, ProfilerSystem) and prof.times.frames_recorded == 0
     assert "ProfilerSystem" in world.schedule.names() and not prof.enabled
     world.shutdown()
+
+
+def test_each_frame_is_credited_with_its_own_period_so_shares_never_exceed_one():
+    """Synthetic stamps: a slow last frame must not be paired with a fast earlier period."""
+    from ecs.frame_times import FrameTimes
+
+    ft = FrameTimes(window=4, chunk=2)
+    ft.begin_schedule(["A", "B"])
+    t = 0
+    # frames (A ms, B ms, idle gap ms): the slowest frame comes last, after the window wraps
+    frames = [(1, 1, 8), (1, 1, 0), (2, 2, 1), (1, 1, 0), (5, 5, 0), (10, 20, 0)]
+    for a, b, gap in frames:
+        ft.commit([t, t + a * 1_000_000, t + (a + b) * 1_000_000])
+        t += (a + b + gap) * 1_000_000
+    sys = ft.system_stats()
+    frame = ft.frame_stats()
+    # window holds the last four frames; the newest's period is its own span (30 ms)
+    assert frame["mean_ms"] == pytest.approx((5 + 2 + 10 + 30) / 4)
+    assert sys["A"]["mean_ms"] == pytest.approx((2 + 1 + 5 + 10) / 4)
+    assert sum(s["share"] for s in sys.values()) <= 1.0 + 1e-12
+    # a later frame fixes the newest frame's period to start-to-start
+    ft.commit([t + 3_000_000, t + 4_000_000, t + 5_000_000])
+    ft.flush()
+    assert ft.frame_stats()["max_ms"] == pytest.approx(33.0)
