@@ -35,6 +35,7 @@ def _count(lo: int, hi: int, what: str):
         return value
 
     parse.__name__ = what
+    parse.bounds = (lo, hi)  # read by the generated bad-input tests
     return parse
 
 
@@ -49,6 +50,7 @@ def _probability(text: str) -> float:
 
 
 _probability.__name__ = "--p-relax"
+_probability.bounds = (0.0, 1.0)
 
 
 def _nonempty(what: str):
@@ -58,6 +60,7 @@ def _nonempty(what: str):
         return text
 
     parse.__name__ = what
+    parse.nonempty = True  # read by the generated bad-input tests
     return parse
 
 
@@ -79,12 +82,13 @@ def build_parser() -> OneLineParser:
     run.add_argument("--train-preset", choices=tuple(TRAINING_PRESETS),
                      help="training preset: episodes and episode length (default standard)")
     run.add_argument("--seed", type=_count(0, 2**63 - 1, "--seed"), metavar="S", help="random seed (default 42)")
-    run.add_argument("--config", metavar="FILE.toml", help="config file; command-line flags override it")
+    run.add_argument("--config", type=_nonempty("--config"), metavar="FILE.toml",
+                     help="config file; command-line flags override it")
     mode = p.add_argument_group("how to run")
     mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
     mode.add_argument("--offscreen", action="store_true",
                       help="render the 3D view into an offscreen buffer (EGL, no display needed) instead of a window")
-    mode.add_argument("--screenshot", metavar="PATH",
+    mode.add_argument("--screenshot", type=_nonempty("--screenshot"), metavar="PATH",
                       help="save the last rendered frame as a PNG (window or --offscreen)")
     mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
                       help="stop after N frames (headless default: run until --episodes are done)")
@@ -117,7 +121,7 @@ def build_parser() -> OneLineParser:
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
                        "environment in the run folders beside --out (default: runs/)")
     prof = p.add_argument_group("profiling")
-    prof.add_argument("--profile", metavar="PATH", help="write the profiler's JSON report here at the end")
+    prof.add_argument("--profile", type=_nonempty("--profile"), metavar="PATH", help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
                       help="frames kept for profiler statistics (default 1000)")
     prof.add_argument("--warmup", type=_count(0, 10**9, "--warmup"), metavar="F",

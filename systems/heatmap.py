@@ -11,6 +11,10 @@ Q is the quantity the certificate uses (`calf.certified_value`: Q1, or the min o
 the actor's action (or at zero action, `visual.heatmap_action = "zero"`). Heights follow
 DOMAIN.md: clip((q^2 - qmin) / (qmax - qmin), 0, 1) * height_scale + epsilon, with qmin / qmax
 exponential moving averages (alpha `surface_ema_alpha`) of the grid's q^2 extremes.
+
+A critic that returns NaN or inf on some nodes never poisons the surface: those nodes are drawn
+at the floor (height epsilon) and left out of the extremes, so the moving averages stay finite
+and the surface recovers as soon as the critic does.
 """
 from __future__ import annotations
 
@@ -30,10 +34,12 @@ MIN_SPREAD = 1e-12
 
 
 def surface_heights(q: np.ndarray, q2_min: float, q2_max: float, scale: float, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
-    """(normalised in [0, 1], heights) of a Q grid for the given q^2 range."""
+    """(normalised in [0, 1], heights) of a Q grid for the given q^2 range; non-finite q is 0."""
     spread = q2_max - q2_min
     if spread > MIN_SPREAD:
-        t = np.clip((q * q - q2_min) / spread, 0.0, 1.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            t = np.clip((q * q - q2_min) / spread, 0.0, 1.0)
+        t[~np.isfinite(q)] = 0.0
     else:
         t = np.zeros_like(q)
     return t, t * scale + epsilon
@@ -89,14 +95,17 @@ class HeatmapSystem(System):
         which = "q1" if cfg.calf.certified_value == "q1" else "min"
         q = nets.q(states, actions, which=which).reshape(surface.size, surface.size)
         counters.add("network_forward_calls", 1)
-        q2 = q * q
-        lo, hi = float(q2.min()), float(q2.max())
-        if surface.version == 0 or not np.isfinite(surface.q2_min_ema):
-            surface.q2_min_ema, surface.q2_max_ema = lo, hi
-        else:
-            alpha = cfg.visual.surface_ema_alpha
-            surface.q2_min_ema += alpha * (lo - surface.q2_min_ema)
-            surface.q2_max_ema += alpha * (hi - surface.q2_max_ema)
+        with np.errstate(over="ignore"):
+            q2 = q[np.isfinite(q)] ** 2
+        q2 = q2[np.isfinite(q2)]
+        if q2.size:  # with no finite node the surface stays flat and the averages as they were
+            lo, hi = float(q2.min()), float(q2.max())
+            if surface.version == 0 or not np.isfinite(surface.q2_min_ema):
+                surface.q2_min_ema, surface.q2_max_ema = lo, hi
+            else:
+                alpha = cfg.visual.surface_ema_alpha
+                surface.q2_min_ema += alpha * (lo - surface.q2_min_ema)
+                surface.q2_max_ema += alpha * (hi - surface.q2_max_ema)
         t, heights = surface_heights(q, surface.q2_min_ema, surface.q2_max_ema, cfg.visual.height_scale,
                                      cfg.visual.height_epsilon)
         surface.q[:] = q
