@@ -26,6 +26,7 @@ class ReplayBuffer:
         self.width = 2 * sd + ad + 2
         self.data = np.zeros((self.capacity, self.width), dtype=np.float32)
         self.tensor = torch.from_numpy(self.data)  # same memory
+        self._staging = np.zeros(self.width, dtype=np.float32)
         # column slices of a row: s | a | r | s' | not_done
         self.s = slice(0, sd)
         self.a = slice(sd, sd + ad)
@@ -40,15 +41,16 @@ class ReplayBuffer:
 
     def add(self, s: np.ndarray, a: np.ndarray, r: float, s2: np.ndarray, terminated: bool) -> bool:
         """Store one transition; False (and nothing stored) if any of its values is not finite."""
-        row = self.data[self.head]
+        row = self._staging  # checked before it may overwrite the oldest row of a full buffer
         with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 becomes inf: refused below
             row[self.s] = s
             row[self.a] = a
             row[self.r] = r
             row[self.s2] = s2
-        if not np.isfinite(row.sum()):  # the row is overwritten by the next add: nothing was stored
+        if not np.isfinite(row.sum()):
             return False
         row[self.not_done] = 0.0 if terminated else 1.0
+        self.data[self.head] = row
         self.head = (self.head + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
         return True

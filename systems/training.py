@@ -7,8 +7,8 @@ and keeps TrainingStats (it is that resource's only writer): counters all-time a
 session, the training agent's current CALF decision, episode returns and successes, and the
 certificate timeline of the current episode. Visual rows are never read here.
 
-A transition with a NaN or inf in it (a diverging actor, an agent that respawned as
-`Outcome.NONFINITE`) is kept out of the replay buffer and counted (`rejected_transitions`); TD3
+A transition with a NaN or inf in it, or one that ended as `Outcome.NONFINITE` (its reward was
+zeroed by physics), is kept out of the replay buffer and counted (`rejected_transitions`); TD3
 steps it skipped or networks it restored are counted too (components.faults).
 """
 from __future__ import annotations
@@ -92,8 +92,10 @@ class TrainingSystem(System):
         self._timeline_append(stats, float(table.q_cert[tr]), decision.mode)
 
         outcome = int(table.outcome[tr])
-        if not replay.add(table.prev_state[tr], table.action[tr], float(table.reward[tr]), table.next_state[tr],
-                          outcome in (Outcome.GOAL, Outcome.BOUNDARY)):
+        # a NONFINITE step's reward was zeroed by physics, not earned: it must not be learned from either
+        if outcome == Outcome.NONFINITE or not replay.add(
+                table.prev_state[tr], table.action[tr], float(table.reward[tr]), table.next_state[tr],
+                outcome in (Outcome.GOAL, Outcome.BOUNDARY)):
             world.resource(Counters).add("rejected_transitions")
         stats.buffer_size = len(replay)
 
