@@ -121,7 +121,8 @@ def build_parser() -> OneLineParser:
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
                        "environment in the run folders beside --out (default: runs/)")
     prof = p.add_argument_group("profiling")
-    prof.add_argument("--profile", type=_nonempty("--profile"), metavar="PATH", help="write the profiler's JSON report here at the end")
+    prof.add_argument("--profile", type=_nonempty("--profile"), metavar="PATH",
+                      help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
                       help="frames kept for profiler statistics (default 1000)")
     prof.add_argument("--warmup", type=_count(0, 10**9, "--warmup"), metavar="F",

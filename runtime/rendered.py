@@ -36,6 +36,22 @@ def build_rendered_world(cfg: "AppConfig", app, mode: str) -> "World":  # noqa: 
     return build_world(cfg, mode=mode, extend=add_view)
 
 
+@contextlib.contextmanager
+def _panda_sigint(app, stop: StopRequest):  # noqa: ANN001, ANN202
+    """Panda3D's task manager swaps in its own SIGINT handler during every `app.step()` and raises
+    KeyboardInterrupt after the step (so a Ctrl-C would stop the run mid-way, unsaved). Lend it
+    ours instead while the loop runs: it looks the handler up on the instance at every step."""
+    task_mgr = getattr(app, "taskMgr", None)
+    if task_mgr is None:
+        yield
+        return
+    task_mgr.keyboardInterruptHandler = stop.handle
+    try:
+        yield
+    finally:
+        del task_mgr.keyboardInterruptHandler
+
+
 def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = None, progress: bool = True,
                  stop: StopRequest | None = None) -> dict:
     """Run the world's frames until a stop condition; returns a summary like the headless loop's.
@@ -56,7 +72,8 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
     start_steps = stats.session_steps
     aborted = window_closed = False
     # first Ctrl-C / SIGTERM: stop after this frame and save; second: at once
-    with contextlib.nullcontext(stop) if stop is not None else StopRequest() as stop:
+    signals = contextlib.nullcontext(stop) if stop is not None else StopRequest()
+    with signals as stop, _panda_sigint(render.app, stop):
         try:
             while not (view.quit_requested or stop.requested):
                 if frames_limit is not None and world.frame - start_frame >= frames_limit:

@@ -100,7 +100,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
     if result["interrupted"]:
         stopped = " [interrupted]" + (f" ({result['signal']})" if result.get("signal") else "")
     print(
-        f"{result['frames']} frames ({mode}), {summary['session_episodes']} training episodes in {result['seconds']:.2f} s "
+        f"{result['frames']} frames ({mode}), {summary['session_episodes']} training episodes "
+        f"in {result['seconds']:.2f} s "
         f"({result['steps_per_second']:.0f} steps/s); success {summary['success_rate']:.0%} "
         f"(last 20: {summary['success_rate_last20']:.0%}), certified {summary['certification_rate']:.0%}, "
         f"interventions {summary['intervention_rate']:.0%}, relax {summary['relax_rate']:.0%}, "

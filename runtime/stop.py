@@ -24,7 +24,8 @@ class StopRequest:
         self._shielded = False
         self._previous: dict[int, object] = {}
 
-    def _handler(self, signum, frame) -> None:  # noqa: ANN001
+    def handle(self, signum, frame) -> None:  # noqa: ANN001
+        """The signal handler (also lent to Panda3D's task manager, see runtime.rendered)."""
         if self.signal_name is None:
             self.signal_name = signal.Signals(signum).name
         if self.requested and not self._shielded:
@@ -48,7 +49,7 @@ class StopRequest:
     def __enter__(self) -> "StopRequest":
         if threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handler)
+                self._previous[sig] = signal.signal(sig, self.handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
