@@ -3,13 +3,16 @@
 From the moment the run is planned until its files are written, SIGINT and SIGTERM are caught
 (runtime.stop): the first finishes the current frame, then the checkpoint, reward plot, summary,
 CALF log and profile are written (shielded from further signals) and the exit code is 0. Files
-that cannot be written are reported as one line each and make the exit code 1; nothing raises
-past this function.
+that cannot be written are reported as one line each and make the exit code 1. An exception
+inside a frame (a plugin's bug, say) is printed with its traceback; the summary, plot, log and
+profile are still written (the last periodic checkpoint is kept, not the broken frame) and the
+exit code is 1.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
 from config import ConfigError
 from config.schema import AppConfig
@@ -57,6 +60,17 @@ def _build_world(args: argparse.Namespace, cfg: AppConfig, mode: str):  # noqa: 
     return build_rendered_world(cfg, app, mode)
 
 
+def _run_loop(args: argparse.Namespace, cfg: AppConfig, mode: str, world, stop: StopRequest) -> dict:  # noqa: ANN001
+    if args.headless:
+        from runtime.headless import run_headless
+
+        return run_headless(world, cfg, progress=not args.no_progress, stop=stop)
+    from runtime.rendered import run_rendered
+
+    return run_rendered(world, cfg, screenshot=args.screenshot, progress=not args.no_progress and mode == "offscreen",
+                        stop=stop)
+
+
 def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, stop: StopRequest) -> int:
     try:
         world = _build_world(args, cfg, mode)
@@ -73,15 +87,15 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
                                  resumed_from=str(plan.resume_path) if plan.resume_path else None)
         except OSError as exc:
             return _error(f"--out: cannot write in {plan.out_dir} ({exc.strerror or exc})", EXIT_FAILED)
-        if args.headless:
-            from runtime.headless import run_headless
-
-            result = run_headless(world, cfg, progress=not args.no_progress, stop=stop)
-        else:
-            from runtime.rendered import run_rendered
-
-            result = run_rendered(world, cfg, screenshot=args.screenshot,
-                                  progress=not args.no_progress and mode == "offscreen", stop=stop)
+        start_frame = world.frame
+        try:
+            result = _run_loop(args, cfg, mode, world, stop)
+        except Exception as exc:  # a fault no system handles (a plugin's bug, say): keep what is whole
+            traceback.print_exc()
+            crashed = f"the run stopped at frame {world.frame} ({type(exc).__name__}: {exc}); the last " \
+                      "periodic checkpoint is kept, the summary, reward plot and CALF log are written"
+            result = {"frames": world.frame - start_frame, "seconds": 0.0, "steps_per_second": 0.0,
+                      "interrupted": True, "aborted": True, "signal": None, "error": crashed}
         with stop.shield():  # more signals now would only cut the saving short
             # stopped mid-frame (a second signal): keep the last whole-frame checkpoint
             failed = list(outputs.close(result["interrupted"], checkpoint=not result["aborted"]).values())
@@ -96,6 +110,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
         world.shutdown()
     if result.get("screenshot_error"):
         failed.append(result["screenshot_error"])
+    if result.get("error"):
+        failed.append(result["error"])
     stopped = ""
     if result["interrupted"]:
         stopped = " [interrupted]" + (f" ({result['signal']})" if result.get("signal") else "")

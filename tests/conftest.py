@@ -18,14 +18,22 @@ def small_cfg():
     return build_config(overrides={"visual": {"agents": 4}, "run": {"seed": 7}})
 
 
-# -- tests/test_processes.py: start its app.py runs as soon as it is collected ------------------------
+# -- tests/test_processes.py: its app.py runs start at collection, its tests run last ----------------
 _process_pool = None
+
+
+def _is_process_test(item) -> bool:
+    return item.nodeid.split("::")[0].endswith("test_processes.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=_is_process_test)  # stable: everything else keeps its order
 
 
 def pytest_collection_finish(session):
     """Real runs take seconds to start: launch them now, so they run beside the rest of the suite."""
     global _process_pool
-    if any(item.nodeid.split("::")[0].endswith("test_processes.py") for item in session.items):
+    if any(_is_process_test(item) for item in session.items):
         from tests.process_runs import Pool
 
         _process_pool = Pool()

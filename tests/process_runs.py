@@ -1,9 +1,10 @@
 """Real runs of app.py in background processes, for tests/test_processes.py.
 
-Each run pays a few seconds of start-up (torch, ursina), so the pool starts them all at once,
-as soon as pytest has collected test_processes.py (tests/conftest.py): they run beside the rest of
-the suite, and a thread sends each signal run its signal once the run has been stepping for a
-moment. The tests then only wait for the results.
+Each run pays a few seconds of start-up (torch, ursina), so the pool starts as soon as pytest has
+collected test_processes.py (tests/conftest.py), and those tests run last: the runs go one after
+the other on the second core while the rest of the suite runs on the first. A thread starts each
+run when the previous one ends and sends each signal run its signal once it has been stepping
+for a moment; the tests then only wait for the results.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ DET_CONFIG = ("[env]\nmax_steps_per_episode = 40\n[td3]\nstart_training_step = 2
 DET_ARGS = ["--config", "det.toml", "--frames", "150", "--agents", "3", "--seed", "9", "--no-progress"]
 SIGNAL_ARGS = ["--episodes", "100000", "--agents", "2", "--no-progress", "--profile", "p.json"]
 SIGNAL_AFTER = 1.0  # seconds of stepping (after the run's outputs are open) before the signal
-TIMEOUT = 300.0
+TIMEOUT = 400.0  # for all runs, one after the other
 
 
 def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
@@ -51,19 +52,27 @@ def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
 
 
 class Run:
-    """One app.py process in its own folder (outputs in FOLDER/run)."""
+    """One app.py process in its own folder (outputs in FOLDER/run), started by `start()`."""
 
     def __init__(self, folder: Path, args: list[str], env: dict | None = None, sig: signal.Signals | None = None):
         folder.mkdir(parents=True)
         (folder / "det.toml").write_text(DET_CONFIG)
-        self.folder, self.sig = folder, sig
+        self.folder, self.args, self.env, self.sig = folder, args, env, sig
         self.stdout_path, self.stderr_path = folder / "stdout.txt", folder / "stderr.txt"
-        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
-            # a new session: a Ctrl-C on the terminal running pytest does not reach these runs
-            self.proc = subprocess.Popen([sys.executable, APP, *args, "--out", "run"], cwd=folder, stdout=out,
-                                         stderr=err, env={**os.environ, **(env or {})}, start_new_session=True)
+        self.proc: subprocess.Popen | None = None
         self.outputs_open_at: float | None = None
         self.sent_at: float | None = None
+
+    def start(self) -> None:
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            # a new session: a Ctrl-C on the terminal running pytest does not reach these runs
+            self.proc = subprocess.Popen([sys.executable, APP, *self.args, "--out", "run"], cwd=self.folder,
+                                         stdout=out, stderr=err, env={**os.environ, **(self.env or {})},
+                                         start_new_session=True)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     @property
     def stdout(self) -> str:
@@ -74,7 +83,7 @@ class Run:
         return self.stderr_path.read_text()
 
     def tick(self) -> None:
-        if self.sig is None or self.sent_at is not None or self.proc.poll() is not None:
+        if self.sig is None or self.sent_at is not None or not self.running:
             return
         if self.outputs_open_at is None:
             if (self.folder / "run" / "config.toml").exists():
@@ -85,7 +94,8 @@ class Run:
 
 
 class Pool:
-    def __init__(self) -> None:
+    def __init__(self, parallel: int = 1) -> None:
+        self.parallel = parallel
         self.base = Path(tempfile.mkdtemp(prefix="calf-ecs-processes-"))
         self.xvfb, display = start_xvfb()
         self.runs = {
@@ -105,13 +115,18 @@ class Pool:
         self._thread.start()
 
     def _watch(self) -> None:
+        waiting = list(self.runs.values())
         deadline = time.time() + TIMEOUT
-        while time.time() < deadline and any(r.proc.poll() is None for r in self.runs.values()):
+        while time.time() < deadline and (waiting or any(r.running for r in self.runs.values())):
+            while waiting and sum(r.running for r in self.runs.values()) < self.parallel:
+                waiting.pop(0).start()
             for r in self.runs.values():
                 r.tick()
             time.sleep(0.05)
         for r in self.runs.values():
-            if r.proc.poll() is None:
+            if r.proc is None:
+                continue
+            if r.running:
                 r.proc.kill()
             r.proc.wait()
         if self.xvfb is not None:
@@ -125,7 +140,7 @@ class Pool:
 
     def close(self) -> None:
         for r in self.runs.values():
-            if r.proc.poll() is None:
+            if r.running:
                 r.proc.kill()
         self.done.wait(30)
         shutil.rmtree(self.base, ignore_errors=True)

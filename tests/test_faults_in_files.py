@@ -295,3 +295,16 @@ def test_a_second_signal_stops_at_once_but_not_while_shielded():
             os.kill(os.getpid(), signal.SIGTERM)  # saving now: only noted
             os.kill(os.getpid(), signal.SIGINT)
     w.shutdown()
+
+
+def test_an_exception_inside_a_frame_still_writes_the_outputs_and_exits_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = app.main(["--headless", "--frames", "100", "--agents", "1", "--out", "run", "--profile", "p.json",
+                     "--no-progress", "--plugin", "tests.plugins_for_tests.faulty:FailsAt:after=PhysicsSystem"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" in err and "RuntimeError: plugin bug at frame 30" in err
+    assert err.splitlines()[-1].startswith("app.py: error: the run stopped at frame 30 (RuntimeError: plugin bug")
+    summary = json.loads((tmp_path / "run" / "run_summary.json").read_text())
+    assert summary["interrupted"] is True and summary["total_steps"] == 30  # frames 0..29 were whole
+    assert (tmp_path / "p.json").exists() and (tmp_path / "run" / "calf_log.csv").exists()
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()  # the broken frame is never checkpointed

@@ -40,7 +40,7 @@ def test_a_signal_saves_a_consistent_checkpoint_and_the_profile_then_exits_0(run
     if name not in runs:
         pytest.skip("no Xvfb to open a window on")
     run = runs[name]
-    assert run.sent_at is not None, f"{name} ended before it was signalled: {run.stderr[-2000:]}"
+    assert run.proc is not None and run.sent_at is not None, f"{name} ended before it was signalled: {run.stderr[-2000:]}"
     assert run.proc.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert f"[interrupted] ({run.sig.name})" in run.stdout, run.stdout
