@@ -45,6 +45,13 @@ def surface_heights(q: np.ndarray, q2_min: float, q2_max: float, scale: float, e
     return t, t * scale + epsilon
 
 
+def finite_extremes(values: np.ndarray, default: tuple[float, float]) -> tuple[float, float]:
+    """(min, max) of the finite values; `default` (the moving averages as they are, so they do
+    not move) when there is none."""
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else default
+
+
 class HeatmapSystem(System):
     reads = ("Networks", "TrainingStats", "AppConfig", "Environment")
     writes = ("CriticSurface", "Counters")
@@ -95,17 +102,14 @@ class HeatmapSystem(System):
         which = "q1" if cfg.calf.certified_value == "q1" else "min"
         q = nets.q(states, actions, which=which).reshape(surface.size, surface.size)
         counters.add("network_forward_calls", 1)
-        with np.errstate(over="ignore"):
-            q2 = q[np.isfinite(q)] ** 2
-        q2 = q2[np.isfinite(q2)]
-        if q2.size:  # with no finite node the surface stays flat and the averages as they were
-            lo, hi = float(q2.min()), float(q2.max())
-            if surface.version == 0 or not np.isfinite(surface.q2_min_ema):
-                surface.q2_min_ema, surface.q2_max_ema = lo, hi
-            else:
-                alpha = cfg.visual.surface_ema_alpha
-                surface.q2_min_ema += alpha * (lo - surface.q2_min_ema)
-                surface.q2_max_ema += alpha * (hi - surface.q2_max_ema)
+        q2 = q * q
+        lo, hi = finite_extremes(q2, default=(surface.q2_min_ema, surface.q2_max_ema))
+        if surface.version == 0 or not np.isfinite(surface.q2_min_ema):
+            surface.q2_min_ema, surface.q2_max_ema = lo, hi
+        else:
+            alpha = cfg.visual.surface_ema_alpha
+            surface.q2_min_ema += alpha * (lo - surface.q2_min_ema)
+            surface.q2_max_ema += alpha * (hi - surface.q2_max_ema)
         t, heights = surface_heights(q, surface.q2_min_ema, surface.q2_max_ema, cfg.visual.height_scale,
                                      cfg.visual.height_epsilon)
         surface.q[:] = q
