@@ -95,7 +95,8 @@ def build_parser() -> OneLineParser:
     mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
                       help="stop after N frames (headless default: run until --episodes are done)")
     mode.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",
-                      help="stop after E episodes of the training agent (training preset default)")
+                      help="stop after E episodes of the training agent (training preset default; "
+                      "not with --frames)")
     mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
     mode.add_argument("--verbose", action="store_true",
                       help="with --list-systems: also the columns and resources each system reads and writes")
