@@ -55,4 +55,6 @@ class CriticSurface:
 
     @property
     def q_range(self) -> tuple[float, float]:
-        return float(self.q.min()), float(self.q.max())
+        """Smallest and largest finite Q on the grid (NaN, NaN when there is none)."""
+        finite = self.q[np.isfinite(self.q)]
+        return (float(finite.min()), float(finite.max())) if finite.size else (math.nan, math.nan)

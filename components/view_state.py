@@ -12,7 +12,7 @@ class ViewState:
     quit_requested: bool = False
     surface_visible: bool = True
     grid_visible: bool = True
-    exported_profiles: list = field(factory=list)  # paths written by F1
+    exported_profiles: list = field(factory=list)  # paths written by F1 (the last runtime.controls.EXPORTS_KEPT)
 
 
 @define

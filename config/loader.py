@@ -78,9 +78,9 @@ def build_config(
     _check_keys(file_data, source)
     preset = preset or file_data.get("preset") or "medium"
     train_preset = train_preset or file_data.get("train_preset") or "standard"
-    if preset not in VISUAL_PRESETS:
+    if not isinstance(preset, str) or preset not in VISUAL_PRESETS:
         raise ConfigError(f"{source}: unknown preset {preset!r}: choose one of {', '.join(VISUAL_PRESETS)}")
-    if train_preset not in TRAINING_PRESETS:
+    if not isinstance(train_preset, str) or train_preset not in TRAINING_PRESETS:
         raise ConfigError(
             f"{source}: unknown training preset {train_preset!r}: choose one of {', '.join(TRAINING_PRESETS)}"
         )
@@ -97,7 +97,10 @@ def build_config(
             sections[name] = cls(**layers.get(name, {}))
         except ConfigError as exc:
             raise ConfigError(f"{source}: {name}.{exc}") from None
-    plugins = list(file_data.get("plugins", [])) + list(extra_plugins or [])
+    plugins = file_data.get("plugins", [])
+    if not isinstance(plugins, list):
+        raise ConfigError(f"{source}: plugins must be a list, got {plugins!r}")
+    plugins = plugins + list(extra_plugins or [])
     try:
         return AppConfig(preset=preset, train_preset=train_preset, plugins=plugins, **sections)
     except ConfigError as exc:

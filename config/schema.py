@@ -15,6 +15,7 @@ from config.validators import (
     number,
     optional_integer,
     optional_number,
+    optional_string,
     string,
     to_float,
 )
@@ -173,9 +174,9 @@ class RunConfig:
 
     seed: int = _int(42, 0, 2**63 - 1)
     frames: int | None = field(default=None, validator=optional_integer(1, 10**12))
-    out: str | None = field(default=None, validator=attrs.validators.optional(string()))
-    profile: str | None = field(default=None, validator=attrs.validators.optional(string()))
-    resume: str | None = field(default=None, validator=attrs.validators.optional(string()))
+    out: str | None = field(default=None, validator=optional_string())
+    profile: str | None = field(default=None, validator=optional_string())
+    resume: str | None = field(default=None, validator=optional_string())
 
 
 def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202
@@ -237,6 +238,17 @@ class AppConfig:
     profiler: ProfilerConfig = field(factory=ProfilerConfig)
     run: RunConfig = field(factory=RunConfig)
     plugins: tuple[PluginSpec, ...] = field(default=(), converter=_plugins)
+
+    def __attrs_post_init__(self) -> None:
+        """Checks across sections: settings that are valid alone but would make a run useless."""
+        run, prof = self.run, self.profiler
+        if run.frames is not None and prof.warmup_frames >= run.frames:
+            raise ConfigError(
+                f"profiler.warmup_frames ({prof.warmup_frames}) must be smaller than run.frames ({run.frames}) "
+                "(--warmup, --frames): no frame would be profiled")
+        if run.profile is not None and not prof.enabled:
+            raise ConfigError("run.profile is set but profiler.enabled is false (--profile with --no-profiler): "
+                              "the profile would time nothing")
 
 
 #: section name -> attrs class, in file order

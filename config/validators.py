@@ -1,13 +1,45 @@
-"""attrs validators that fail with one readable line (the loader prefixes the section name)."""
+"""attrs validators that fail with one readable line (the loader prefixes the section name).
+
+Every validator carries its `Rule` (kind, range, options) as `validator.rule`, so code can ask
+the schema what a key accepts: tests/bad_input.py generates its bad-input table from these rules,
+which keeps every new key covered without editing the table.
+"""
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
+from attrs import define
+
 
 class ConfigError(ValueError):
     """A configuration value, file or flag is invalid; the message names the problem."""
+
+
+@define(frozen=True)
+class Rule:
+    """What one key accepts: kind is integer, number, choice, boolean or string."""
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    options: tuple[str, ...] = ()
+    optional: bool = False  # None (unset) is allowed
+    nonempty: bool = False  # strings: blank is refused
+
+
+def _with_rule(check: Any, rule: Rule) -> Any:
+    check.rule = rule
+    return check
+
+
+def rule_of(validator: Any) -> Rule | None:
+    """The Rule of a validator made here, or None for any other validator."""
+    return getattr(validator, "rule", None)
 
 
 def _fmt(value: Any) -> str:
@@ -23,17 +55,20 @@ def integer(lo: int | None = None, hi: int | None = None):
         if hi is not None and value > hi:
             raise ConfigError(f"{attr.name} must be <= {hi}, got {value}")
 
-    return check
+    return _with_rule(check, Rule("integer", lo, hi))
 
 
-def optional_integer(lo: int | None = None, hi: int | None = None):
-    inner = integer(lo, hi)
-
+def _optional(inner: Any) -> Any:
     def check(inst: Any, attr: Any, value: Any) -> None:
         if value is not None:
             inner(inst, attr, value)
 
-    return check
+    rule = inner.rule
+    return _with_rule(check, attrs.evolve(rule, optional=True))
+
+
+def optional_integer(lo: int | None = None, hi: int | None = None):
+    return _optional(integer(lo, hi))
 
 
 def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False):
@@ -47,17 +82,11 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
         if hi is not None and (value >= hi if hi_open else value > hi):
             raise ConfigError(f"{attr.name} must be {'<' if hi_open else '<='} {hi}, got {value}")
 
-    return check
+    return _with_rule(check, Rule("number", lo, hi, lo_open, hi_open))
 
 
 def optional_number(lo: float | None = None, hi: float | None = None, **kw: bool):
-    inner = number(lo, hi, **kw)
-
-    def check(inst: Any, attr: Any, value: Any) -> None:
-        if value is not None:
-            inner(inst, attr, value)
-
-    return check
+    return _optional(number(lo, hi, **kw))
 
 
 def choice(options: Iterable[str]):
@@ -67,7 +96,7 @@ def choice(options: Iterable[str]):
         if value not in opts:
             raise ConfigError(f"{attr.name} must be one of {', '.join(opts)}; got {_fmt(value)}")
 
-    return check
+    return _with_rule(check, Rule("choice", options=opts))
 
 
 def boolean():
@@ -75,15 +104,23 @@ def boolean():
         if not isinstance(value, bool):
             raise ConfigError(f"{attr.name} must be true or false, got {_fmt(value)}")
 
-    return check
+    return _with_rule(check, Rule("boolean"))
 
 
-def string():
+def string(nonempty: bool = False):
+    """A string; with `nonempty`, also not blank (an empty path would silently mean "none")."""
+
     def check(_inst: Any, attr: Any, value: Any) -> None:
         if not isinstance(value, str):
             raise ConfigError(f"{attr.name} must be a string, got {_fmt(value)}")
+        if nonempty and not value.strip():
+            raise ConfigError(f"{attr.name} must not be empty")
 
-    return check
+    return _with_rule(check, Rule("string", nonempty=nonempty))
+
+
+def optional_string(nonempty: bool = True):
+    return _optional(string(nonempty))
 
 
 def to_float(value: Any) -> Any:

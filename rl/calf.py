@@ -10,6 +10,10 @@ One step for a batch of agents (DOMAIN.md section 1; conventions in docs/CALF.md
 3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
 4. `update_certificates`: certified rows (and relax rows, if so configured) store (s, a, q).
 
+A diverging network is no reason to crash or to act wildly: a Q that is NaN or inf is never
+certified, and a row whose actor action or Q is not finite (`unusable_rows`) falls back to the
+nominal policy whatever the relax coin says.
+
 tests/calf_oracle.py keeps a per-agent loop version of the same rules; the tests compare them.
 """
 from __future__ import annotations
@@ -79,14 +83,26 @@ def certificate_test(q: np.ndarray, q_cert: np.ndarray, has_cert: np.ndarray, st
     with np.errstate(invalid="ignore"):  # q_cert is NaN where there is no certificate
         decrease_ok = (q - q_cert) >= params.nu_bar
     bounds_ok = (low <= neg_q) & (neg_q <= up)
-    certified = ~has_cert | (decrease_ok & bounds_ok)
+    certified = np.isfinite(q) & (~has_cert | (decrease_ok & bounds_ok))  # a NaN / inf Q is never certified
     return CertificateTest(certified, decrease_ok, bounds_ok, low, up)
 
 
-def choose_modes(certified: np.ndarray, coin: np.ndarray, p_relax: float | np.ndarray) -> np.ndarray:
-    """Mode per agent: CERTIFIED, else RELAX when coin < p_relax, else FALLBACK (int8)."""
+def unusable_rows(a_actor: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+    """Rows whose actor action or Q is NaN or inf; None when every row is finite (the usual case)."""
+    if np.isfinite(a_actor.sum()) and np.isfinite(q.sum()):
+        return None
+    return ~(np.isfinite(a_actor).all(axis=1) & np.isfinite(q))
+
+
+def choose_modes(certified: np.ndarray, coin: np.ndarray, p_relax: float | np.ndarray,
+                 unusable: np.ndarray | None = None) -> np.ndarray:
+    """Mode per agent: CERTIFIED, else RELAX when coin < p_relax, else FALLBACK (int8); `unusable`
+    rows (see unusable_rows) are FALLBACK."""
     relax = coin < p_relax
-    return np.where(certified, CERTIFIED, np.where(relax, RELAX, FALLBACK)).astype(np.int8, copy=False)
+    modes = np.where(certified, CERTIFIED, np.where(relax, RELAX, FALLBACK)).astype(np.int8, copy=False)
+    if unusable is not None:
+        modes[unusable] = FALLBACK
+    return modes
 
 
 def filtered_actions(modes: np.ndarray, a_actor: np.ndarray, a_nominal: np.ndarray,
@@ -106,7 +122,7 @@ def update_certificates(modes: np.ndarray, states: np.ndarray, a_actor: np.ndarr
     """Store (s, a, q) as the certified triple of the rows that took it; returns those rows' mask."""
     take = modes == CERTIFIED
     if relax_updates_certificate:
-        take |= modes == RELAX
+        take |= (modes == RELAX) & np.isfinite(q)  # a NaN Q never becomes a certificate
     if take.any():
         s_cert[take] = states[take]
         a_cert[take] = a_actor[take]

@@ -6,7 +6,9 @@ statistics' counters, the config (as TOML text), every random stream, and a form
 Written atomically (temp file + rename) with `torch.save`; read with
 `torch.load(weights_only=True)`, so a file can hold only tensors and plain Python values and
 loading one never runs code. Every way a file can be wrong is a CheckpointError whose message
-names the file and the problem.
+names the file and the problem. Restoring is all or nothing: a checkpoint is loaded into scratch
+objects and checked (shapes, finite weights and replay rows, counters, random states) before the
+world's own state is touched.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ import numpy as np
 import torch
 
 from components.agent_table import AgentTable
-from components.resources import Rngs
+from components.resources import RNG_STREAMS, Rngs
 from components.training_stats import TrainingStats
 from config.loader import to_toml
 from config.schema import AppConfig
 from envs.base import Environment
 from rl.calf_state import CalfState
+from rl.learning import make_scratch_learner, new_training_stats
 from rl.replay import ReplayBuffer
 from rl.td3 import TD3
 from runtime.atomic import atomic_write_with
@@ -125,23 +128,87 @@ def check_compatible(data: dict[str, Any], cfg: AppConfig, env: Environment, pat
 
 
 def restore(world, data: dict[str, Any], path: str | Path) -> None:  # noqa: ANN001
-    """Put a checked checkpoint's state into a freshly built world."""
+    """Put a checked checkpoint's state into a freshly built world, all or nothing.
+
+    Everything is first loaded into scratch objects of this run's shapes and checked (shapes,
+    types, finite weights and replay rows, sane counters, valid random states); only then is the
+    world's state replaced, by operations that cannot fail on data the scratch objects took. So a
+    damaged or foreign checkpoint leaves the world exactly as it was.
+    """
     cfg = world.resource(AppConfig)
     env = world.resource(Environment)
     check_compatible(data, cfg, env, path)
     try:
-        world.resource(TD3).load_state_dict(data["td3"])
-        world.resource(ReplayBuffer).load_state_dict(data["replay"])
-        world.resource(CalfState).load_state_dict(data["calf"])
-        _restore_stats(world.resource(TrainingStats), data["stats"])
-        _restore_training_row(world.resource(AgentTable), data["training_agent"])
-        world.resource(Rngs).set_state(data["rng"]["numpy"])
-        torch.set_rng_state(data["rng"]["torch"])
-    except CheckpointError:
-        raise
-    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        staged = _stage(world, data)
+    except CheckpointError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"checkpoint {path}: does not match this run ({reason[:160]})") from None
+    _swap_in(world, staged)
+
+
+def _finite(tensors, what: str) -> None:  # noqa: ANN001
+    for t in tensors:
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"damaged: {what} hold NaN or inf")
+
+
+def _stage(world, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    """Load `data` into scratch objects and check it; raises on anything wrong."""
+    cfg = world.resource(AppConfig)
+    env = world.resource(Environment)
+    live_calf = world.resource(CalfState)
+    td3 = make_scratch_learner(cfg, env)
+    td3.load_state_dict(data["td3"])
+    nets = (td3.actor, td3.critic, td3.actor_target, td3.critic_target)
+    _finite([p for m in nets for p in m.parameters()], "the network weights")
+    _finite([t for o in (td3.actor_opt, td3.critic_opt) for st in o.opt.state.values() for t in st.values()],
+            "the optimiser's moments")
+    if td3.updates < 0 or td3.actor_updates < 0:
+        raise CheckpointError("damaged: negative update counts")
+    live_replay = world.resource(ReplayBuffer)
+    replay = ReplayBuffer(live_replay.state_dim, live_replay.action_dim, live_replay.capacity)
+    rows = data["replay"]["rows"]
+    if not isinstance(rows, torch.Tensor):
+        raise CheckpointError("damaged: the replay rows are not a tensor")
+    _finite([rows], "the replay buffer's rows")
+    replay.load_state_dict(data["replay"])
+    calf = CalfState(live_calf.schedule)
+    calf.load_state_dict(data["calf"])
+    if calf.relax_steps < 0:
+        raise CheckpointError("damaged: a negative relax step count")
+    stats = new_training_stats(cfg)
+    _restore_stats(stats, data["stats"])
+    numbers = [getattr(stats, k) for k in STATS_FIELDS if k not in ("critic_loss", "actor_loss", "last_outcome")]
+    if any(n < 0 for n in numbers) or not all(np.isfinite(list(stats.returns))):
+        raise CheckpointError("damaged: negative counters or non-finite returns in the statistics")
+    row = _training_row_values(world.resource(AgentTable), data["training_agent"])
+    numpy_state = {k: v for k, v in dict(data["rng"]["numpy"]).items() if k in RNG_STREAMS}
+    Rngs(0).set_state(numpy_state)  # raises if a stream's state is not a valid PCG64 state
+    torch_state = data["rng"]["torch"]
+    torch.Generator().set_state(torch_state)  # raises if it is not a CPU generator state
+    return {"td3": td3, "replay": replay, "calf": calf, "stats": stats, "row": row,
+            "rng_numpy": numpy_state, "rng_torch": torch_state}
+
+
+def _swap_in(world, staged: dict[str, Any]) -> None:  # noqa: ANN001
+    """Copy the checked state into the world's own objects (they keep their identity)."""
+    world.resource(TD3).load_state_dict(staged["td3"].state_dict())
+    live_replay = world.resource(ReplayBuffer)
+    for name in ("data", "tensor", "head", "size"):
+        setattr(live_replay, name, getattr(staged["replay"], name))
+    world.resource(CalfState).load_state_dict(staged["calf"].state_dict())
+    live_stats = world.resource(TrainingStats)
+    for k in (*STATS_FIELDS, *STATS_SERIES, "phase"):
+        setattr(live_stats, k, getattr(staged["stats"], k))
+    table = world.resource(AgentTable)
+    tr = table.training_row
+    if tr >= 0:
+        for name, value in staged["row"].items():
+            table.column(name)[tr] = value
+    world.resource(Rngs).set_state(staged["rng_numpy"])
+    torch.set_rng_state(staged["rng_torch"])
 
 
 def _restore_stats(stats: TrainingStats, saved: dict[str, Any]) -> None:
@@ -154,16 +221,22 @@ def _restore_stats(stats: TrainingStats, saved: dict[str, Any]) -> None:
     stats.phase = "TRAINING" if stats.train_updates else "EXPLORATION"
 
 
-def _restore_training_row(table: AgentTable, row: dict[str, Any]) -> None:
-    tr = table.training_row
-    if tr < 0 or not row:
-        return
+def _training_row_values(table: AgentTable, row: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The training agent's saved columns, converted and checked against this table."""
+    if not isinstance(row, dict):
+        raise TypeError("the training agent's data is not a table")
+    if table.training_row < 0 or not row:
+        return {}
+    out = {}
     for name in TRAINING_ROW_COLUMNS:
         col = table.column(name)
         value = np.asarray(row[name], dtype=col.dtype)
         if value.shape != col.shape[1:]:
             raise ValueError(f"training agent column {name} has shape {value.shape}, expected {col.shape[1:]}")
-        col[tr] = value
+        out[name] = value
+    if not np.isfinite(out["state"]).all():
+        raise CheckpointError("damaged: the training agent's state holds NaN or inf")
+    return out
 
 
 # -- finding ---------------------------------------------------------------------------------------

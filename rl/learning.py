@@ -58,16 +58,27 @@ def timeline_capacity(max_steps: int) -> int:
     return int(min(max(max_steps, 2), 4096))
 
 
+def make_learner(cfg: AppConfig, env: Environment, nets: Networks) -> TD3:
+    t = cfg.td3
+    return TD3(nets, action_high=env.action_high, gamma=t.gamma, tau=t.tau, policy_noise=t.policy_noise,
+               noise_clip=t.noise_clip, policy_delay=t.policy_delay, actor_lr=t.actor_lr, critic_lr=t.critic_lr,
+               seed=torch_seed(cfg.run.seed, 2))
+
+
+def make_scratch_learner(cfg: AppConfig, env: Environment) -> TD3:
+    """A learner on fresh networks of this run's shapes that touches no global random state
+    (checkpoints are loaded into one first, to be checked before the real one is changed)."""
+    with torch.random.fork_rng(devices=[]):  # the initial weights draw from torch's global stream
+        nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size,
+                              cfg.td3.hidden_layers)
+    return make_learner(cfg, env, nets)
+
+
 def install_learner(world) -> TD3:  # noqa: ANN001
     td3 = world.try_resource(TD3)
     if td3 is None:
         cfg = world.resource(AppConfig)
-        env = world.resource(Environment)
-        nets = install_networks(world)
-        t = cfg.td3
-        td3 = TD3(nets, action_high=env.action_high, gamma=t.gamma, tau=t.tau, policy_noise=t.policy_noise,
-                  noise_clip=t.noise_clip, policy_delay=t.policy_delay, actor_lr=t.actor_lr, critic_lr=t.critic_lr,
-                  seed=torch_seed(cfg.run.seed, 2))
+        td3 = make_learner(cfg, world.resource(Environment), install_networks(world))
         world.insert_resource(td3, TD3)
     if world.try_resource(ReplayBuffer) is None:
         cfg = world.resource(AppConfig)

@@ -3,6 +3,9 @@
 Each row is `[s, a, r, s', not_done]`. The numpy storage and the torch tensor used for sampling
 are the same memory (`torch.from_numpy`), so adding a transition is a numpy row write and a
 sample is one `index_select` that yields the whole batch.
+
+Only finite transitions get in: `add` refuses a row holding NaN or inf (and says so), and
+`add_batch` drops such rows, so a diverging actor can never poison what TD3 learns from.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class ReplayBuffer:
         self.width = 2 * sd + ad + 2
         self.data = np.zeros((self.capacity, self.width), dtype=np.float32)
         self.tensor = torch.from_numpy(self.data)  # same memory
+        self._staging = np.zeros(self.width, dtype=np.float32)
         # column slices of a row: s | a | r | s' | not_done
         self.s = slice(0, sd)
         self.a = slice(sd, sd + ad)
@@ -35,21 +39,35 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, s: np.ndarray, a: np.ndarray, r: float, s2: np.ndarray, terminated: bool) -> None:
-        row = self.data[self.head]
-        row[self.s] = s
-        row[self.a] = a
-        row[self.r] = r
-        row[self.s2] = s2
+    def add(self, s: np.ndarray, a: np.ndarray, r: float, s2: np.ndarray, terminated: bool) -> bool:
+        """Store one transition; False (and nothing stored) if any of its values is not finite."""
+        row = self._staging  # checked before it may overwrite the oldest row of a full buffer
+        with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 becomes inf: refused below
+            row[self.s] = s
+            row[self.a] = a
+            row[self.r] = r
+            row[self.s2] = s2
+        if not np.isfinite(row.sum()):
+            return False
         row[self.not_done] = 0.0 if terminated else 1.0
+        self.data[self.head] = row
         self.head = (self.head + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
+        return True
 
-    def add_batch(self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, terminated: np.ndarray) -> None:
-        """Add k transitions at once (rows wrap around the ring)."""
+    def add_batch(self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, terminated: np.ndarray) -> int:
+        """Add k transitions at once (rows wrap around the ring); returns how many non-finite rows were dropped."""
+        with np.errstate(over="ignore", invalid="ignore"):  # as stored: beyond float32 is inf
+            s, a, s2 = (np.asarray(x, dtype=np.float32).reshape(len(r), -1) for x in (s, a, s2))
+            r = np.asarray(r, dtype=np.float32)
+        terminated = np.asarray(terminated)
+        ok = np.isfinite(s).all(axis=1) & np.isfinite(a).all(axis=1) & np.isfinite(r) & np.isfinite(s2).all(axis=1)
+        dropped = int(len(r) - ok.sum())
+        if dropped:
+            s, a, r, s2, terminated = s[ok], a[ok], r[ok], s2[ok], terminated[ok]
         k = len(r)
         if k == 0:
-            return
+            return dropped
         if k > self.capacity:  # only the newest fit
             s, a, r, s2, terminated = s[-self.capacity:], a[-self.capacity:], r[-self.capacity:], s2[-self.capacity:], terminated[-self.capacity:]
             k = self.capacity
@@ -62,6 +80,7 @@ class ReplayBuffer:
         block[rows, self.not_done] = 1.0 - np.asarray(terminated, dtype=np.float32)
         self.head = int((self.head + k) % self.capacity)
         self.size = min(self.size + k, self.capacity)
+        return dropped
 
     def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """A (batch_size, width) float32 tensor of uniformly drawn rows (with replacement)."""

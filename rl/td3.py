@@ -5,6 +5,11 @@ one fused module (one batched matmul chain for Q1 and Q2), a batch is one `index
 the replay buffer's shared memory, the actor's objective runs Q1 with detached weights (no
 wasted critic gradients), Adam runs its fused/foreach kernel, and the soft target update is a
 single `torch._foreach_lerp_` over every parameter.
+
+A diverging network never corrupts the weights: a step whose loss or gradients are not finite
+is skipped (`skipped_updates`), and so is that round's target update; a network whose weights
+are found non-finite (after such a step) is copied back from its target network, or the target
+from it (`network_restores`). The finiteness test rides on the loss's one `.item()` call.
 """
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ import torch.nn.functional as F
 
 from rl.networks import Networks
 from rl.replay import ReplayBuffer
+
+#: sets a flag when any tensor of a list holds NaN or inf (one fused kernel); None if torch lacks it
+_AMP_CHECK = getattr(torch, "_amp_foreach_non_finite_check_and_unscale_", None)
 
 
 class LeanAdam:
@@ -100,8 +108,44 @@ class TD3:
         self.actor_updates = 0
         self.critic_loss = math.nan
         self.actor_loss = math.nan
-        self._online = [p for p in self.actor.parameters()] + [p for p in self.critic.parameters()]
+        self.skipped_updates = 0  # critic or actor steps skipped: non-finite loss or gradients
+        self.network_restores = 0  # networks copied back from their twin (online <-> target)
+        self._actor_params = list(self.actor.parameters())
+        self._critic_params = list(self.critic.parameters())
+        self._online = self._actor_params + self._critic_params
         self._target = [p for p in self.actor_target.parameters()] + [p for p in self.critic_target.parameters()]
+        self._pairs = ((self.actor, self.actor_target), (self.critic, self.critic_target))
+        self._found_inf = torch.zeros(1)
+        self._one = torch.ones(1)
+
+    # -- numerical safety --------------------------------------------------------------------------
+    def _checked_value(self, loss: torch.Tensor, params: list[torch.Tensor]) -> float:
+        """The loss as a float, or NaN when the loss or any gradient is not finite (one sync).
+
+        torch's AMP kernel tests every gradient in one fused call (multiplying them by one, a
+        no-op) and sets a flag, read together with the loss."""
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return loss.item()
+        if _AMP_CHECK is None:
+            return (loss.detach() + 0.0 * torch.stack(torch._foreach_norm(grads)).sum()).item()
+        self._found_inf.zero_()
+        _AMP_CHECK(grads, self._found_inf, self._one)
+        value, found = torch.stack((loss.detach(), self._found_inf[0])).tolist()
+        return math.nan if found else value
+
+    def _skip(self) -> None:
+        """A step was skipped; restore any network whose weights are no longer finite."""
+        self.skipped_updates += 1
+        with torch.no_grad():
+            for online, target in self._pairs:
+                online_ok = all(bool(torch.isfinite(p).all()) for p in online.parameters())
+                target_ok = all(bool(torch.isfinite(p).all()) for p in target.parameters())
+                if online_ok == target_ok:
+                    continue  # both fine (the batch or the other network was at fault), or nothing to copy from
+                src, dst = (target, online) if target_ok else (online, target)
+                torch._foreach_copy_(list(dst.parameters()), list(src.parameters()))
+                self.network_restores += 1
 
     # -- one update --------------------------------------------------------------------------------
     def update(self, replay: ReplayBuffer, batch_size: int) -> float:
@@ -126,18 +170,24 @@ class TD3:
         critic_loss = 2.0 * F.mse_loss(q, y.expand_as(q))  # = MSE(Q1, y) + MSE(Q2, y)
         self.critic_opt.zero_grad()
         critic_loss.backward()
-        self.critic_opt.step()
         self.updates += 1
-        self.critic_loss = critic_loss.item()
+        self.critic_loss = self._checked_value(critic_loss, self._critic_params)
+        if math.isfinite(self.critic_loss):
+            self.critic_opt.step()
+        else:
+            self._skip()
         if self.updates % self.policy_delay == 0:
             actor_loss = -self.critic.q1(s, self.actor.forward(s), frozen=True).mean()
             self.actor_opt.zero_grad()
             actor_loss.backward()
-            self.actor_opt.step()
-            self.actor_updates += 1
-            self.actor_loss = actor_loss.item()
-            with torch.no_grad():
-                torch._foreach_lerp_(self._target, self._online, self.tau)
+            self.actor_loss = self._checked_value(actor_loss, self._actor_params)
+            if math.isfinite(self.actor_loss):
+                self.actor_opt.step()
+                self.actor_updates += 1
+                with torch.no_grad():
+                    torch._foreach_lerp_(self._target, self._online, self.tau)
+            else:  # and no target update, which could carry non-finite weights into the targets
+                self._skip()
         self.nets.version += 1
         return self.critic_loss
 
@@ -156,6 +206,8 @@ class TD3:
             "actor_loss": self.actor_loss,
             "generator": self.generator.get_state(),
             "networks_version": self.nets.version,
+            "skipped_updates": self.skipped_updates,
+            "network_restores": self.network_restores,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -170,4 +222,6 @@ class TD3:
         self.critic_loss = float(state["critic_loss"])
         self.actor_loss = float(state["actor_loss"])
         self.generator.set_state(state["generator"])
+        self.skipped_updates = int(state.get("skipped_updates", 0))
+        self.network_restores = int(state.get("network_restores", 0))
         self.nets.version = int(state["networks_version"]) + 1  # caches must refresh

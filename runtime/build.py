@@ -6,6 +6,7 @@ from collections.abc import Callable
 import attrs
 
 from components.agent_table import AgentTable
+from components.faults import register_fault_counters
 from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
 from config.schema import AppConfig
 from ecs.system import System
@@ -59,21 +60,25 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world.insert_resource(cfg)
     world.insert_resource(make_environment(cfg.env), Environment)
     world.insert_resource(Rngs(cfg.run.seed))
-    world.insert_resource(Counters())
+    register_fault_counters(world.insert_resource(Counters()))
     world.insert_resource(PopulationRequests())
     world.insert_resource(SimClock(dt=cfg.env.dt))
     world.insert_resource(HudLines())
     world.insert_resource(ReportExtras())
     world.insert_resource(AgentTable(world, capacity=max(16, cfg.visual.agents + 1)))
     world.insert_resource(run_meta(cfg, mode))
-    for system in systems if systems is not None else core_systems(cfg):
-        world.add_system(system)
-    if extend is not None:
-        extend(world)
-    add_plugins(world, cfg.plugins)
-    if spawn:
-        spawn_agents(world, 1, training=True)
-        spawn_agents(world, cfg.visual.agents)
+    try:
+        for system in systems if systems is not None else core_systems(cfg):
+            world.add_system(system)
+        if extend is not None:
+            extend(world)
+        add_plugins(world, cfg.plugins)
+        if spawn:
+            spawn_agents(world, 1, training=True)
+            spawn_agents(world, cfg.visual.agents)
+    except BaseException:
+        world.shutdown()  # a plugin that cannot be placed, say: leave no half-built world behind
+        raise
     return world
 
 

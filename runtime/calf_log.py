@@ -1,17 +1,26 @@
-"""The per-step CALF log of the training agent (CSV), bounded in size.
+"""The per-step CALF log of the training agent (CSV), bounded in size and never seen half-written.
 
 One row per training-agent step: the certificate's inputs and its verdict (`mode` is certified,
-relax or fallback when the filter decided, `nominal` in warm-up and with --policy nominal). When the file reaches
-half of `max_rows` it is renamed to `calf_log.prev.csv` (replacing the older one) and a new file
-starts, so the two files together never hold more than `max_rows` rows and the newest steps are
-always kept.
+relax or fallback when the filter decided, `nominal` in warm-up and with --policy nominal).
+
+Rows are appended to a hidden working file (`.calf_log.csv.part`); `calf_log.csv` itself only
+ever changes by a rename, so a reader (or a crash) sees a whole file with whole rows:
+- `publish()` (with the summary, at most every `publish_every` seconds) copies the working file
+  to a temp file and renames it over `calf_log.csv`;
+- when the working file reaches half of `max_rows` it is renamed to `calf_log.prev.csv`
+  (replacing the older one) and a new one starts, so the two files together never hold more than
+  `max_rows` rows and the newest steps are always kept;
+- `close()` renames the working file to `calf_log.csv`.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 
 from components.modes import Mode
+from runtime.atomic import atomic_write_with
 
 HEADER = "step,episode,q,q_cert,delta,kappa_low,neg_q,kappa_up,certified,mode,p_relax\n"
 MODE_NAMES = {int(m): m.name.lower() for m in Mode}
@@ -22,18 +31,22 @@ def _f(x: float) -> str:
 
 
 class CalfLog:
-    def __init__(self, path: str | Path, max_rows: int) -> None:
+    def __init__(self, path: str | Path, max_rows: int, publish_every: float = 5.0) -> None:
         self.path = Path(path)
         self.prev_path = self.path.with_name(self.path.stem + ".prev" + self.path.suffix)
+        self.work_path = self.path.with_name(f".{self.path.name}.part")
         self.max_rows = int(max_rows)
         self.rotate_at = max(1, self.max_rows // 2)
+        self.publish_every = float(publish_every)
         self.rows = 0
         self._file = None
+        self._published = 0.0
         if self.max_rows > 0:
             self._open()
+            self.publish(force=True)
 
     def _open(self) -> None:
-        self._file = open(self.path, "w", encoding="utf-8", buffering=1 << 16)
+        self._file = open(self.work_path, "w", encoding="utf-8", buffering=1 << 16)
         self._file.write(HEADER)
         self.rows = 0
 
@@ -43,19 +56,32 @@ class CalfLog:
             return
         if self.rows >= self.rotate_at:
             self._file.close()
-            os.replace(self.path, self.prev_path)
+            os.replace(self.work_path, self.prev_path)
             self._open()
+            self.publish(force=True)  # calf_log.csv must not keep rows that are now in calf_log.prev.csv
         cert = ("1" if certified else "0") if filtered else ""
         mode_name = MODE_NAMES.get(mode, str(mode)) if filtered else "nominal"  # warm-up / --policy nominal
         self._file.write(f"{step},{episode},{_f(q)},{_f(q_cert)},{_f(q - q_cert)},{_f(kappa_low)},{_f(-q)},"
                          f"{_f(kappa_up)},{cert},{mode_name},{_f(p_relax)}\n")
         self.rows += 1
 
+    def publish(self, force: bool = False) -> None:
+        """Make `calf_log.csv` show every row written so far (a copy, then a rename)."""
+        if self._file is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._published < self.publish_every:
+            return
+        self._file.flush()
+        with open(self.work_path, "rb") as src:
+            atomic_write_with(self.path, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
+        self._published = now
+
     def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
+        self.publish()
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+            os.replace(self.work_path, self.path)

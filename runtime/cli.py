@@ -35,6 +35,7 @@ def _count(lo: int, hi: int, what: str):
         return value
 
     parse.__name__ = what
+    parse.bounds = (lo, hi)  # read by the generated bad-input tests
     return parse
 
 
@@ -49,6 +50,7 @@ def _probability(text: str) -> float:
 
 
 _probability.__name__ = "--p-relax"
+_probability.bounds = (0.0, 1.0)
 
 
 def _nonempty(what: str):
@@ -58,6 +60,7 @@ def _nonempty(what: str):
         return text
 
     parse.__name__ = what
+    parse.nonempty = True  # read by the generated bad-input tests
     return parse
 
 
@@ -65,7 +68,9 @@ def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog="app.py",
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
-        "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems.",
+        "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems. "
+        "Ctrl-C or SIGTERM stops after the current frame and saves everything (exit code 0); "
+        "bad input is one line and exit code 2.",
         epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
         "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
         "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
@@ -79,17 +84,19 @@ def build_parser() -> OneLineParser:
     run.add_argument("--train-preset", choices=tuple(TRAINING_PRESETS),
                      help="training preset: episodes and episode length (default standard)")
     run.add_argument("--seed", type=_count(0, 2**63 - 1, "--seed"), metavar="S", help="random seed (default 42)")
-    run.add_argument("--config", metavar="FILE.toml", help="config file; command-line flags override it")
+    run.add_argument("--config", type=_nonempty("--config"), metavar="FILE.toml",
+                     help="config file; command-line flags override it")
     mode = p.add_argument_group("how to run")
     mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
     mode.add_argument("--offscreen", action="store_true",
                       help="render the 3D view into an offscreen buffer (EGL, no display needed) instead of a window")
-    mode.add_argument("--screenshot", metavar="PATH",
+    mode.add_argument("--screenshot", type=_nonempty("--screenshot"), metavar="PATH",
                       help="save the last rendered frame as a PNG (window or --offscreen)")
     mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
                       help="stop after N frames (headless default: run until --episodes are done)")
     mode.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",
-                      help="stop after E episodes of the training agent (training preset default)")
+                      help="stop after E episodes of the training agent (training preset default; "
+                      "not with --frames)")
     mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
     mode.add_argument("--verbose", action="store_true",
                       help="with --list-systems: also the columns and resources each system reads and writes")
@@ -117,7 +124,8 @@ def build_parser() -> OneLineParser:
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
                        "environment in the run folders beside --out (default: runs/)")
     prof = p.add_argument_group("profiling")
-    prof.add_argument("--profile", metavar="PATH", help="write the profiler's JSON report here at the end")
+    prof.add_argument("--profile", type=_nonempty("--profile"), metavar="PATH",
+                      help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
                       help="frames kept for profiler statistics (default 1000)")
     prof.add_argument("--warmup", type=_count(0, 10**9, "--warmup"), metavar="F",

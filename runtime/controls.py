@@ -6,6 +6,7 @@ which PopulationSystem applies at the start of the next frame.
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -43,14 +44,22 @@ def _mark_profiler_dirty(world) -> None:  # noqa: ANN001
 
 
 def export_profile_path(world) -> Path:  # noqa: ANN001
-    """Where F1 writes: next to --profile if given, else the run's --out folder, else the current one."""
+    """Where F1 writes: next to --profile if given, else in the run's output folder (both checked
+    before the run starts), else the current folder."""
     cfg = world.resource(AppConfig)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if cfg.run.profile:
         base = Path(cfg.run.profile)
         return base.with_name(f"{base.stem}.f1-{stamp}-frame{world.frame}{base.suffix or '.json'}")
-    folder = Path(cfg.run.out) if cfg.run.out else Path(".")
+    from runtime.run_outputs import RunOutputs
+
+    outputs = world.try_resource(RunOutputs)
+    folder = outputs.dir if outputs is not None else Path(cfg.run.out) if cfg.run.out else Path(".")
     return folder / f"profile.f1-{stamp}-frame{world.frame}.json"
+
+
+#: F1 presses remembered in ViewState.exported_profiles (older ones are forgotten)
+EXPORTS_KEPT = 20
 
 
 def apply_action(world, action: str) -> None:  # noqa: ANN001
@@ -70,8 +79,15 @@ def apply_action(world, action: str) -> None:  # noqa: ANN001
     elif action == "export_profile":
         profiler = _profiler(world)
         if profiler is not None:
-            path = profiler.write_json(export_profile_path(world))
+            target = export_profile_path(world)
+            try:
+                path = profiler.write_json(target)
+            except OSError as exc:  # a key press must never end the run
+                print(f"app.py: warning: F1: profile not written to {target} ({exc.strerror or exc})",
+                      file=sys.stderr, flush=True)
+                return
             view.exported_profiles.append(str(path))
+            del view.exported_profiles[:-EXPORTS_KEPT]
             print(f"profile written to {path}", flush=True)
     elif action == "toggle_profiler":
         profiler = _profiler(world)

@@ -1,47 +1,26 @@
 """The headless loop: step the world as fast as possible until frames or episodes run out.
 
 Progress (tqdm): episodes of the training agent with success rate, P_relax, certification rate
-and steps/s. Ctrl-C asks the loop to stop at the end of the current frame (so outputs and the
-final checkpoint hold a whole frame); a second Ctrl-C interrupts at once.
+and steps/s. Ctrl-C or SIGTERM asks the loop to stop at the end of the current frame (so outputs
+and the final checkpoint hold a whole frame); a second signal interrupts at once (runtime.stop).
 """
 from __future__ import annotations
 
-import signal
-import threading
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from components.training_stats import TrainingStats
+from runtime.stop import StopRequest
 from systems.profiler import ProfilerSystem
 
 if TYPE_CHECKING:
     from config.schema import AppConfig
     from ecs.world import World
 
-
-class StopRequest:
-    """Turns the first SIGINT into a polite stop request while installed (main thread only)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def _handler(self, signum, frame) -> None:  # noqa: ANN001
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+__all__ = ["StopRequest", "run_headless"]
 
 
 def _postfix(stats: TrainingStats, steps_per_s: float) -> str:
@@ -49,8 +28,9 @@ def _postfix(stats: TrainingStats, steps_per_s: float) -> str:
             f"P_relax {stats.p_relax:.3f} cert {stats.session_certification_rate:.0%} {steps_per_s:,.0f} steps/s")
 
 
-def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True) -> dict:
-    """Run until `run.frames` frames (if set) or `training.episodes` episodes this session."""
+def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True, stop: StopRequest | None = None) -> dict:
+    """Run until `run.frames` frames (if set) or `training.episodes` episodes this session, or a stop
+    request (signals are caught here unless the caller installed `stop` itself)."""
     frames_limit = cfg.run.frames
     episodes_limit = None if frames_limit is not None else cfg.training.episodes
     stats = world.resource(TrainingStats)
@@ -65,7 +45,7 @@ def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True) -> 
     aborted = False
     last_post = 0.0
     chunk = 50
-    with StopRequest() as stop:
+    with contextlib.nullcontext(stop) if stop is not None else StopRequest() as stop:
         try:
             while not stop.requested:
                 if frames_limit is not None and world.frame - start_frame >= frames_limit:
@@ -102,4 +82,5 @@ def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True) -> 
         "steps_per_second": (stats.session_steps - start_steps) / elapsed if elapsed > 0 else 0.0,
         "interrupted": interrupted,
         "aborted": aborted,  # the world may be mid-frame: do not checkpoint it
+        "signal": stop.signal_name,
     }

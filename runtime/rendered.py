@@ -1,12 +1,14 @@
 """The rendered loop (a window, or an offscreen EGL buffer): step the world, which renders each frame.
 
 The loop stops after `run.frames` frames (if set) or the training agent's `training.episodes`
-episodes, on Q / Escape, on closing the window, or on Ctrl-C. While paused (P) the world does
-not step but the view keeps rendering, so the camera, keys and HUD still work. At the end it
-saves the screenshot (the caller writes the profile and shuts the world down).
+episodes, on Q / Escape, on closing the window, or on Ctrl-C / SIGTERM (runtime.stop). While
+paused (P) the world does not step but the view keeps rendering, so the camera, keys and HUD
+still work. At the end it saves the screenshot (the caller writes the profile and shuts the
+world down).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -15,7 +17,7 @@ from tqdm import tqdm
 from components.training_stats import TrainingStats
 from components.view_state import ViewState
 from runtime.build import build_world
-from runtime.headless import StopRequest
+from runtime.stop import StopRequest
 from runtime.view import add_view_systems
 
 if TYPE_CHECKING:
@@ -34,8 +36,28 @@ def build_rendered_world(cfg: "AppConfig", app, mode: str) -> "World":  # noqa: 
     return build_world(cfg, mode=mode, extend=add_view)
 
 
-def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = None, progress: bool = True) -> dict:
-    """Run the world's frames until a stop condition; returns a summary like the headless loop's."""
+@contextlib.contextmanager
+def _panda_sigint(app, stop: StopRequest):  # noqa: ANN001, ANN202
+    """Panda3D's task manager swaps in its own SIGINT handler during every `app.step()` and raises
+    KeyboardInterrupt after the step (so a Ctrl-C would stop the run mid-way, unsaved). Lend it
+    ours instead while the loop runs: it looks the handler up on the instance at every step."""
+    task_mgr = getattr(app, "taskMgr", None)
+    if task_mgr is None:
+        yield
+        return
+    task_mgr.keyboardInterruptHandler = stop.handle
+    try:
+        yield
+    finally:
+        del task_mgr.keyboardInterruptHandler
+
+
+def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = None, progress: bool = True,
+                 stop: StopRequest | None = None) -> dict:
+    """Run the world's frames until a stop condition; returns a summary like the headless loop's.
+
+    A screenshot that cannot be saved is reported in `screenshot_error`, never raised: the run's
+    outputs are still to be written."""
     render = world.system("RenderSystem")
     view = world.resource(ViewState)
     stats = world.resource(TrainingStats)
@@ -49,7 +71,9 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
     start_frame = world.frame
     start_steps = stats.session_steps
     aborted = window_closed = False
-    with StopRequest() as stop:  # first Ctrl-C: stop after this frame and save; second: at once
+    # first Ctrl-C / SIGTERM: stop after this frame and save; second: at once
+    signals = contextlib.nullcontext(stop) if stop is not None else StopRequest()
+    with signals as stop, _panda_sigint(render.app, stop):
         try:
             while not (view.quit_requested or stop.requested):
                 if frames_limit is not None and world.frame - start_frame >= frames_limit:
@@ -71,11 +95,14 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
             bar.close()
         interrupted = aborted or window_closed or stop.requested
     elapsed = time.perf_counter() - start
-    shot = None
+    shot = shot_error = None
     if screenshot and not window_closed:
         from render.screenshot import save_png
 
-        shot = str(save_png(render.app, screenshot))
+        try:
+            shot = str(save_png(render.app, screenshot))
+        except (OSError, RuntimeError) as exc:
+            shot_error = f"--screenshot {screenshot}: not saved ({exc})"
     frames = world.frame - start_frame
     return {
         "frames": frames,
@@ -86,4 +113,6 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
         "interrupted": interrupted,
         "aborted": aborted,  # stopped mid-frame: the caller keeps the last whole-frame checkpoint
         "screenshot": shot,
+        "screenshot_error": shot_error,
+        "signal": stop.signal_name,
     }

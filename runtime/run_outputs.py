@@ -7,11 +7,14 @@
     DIR/calf_log.csv         the training agent's per-step CALF log (bounded, see runtime.calf_log)
 
 The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
-Usable from the headless loop and the rendered one alike.
+Usable from the headless loop and the rendered one alike. Every file is replaced atomically
+(temp file + rename). A periodic write that fails (a full disk, say) is reported once on stderr
+and retried at the next period; the run goes on. `close()` returns what it could not write.
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from components.resources import ReportExtras
+from components.faults import fault_counts
+from components.resources import Counters, ReportExtras
 from components.training_stats import TrainingStats
 from config.loader import to_toml
 from config.schema import AppConfig
@@ -88,9 +92,11 @@ class RunOutputs:
         self._seen_episodes = self.stats.episodes
         self._plot = None
         self.checkpoints_written = 0
+        self.write_errors: dict[str, str] = {}  # what -> the last error, for files that could not be written
         atomic_write_text(self.dir / CONFIG, to_toml(self.cfg))
         self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
         world.on_frame_end(self.on_frame_end)
+        world.insert_resource(self)  # F1 exports the profile into this folder
 
     # -- every frame -----------------------------------------------------------------------------
     def on_frame_end(self, world) -> None:  # noqa: ANN001
@@ -105,7 +111,20 @@ class RunOutputs:
             if st.session_episodes % self.cfg.training.plot_every == 0:
                 self.refresh()
             if st.episodes % self.cfg.training.checkpoint_every == 0:
-                self.save_checkpoint()
+                self._safely("checkpoint", self.save_checkpoint)
+
+    def _safely(self, what: str, write) -> bool:  # noqa: ANN001
+        """Run one write; an OSError is reported (once per kind of file) instead of ending the run."""
+        try:
+            write()
+        except OSError as exc:
+            message = f"{what} in {self.dir}: not written ({exc.strerror or exc})"
+            if what not in self.write_errors:
+                print(f"app.py: warning: {message}; the run goes on", file=sys.stderr, flush=True)
+            self.write_errors[what] = message
+            return False
+        self.write_errors.pop(what, None)
+        return True
 
     # -- files -----------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
@@ -114,9 +133,9 @@ class RunOutputs:
         return path
 
     def refresh(self) -> None:
-        self.write_plot()
-        self.write_summary()
-        self.log.flush()
+        self._safely("reward plot", self.write_plot)
+        self._safely("summary", self.write_summary)
+        self._safely("CALF log", self.log.flush)
 
     def write_plot(self) -> None:
         st = self.stats
@@ -166,15 +185,20 @@ class RunOutputs:
             "actor_loss": st.actor_loss,
             "resumed_from": self.resumed_from,
             "interrupted": interrupted,
+            "numerics": fault_counts(self.world.resource(Counters)),
             "extensions": extras.collect() if extras is not None else {},
         }.items()}
 
     def write_summary(self, interrupted: bool = False) -> None:
         atomic_write_json(self.dir / SUMMARY, self.summary(interrupted))
 
-    def close(self, interrupted: bool = False) -> None:
-        """Final checkpoint, plot and summary (also after Ctrl-C)."""
-        self.save_checkpoint()
-        self.write_plot()
-        self.write_summary(interrupted)
-        self.log.close()
+    def close(self, interrupted: bool = False, *, checkpoint: bool = True) -> dict[str, str]:
+        """Final checkpoint, plot, summary and log (also after Ctrl-C or SIGTERM); returns what failed.
+
+        `checkpoint=False` keeps the last periodic checkpoint (a run stopped mid-frame)."""
+        if checkpoint:
+            self._safely("checkpoint", self.save_checkpoint)
+        self._safely("reward plot", self.write_plot)
+        self._safely("summary", lambda: self.write_summary(interrupted))
+        self._safely("CALF log", self.log.close)
+        return dict(self.write_errors)

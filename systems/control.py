@@ -9,6 +9,10 @@ advances P_relax; visual rows use the current P_relax read-only and their own co
 `training.policy` chooses who acts: `calf` (the filter), `actor` (the bare actor: uncertified
 steps are RELAX, P_relax is not used) or `nominal` (the nominal policy alone, no network calls).
 For the first `td3.start_training_step` steps the training agent acts with the nominal policy.
+
+A row whose actor action or Q is NaN or inf (a diverging network) is counted in
+`nonfinite_actions`; with the CALF filter it falls back to the nominal policy (a NaN Q is never
+certified), with the bare actor it acts and PhysicsSystem respawns it.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from rl.calf import (
     choose_modes,
     filtered_actions,
     reset_certificates,
+    unusable_rows,
     update_certificates,
 )
 from rl.calf_state import CalfState
@@ -113,7 +118,12 @@ class ControlSystem(System):
         coin = rngs.visual.random(n)
         if tr >= 0:
             coin[tr] = train_coin
-        modes = choose_modes(test.certified, coin, p_relax)
+        unusable = unusable_rows(a_actor, q)
+        if unusable is not None:
+            counters.add("nonfinite_actions", int(unusable.sum()))
+            if self.policy != "calf":
+                unusable = None  # the bare actor acts whatever it outputs
+        modes = choose_modes(test.certified, coin, p_relax, unusable)
         if warmup:
             modes[tr] = Mode.FALLBACK  # warm-up: the nominal acts, the filter does not decide (no certificate)
         filtered_actions(modes, a_actor, a_nominal, out=table.action)

@@ -11,6 +11,10 @@ Q is the quantity the certificate uses (`calf.certified_value`: Q1, or the min o
 the actor's action (or at zero action, `visual.heatmap_action = "zero"`). Heights follow
 DOMAIN.md: clip((q^2 - qmin) / (qmax - qmin), 0, 1) * height_scale + epsilon, with qmin / qmax
 exponential moving averages (alpha `surface_ema_alpha`) of the grid's q^2 extremes.
+
+A critic that returns NaN or inf on some nodes never poisons the surface: those nodes are drawn
+at the floor (height epsilon) and left out of the extremes, so the moving averages stay finite
+and the surface recovers as soon as the critic does.
 """
 from __future__ import annotations
 
@@ -30,13 +34,22 @@ MIN_SPREAD = 1e-12
 
 
 def surface_heights(q: np.ndarray, q2_min: float, q2_max: float, scale: float, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
-    """(normalised in [0, 1], heights) of a Q grid for the given q^2 range."""
+    """(normalised in [0, 1], heights) of a Q grid for the given q^2 range; non-finite q is 0."""
     spread = q2_max - q2_min
     if spread > MIN_SPREAD:
-        t = np.clip((q * q - q2_min) / spread, 0.0, 1.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            t = np.clip((q * q - q2_min) / spread, 0.0, 1.0)
+        t[~np.isfinite(q)] = 0.0
     else:
         t = np.zeros_like(q)
     return t, t * scale + epsilon
+
+
+def finite_extremes(values: np.ndarray, default: tuple[float, float]) -> tuple[float, float]:
+    """(min, max) of the finite values; `default` (the moving averages as they are, so they do
+    not move) when there is none."""
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else default
 
 
 class HeatmapSystem(System):
@@ -90,7 +103,7 @@ class HeatmapSystem(System):
         q = nets.q(states, actions, which=which).reshape(surface.size, surface.size)
         counters.add("network_forward_calls", 1)
         q2 = q * q
-        lo, hi = float(q2.min()), float(q2.max())
+        lo, hi = finite_extremes(q2, default=(surface.q2_min_ema, surface.q2_max_ema))
         if surface.version == 0 or not np.isfinite(surface.q2_min_ema):
             surface.q2_min_ema, surface.q2_max_ema = lo, hi
         else:

@@ -40,6 +40,14 @@ def _pct(rate: float) -> str:
     return _num(100.0 * rate, ".1f", 5) + " %"
 
 
+def faults_line(counts: Mapping[str, int]) -> str:
+    """Numerical faults caught so far (components.faults): all zero while nothing diverges."""
+    c = {k: int(counts.get(k, 0)) for k in ("nonfinite_agents", "nonfinite_actions", "rejected_transitions",
+                                            "skipped_updates", "network_restores")}
+    return (f"non-finite  respawned {c['nonfinite_agents']}  fell back {c['nonfinite_actions']}  "
+            f"rejected {c['rejected_transitions']}  skipped {c['skipped_updates']}  restored {c['network_restores']}")
+
+
 def stats_text(v: Mapping[str, Any]) -> str:
     """The main HUD block. `v` holds the values named below (see systems.stats.StatsSystem.values)."""
     mode = Mode(int(v["mode"])).name.lower() if v["mode"] is not None else "-"
@@ -60,6 +68,7 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"mean return (10) {_num(v['mean_return_10'], '.2f')}   success {_pct(v['success_rate'])}",
         f"phase   {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}   buffer {v['buffer_size']:>7}",
         f"loss    critic {_num(v['critic_loss'], '.4g')}   actor {_num(v['actor_loss'], '.4g')}",
+        faults_line(v.get("faults", {})),
         "",
         f"CALF mode {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",
         f"certified {_pct(v['certification_rate'])}  intervention {_pct(v['intervention_rate'])}  "

@@ -2,7 +2,8 @@
 
 Structural changes (new rows, swap-removes) happen only here, at one sync point, so no other
 system ever sees the table change under it mid-frame. Keys (+ / -), plugins and tests queue
-requests on the PopulationRequests resource.
+requests on the PopulationRequests resource. Additions stop at `config.schema.MAX_AGENTS` visual
+agents (the most --agents accepts).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from components.agent_table import AgentTable
 from components.resources import PopulationRequests, Rngs
+from config.schema import MAX_AGENTS
 from ecs.system import System
 from envs.base import Environment
 
@@ -46,6 +48,9 @@ class PopulationSystem(System):
         net = req.add - req.remove
         req.add = req.remove = 0
         if net > 0:
-            spawn_agents(world, net)
+            # as many visual agents as --agents may ask for, however often + is pressed
+            net = min(net, MAX_AGENTS + 1 - world.resource(AgentTable).n)
+            if net > 0:
+                spawn_agents(world, net)
         elif net < 0:
             remove_visual_agents(world, -net)

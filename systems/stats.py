@@ -21,6 +21,7 @@ import numpy as np
 
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
+from components.faults import fault_counts
 from components.resources import Counters, HudLines
 from components.stats_cache import StatsCache
 from components.training_stats import TrainingStats
@@ -132,6 +133,7 @@ class StatsSystem(System):
             "kappa_up": stats.kappa_up,
             "grid_q_range": surface.q_range if surface is not None and surface.version else (math.nan, math.nan),
             "grid_refreshes": surface.version if surface is not None else 0,
+            "faults": fault_counts(world.resource(Counters)),
         }
 
     def text(self, world, q: float) -> str:  # noqa: ANN001

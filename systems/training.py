@@ -6,6 +6,10 @@ s' = next_state, terminated = goal or boundary, not timeout) of the training row
 and keeps TrainingStats (it is that resource's only writer): counters all-time and for this
 session, the training agent's current CALF decision, episode returns and successes, and the
 certificate timeline of the current episode. Visual rows are never read here.
+
+A transition with a NaN or inf in it, or one that ended as `Outcome.NONFINITE` (its reward was
+zeroed by physics), is kept out of the replay buffer and counted (`rejected_transitions`); TD3
+steps it skipped or networks it restored are counted too (components.faults).
 """
 from __future__ import annotations
 
@@ -88,8 +92,11 @@ class TrainingSystem(System):
         self._timeline_append(stats, float(table.q_cert[tr]), decision.mode)
 
         outcome = int(table.outcome[tr])
-        replay.add(table.prev_state[tr], table.action[tr], float(table.reward[tr]), table.next_state[tr],
-                   outcome in (Outcome.GOAL, Outcome.BOUNDARY))
+        # a NONFINITE step's reward was zeroed by physics, not earned: it must not be learned from either
+        if outcome == Outcome.NONFINITE or not replay.add(
+                table.prev_state[tr], table.action[tr], float(table.reward[tr]), table.next_state[tr],
+                outcome in (Outcome.GOAL, Outcome.BOUNDARY)):
+            world.resource(Counters).add("rejected_transitions")
         stats.buffer_size = len(replay)
 
         # -- learning --------------------------------------------------------------------------
@@ -101,9 +108,14 @@ class TrainingSystem(System):
             k = cfg.training.train_steps_per_frame
             if k and len(replay) >= cfg.td3.batch_size:
                 td3 = world.resource(TD3)
+                skipped, restores = td3.skipped_updates, td3.network_restores
                 for _ in range(k):
                     td3.update(replay, cfg.td3.batch_size)
-                world.resource(Counters).add("train_updates", k)
+                counters = world.resource(Counters)
+                counters.add("train_updates", k)
+                if td3.skipped_updates != skipped or td3.network_restores != restores:
+                    counters.add("skipped_updates", td3.skipped_updates - skipped)
+                    counters.add("network_restores", td3.network_restores - restores)
                 stats.train_updates += k
                 stats.actor_updates = td3.actor_updates
                 stats.critic_loss, stats.actor_loss = td3.critic_loss, td3.actor_loss

@@ -15,22 +15,29 @@ def filter_one(s, a_actor, q_pair, a_nominal, coin, p_relax, cert, params):
     """One agent's step. cert = (s_cert, a_cert, q_cert, has_cert) or its fields; returns
     (action, mode, new_cert)."""
     s_cert, a_cert, q_cert, has_cert = cert
-    q = q_pair[0] if params.certified_value == "q1" else min(q_pair[0], q_pair[1])
+    q = q_pair[0] if params.certified_value == "q1" else float(min(q_pair[0], q_pair[1]))
+    if math.isnan(q_pair[0]) or math.isnan(q_pair[1]):
+        q = q_pair[0] if params.certified_value == "q1" else math.nan
     r = math.sqrt(sum(x * x for x in s))
-    if not has_cert:
+    usable = math.isfinite(q) and all(math.isfinite(x) for x in a_actor)
+    if not math.isfinite(q):
+        certified = False  # a NaN / inf Q is never certified
+    elif not has_cert:
         certified = True
     else:
         low = kappa(r, params.kappa_low_coeff, params.kappa_on)
         up = kappa(r, params.kappa_up_coeff, params.kappa_on)
         certified = (q - q_cert >= params.nu_bar) and (low <= -q <= up)
-    if certified:
+    if not usable:
+        mode = Mode.FALLBACK  # a non-finite action or Q: the nominal policy acts
+    elif certified:
         mode = Mode.CERTIFIED
     elif coin < p_relax:
         mode = Mode.RELAX
     else:
         mode = Mode.FALLBACK
     action = list(a_nominal) if mode == Mode.FALLBACK else list(a_actor)
-    if mode == Mode.CERTIFIED or (mode == Mode.RELAX and params.relax_updates_certificate):
+    if mode == Mode.CERTIFIED or (mode == Mode.RELAX and params.relax_updates_certificate and math.isfinite(q)):
         new_cert = (list(s), list(a_actor), q, True)
     else:
         new_cert = (s_cert, a_cert, q_cert, has_cert)

@@ -177,25 +177,4 @@ def test_headless_training_writes_every_output(capsys, tmp_path, monkeypatch):
     assert "3 training episodes" in out and "outputs in run" in out
 
 
-def test_ctrl_c_stops_at_a_frame_boundary_and_saves(tmp_path):
-    import signal
-    import time
-
-    out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "app.py", "--headless", "--episodes", "100000", "--agents", "0",
-                             "--no-progress", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (out / "config.toml").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr
-    assert "[interrupted]" in stdout
-    summary = json.loads((out / "run_summary.json").read_text())
-    assert summary["interrupted"] is True and summary["total_steps"] > 0
-    from rl.checkpoint import read_checkpoint
-
-    data = read_checkpoint(out / "checkpoint.pt")
-    assert data["stats"]["total_steps"] == summary["total_steps"]
+# Ctrl-C and SIGTERM in real processes (headless, offscreen, window): tests/test_processes.py

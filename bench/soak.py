@@ -1,0 +1,173 @@
+"""Soak run: a long headless run with the view's data systems, agents added and removed at random
+every few frames, and episodes ending all the time; checks that nothing drifts.
+
+Every `check_every` frames: rows == esper entities, trails consistent with the table
+(runtime.invariants.check_invariants), every history within its bound (runtime.invariants.histories),
+and the process's RSS (psutil). At the end it prints frames, churn operations, agents added and
+removed, episodes, RSS at start, after warm-up, at the end and the maximum, and the growth
+against the stated bound.
+
+    python bench/soak.py                       # 60 000 frames, training on (about 4 minutes)
+    python bench/soak.py --frames 30000 --no-train
+
+tests/test_soak.py runs a reduced soak in the suite.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from components.agent_table import AgentTable  # noqa: E402
+from components.resources import PopulationRequests  # noqa: E402
+from components.training_stats import TrainingStats  # noqa: E402
+from config import build_config  # noqa: E402
+from runtime.build import build_world  # noqa: E402
+from runtime.invariants import check_invariants, histories  # noqa: E402
+from runtime.run_outputs import RunOutputs  # noqa: E402
+from runtime.view import add_view_systems  # noqa: E402
+
+#: RSS may grow by at most this much between the end of the warm-up and the end of the run. The
+#: warm-up must let every bounded history fill first: with 20-step episodes the training agent's
+#: last 1000 returns fill at frame 20 000, the replay buffer (5000 rows) at 5000, the CALF log
+#: rotates every 2000 rows, the profiler window holds 500 frames; the first reward plot and
+#: checkpoint (matplotlib and torch.save warming up) come at frame 1000.
+RSS_GROWTH_BOUND_MB = 4.0
+FULL_WARMUP = 25_000
+MB = 2**20
+
+
+def soak_config(seed: int, train: bool, system: str = "point_mass"):
+    return build_config(overrides={
+        "env": {"system": system, "max_steps_per_episode": 20},
+        "visual": {"agents": 10, "trail_max_length": 50, "grid_size": 15, "heatmap_update_freq": 200},
+        "td3": {"start_training_step": 50, "batch_size": 32, "buffer_size": 5000},
+        "training": {"train_steps_per_frame": 1 if train else 0, "plot_every": 50, "checkpoint_every": 50,
+                     "log_max_rows": 4000},
+        "profiler": {"window": 500},
+        "run": {"seed": seed},
+    }, extra_plugins=[{"system": "examples.lyapunov_monitor:LyapunovMonitor", "after": "ControlSystem"}])
+
+
+def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, churn_every: int = 3,
+             max_visual: int = 60, check_every: int = 250, warmup: int | None = None,
+             system: str = "point_mass") -> dict:
+    """Run the soak; raises AssertionError on the first broken invariant or overgrown history."""
+    proc = psutil.Process()
+    cfg = soak_config(seed, train, system)
+    world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
+    outputs = RunOutputs(world, out_dir)
+    rss_start = proc.memory_info().rss
+    table = world.resource(AgentTable)
+    requests = world.resource(PopulationRequests)
+    rng = np.random.default_rng(seed)
+    warmup = frames // 10 if warmup is None else warmup
+    ended = {"episodes": 0}
+    world.events.subscribe("episodes_ended", lambda rows, *_: ended.__setitem__("episodes", ended["episodes"] + len(rows)))
+    churn = {"operations": 0, "added": 0, "removed": 0, "emptied": 0}
+    peak = table.n
+    rss_warm = rss_max = rss_start
+    rss_series: list[tuple[int, float]] = []  # (frame, MB) at every check
+    sizes_warm: dict = {}
+    t0 = time.perf_counter()
+    for f in range(1, frames + 1):
+        if f % churn_every == 0:
+            visual = table.n - (1 if table.training_row >= 0 else 0)
+            if rng.random() < 0.02:  # now and then every visual agent goes at once
+                delta = -visual
+                churn["emptied"] += 1
+            else:
+                delta = int(rng.integers(-6, 7))
+                delta = int(np.clip(delta, -visual, max_visual - visual))
+            if delta:
+                requests.request(delta)
+                churn["operations"] += 1
+                churn["added" if delta > 0 else "removed"] += abs(delta)
+        world.step()
+        peak = max(peak, table.n)
+        if f % check_every == 0 or f == frames:
+            check_invariants(world)
+            sizes = histories(world, peak)
+            over = {k: v for k, v in sizes.items() if v.size > v.bound}
+            assert not over, f"frame {f}: histories past their bounds: {over}"
+            rss = proc.memory_info().rss
+            rss_max = max(rss_max, rss)
+            rss_series.append((f, rss / MB))
+            if f <= warmup:
+                rss_warm, sizes_warm = rss, sizes
+    seconds = time.perf_counter() - t0
+    rss_end = proc.memory_info().rss
+    stats = world.resource(TrainingStats)
+    outputs.close()
+    sizes_end = histories(world, peak)
+    world.shutdown()
+    growth = (rss_end - rss_warm) / MB
+    return {
+        "frames": frames,
+        "seconds": seconds,
+        "train": train,
+        "system": system,
+        "churn_operations": churn["operations"],
+        "agents_added": churn["added"],
+        "agents_removed": churn["removed"],
+        "all_removed_at_once": churn["emptied"],
+        "peak_rows": peak,
+        "episodes_all_agents": ended["episodes"],
+        "episodes_training_agent": stats.episodes,
+        "train_updates": stats.train_updates,
+        "rss_mb": {"start": rss_start / MB, "after_warmup": rss_warm / MB, "end": rss_end / MB, "max": rss_max / MB},
+        "rss_growth_after_warmup_mb": growth,
+        "rss_growth_bound_mb": RSS_GROWTH_BOUND_MB,
+        "rss_series_mb": rss_series,
+        "histories_after_warmup": {k: list(v) for k, v in sizes_warm.items()},
+        "histories_end": {k: list(v) for k, v in sizes_end.items()},
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--frames", type=int, default=60_000)
+    p.add_argument("--warmup", type=int, default=FULL_WARMUP, help="frames before the RSS baseline is taken")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-train", action="store_true", help="no TD3 updates (faster; the same bookkeeping)")
+    p.add_argument("--system", default="point_mass", choices=("point_mass", "differential_drive"))
+    p.add_argument("--json", metavar="PATH", help="also write the figures here")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="calf-ecs-soak-") as tmp:
+        r = run_soak(args.frames, Path(tmp) / "run", seed=args.seed, train=not args.no_train, system=args.system,
+                     warmup=min(args.warmup, args.frames // 2), check_every=500)
+    rss = r["rss_mb"]
+    print(f"soak: {r['frames']} frames in {r['seconds']:.0f} s ({r['system']}, training {'on' if r['train'] else 'off'})")
+    print(f"churn: {r['churn_operations']} operations, {r['agents_added']} agents added, {r['agents_removed']} removed "
+          f"({r['all_removed_at_once']} times all at once), peak {r['peak_rows']} rows")
+    print(f"episodes: {r['episodes_all_agents']} (all agents), {r['episodes_training_agent']} of the training agent; "
+          f"{r['train_updates']} TD3 updates")
+    print(f"RSS MB: start {rss['start']:.1f}, after warm-up {rss['after_warmup']:.1f}, end {rss['end']:.1f}, "
+          f"max {rss['max']:.1f}; growth after warm-up {r['rss_growth_after_warmup_mb']:+.1f} "
+          f"(bound {r['rss_growth_bound_mb']:.0f})")
+    series = r["rss_series_mb"]
+    step = max(1, len(series) // 12)
+    print("RSS MB by frame: " + ", ".join(f"{f}: {m:.1f}" for f, m in series[::step] + series[-1:]))
+    print("histories (size / bound) after warm-up -> end:")
+    for name, (size, bound) in r["histories_end"].items():
+        warm = r["histories_after_warmup"].get(name, ["-", "-"])
+        print(f"  {name:<32} {warm[0]!s:>7} -> {size:>7} / {bound}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+    ok = r["rss_growth_after_warmup_mb"] <= RSS_GROWTH_BOUND_MB
+    print("memory flat: " + ("yes" if ok else "NO"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Checks that need the whole command line, the config and the run mode, done before anything runs.
+
+Each failure is a UsageError (one line, exit code 2, nothing written). They catch settings that
+are valid one by one but would fail, or silently do something else, only once the run is going:
+flags that contradict each other, output paths that would overwrite one another, and runs that
+cannot fit in memory.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import psutil
+
+from config.schema import AppConfig
+from envs.base import make_environment
+from runtime.cli import UsageError
+from runtime.plugins import instantiate
+
+#: files a run writes into its --out folder (runtime.run_outputs); --profile / --screenshot must not be one
+RUN_FILES = ("checkpoint.pt", "config.toml", "run_summary.json", "rewards.png", "calf_log.csv", "calf_log.prev.csv")
+
+#: bytes per trail point with the view: the table's ring buffers (12 + 1), the trail mesh's position,
+#: colour and index arrays and the driver's copy of them (2 x 24), and the float64 temporaries of
+#: re-projecting every point onto a refreshed surface (about 12 x 8)
+TRAIL_POINT_BYTES = 13 + 48 + 96
+#: bytes per network parameter: weights, target copy, two Adam moments, gradients (float32)
+PARAM_BYTES = 5 * 4
+
+
+def check_flags(args: argparse.Namespace, cfg: AppConfig) -> None:
+    """Flags that contradict each other or do nothing in this combination; plugins that cannot
+    be imported or made (their placement is checked when the schedule is built)."""
+    for spec in cfg.plugins:
+        instantiate(spec)
+    if args.verbose and not args.list_systems:
+        raise UsageError("--verbose only applies with --list-systems")
+    if args.episodes is not None and cfg.run.frames is not None:
+        raise UsageError(
+            f"--episodes {args.episodes} and --frames {cfg.run.frames} exclude each other: a run stops after "
+            "--frames frames, or without --frames after --episodes episodes")
+
+
+def check_output_paths(out_dir: Path, profile: str | None, screenshot: str | None) -> None:
+    """--profile and --screenshot must not overwrite each other or a file of the run's folder."""
+    taken = {(out_dir / name).resolve(): f"the run's {name}" for name in RUN_FILES}
+    taken[out_dir.resolve()] = "the run's --out folder"
+    for flag, path in (("--profile", profile), ("--screenshot", screenshot)):
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        if target in taken:
+            raise UsageError(f"{flag} {path} would overwrite {taken[target]}")
+        taken[target] = f"{flag} {path}"
+
+
+def _network_params(state_dim: int, action_dim: int, hidden: int, layers: int) -> int:
+    def mlp(inputs: int, outputs: int) -> int:
+        dims = [inputs] + [hidden] * layers + [outputs]
+        return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+
+    return mlp(state_dim, action_dim) + 2 * mlp(state_dim + action_dim, 1)
+
+
+def memory_estimate(cfg: AppConfig, mode: str) -> dict[str, int]:
+    """Bytes the run's large arrays can take at their full size, by part."""
+    env = make_environment(cfg.env)
+    sd, ad = env.state_dim, env.action_dim
+    rows = max(16, cfg.visual.agents + 1)  # the agent table's starting capacity
+    parts = {
+        "replay buffer (td3.buffer_size)": cfg.td3.buffer_size * (2 * sd + ad + 2) * 4,
+        "networks (td3.hidden_size, td3.hidden_layers)":
+            _network_params(sd, ad, cfg.td3.hidden_size, cfg.td3.hidden_layers) * PARAM_BYTES,
+        "agent table (--agents)": rows * (8 * (4 * sd + 2 * ad) + 64),
+    }
+    if mode != "headless":
+        parts["trails (--agents x visual.trail_max_length)"] = rows * cfg.visual.trail_max_length * TRAIL_POINT_BYTES
+        parts["critic surface (visual.grid_size)"] = cfg.visual.grid_size ** 2 * 200
+    return parts
+
+
+def check_memory(cfg: AppConfig, mode: str, available: int | None = None) -> None:
+    """Refuse a run whose arrays cannot fit in the memory available now."""
+    parts = memory_estimate(cfg, mode)
+    need = sum(parts.values())
+    have = psutil.virtual_memory().available if available is None else available
+    if need > have:
+        biggest = max(parts, key=parts.get)
+        raise UsageError(
+            f"this run needs about {need / 2**30:.1f} GiB ({biggest}: {parts[biggest] / 2**30:.1f} GiB), "
+            f"more than the {have / 2**30:.1f} GiB of memory available; make it smaller")

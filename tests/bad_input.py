@@ -1,0 +1,98 @@
+"""Bad inputs generated from the program's own declarations, so a new flag or config key is covered
+without editing any table.
+
+- every command-line flag: from the argparse parser (its count ranges, choices, non-empty paths)
+- every config key: from the schema's validators (`config.validators.Rule`)
+
+Each case is (argv or TOML text, a fragment the one-line error must contain).
+"""
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from config.schema import SECTIONS
+from config.validators import rule_of
+from runtime.cli import build_parser
+
+TOML_INT_MAX = 2**63 - 1
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value + '"'
+    return repr(value)
+
+
+def bad_values(rule) -> list[object]:  # noqa: ANN001
+    """Values a key with this rule must refuse."""
+    if rule.kind == "integer":
+        out: list[object] = [1.5, "many", True]
+        if rule.lo is not None:
+            out.append(rule.lo - 1)
+        if rule.hi is not None and rule.hi + 1 <= TOML_INT_MAX:
+            out.append(rule.hi + 1)
+        return out
+    if rule.kind == "number":
+        out = [math.nan, math.inf, "high", True]
+        if rule.lo is not None:
+            out.append(float(rule.lo) if rule.lo_open else float(rule.lo) - 1.0)
+        if rule.hi is not None:
+            out.append(float(rule.hi) if rule.hi_open else 2.0 * float(rule.hi) + 1.0)
+        return out
+    if rule.kind == "choice":
+        return ["bogus", 3]
+    if rule.kind == "boolean":
+        return ["yes", 1]
+    if rule.kind == "string":
+        return [3] + (["", "  "] if rule.nonempty else [])
+    raise AssertionError(f"no bad values for rule kind {rule.kind!r}")
+
+
+def config_key_cases() -> list[tuple[str, str, str]]:
+    """(case id, TOML text, expected fragment) for every bad value of every key of every section."""
+    cases = []
+    for section, cls in SECTIONS.items():
+        for f in attrs.fields(cls):
+            rule = rule_of(f.validator)
+            assert rule is not None, f"{section}.{f.name} has a validator the bad-input tests cannot read"
+            for value in bad_values(rule):
+                text = f"[{section}]\n{f.name} = {_toml(value)}\n"
+                cases.append((f"{section}.{f.name}={_toml(value)}", text, f"{section}.{f.name}"))
+    return cases
+
+
+def flag_cases() -> list[tuple[str, list[str], str]]:
+    """(case id, argv, expected fragment) for every bad value of every flag that takes one."""
+    cases = []
+    for action in build_parser()._actions:
+        if not action.option_strings or action.nargs == 0:
+            continue  # positional (none) or a switch (--headless): nothing to get wrong alone
+        flag = max(action.option_strings, key=len)
+        kind = action.type
+        values: list[str] = []
+        if action.choices is not None:
+            values = ["bogus", ""]
+        elif getattr(kind, "bounds", None) is not None:
+            lo, hi = kind.bounds
+            if isinstance(lo, float):
+                values = [str(lo - 0.5), str(hi + 0.5), "nan", "inf", "half"]
+            else:
+                values = [str(lo - 1), str(hi + 1), "1.5", "many", ""]
+        elif getattr(kind, "nonempty", False):
+            values = ["", "   "]
+        elif flag == "--plugin":
+            values = ["nocolon", "no_such_module_xyz:Sys", "os:path", "examples.lyapunov_monitor:LyapunovMonitor:after"]
+        assert values, f"{flag} takes a value but the bad-input tests do not know what to feed it"
+        for v in values:
+            cases.append((f"{flag}={v!r}", [flag, v], "plugin" if flag == "--plugin" else flag))
+    return cases

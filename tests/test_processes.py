@@ -1,0 +1,99 @@
+"""The real program in real processes: signals and determinism.
+
+The processes (tests/process_runs.py) start as soon as this file is collected and run beside the
+rest of the suite:
+- SIGINT / SIGTERM sent to headless, offscreen and window runs (the window on a private Xvfb
+  display): each stops after the current frame, saves a checkpoint that holds that very frame,
+  the summary, the CALF log, the profile (and the screenshot), and exits 0;
+- the same seed and config twice headless and once offscreen: the same trajectory (the training
+  agent's CALF log, byte for byte), the same weights and replay rows, and the same
+  run_summary.json (floats within 1e-9 relative; `steps_per_second` excluded).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def runs(process_runs):
+    return process_runs
+
+
+def summary_of(run):
+    return json.loads((run.folder / "run" / "run_summary.json").read_text())
+
+
+def checkpoint_of(run):
+    from rl.checkpoint import read_checkpoint
+
+    return read_checkpoint(run.folder / "run" / "checkpoint.pt")
+
+
+@pytest.mark.parametrize("name", ["int_headless", "term_headless", "int_offscreen", "term_window"])
+def test_a_signal_saves_a_consistent_checkpoint_and_the_profile_then_exits_0(runs, name):
+    if name not in runs:
+        pytest.skip("no Xvfb to open a window on")
+    run = runs[name]
+    assert run.proc is not None and run.sent_at is not None, f"{name} ended before it was signalled: {run.stderr[-2000:]}"
+    assert run.proc.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert f"[interrupted] ({run.sig.name})" in run.stdout, run.stdout
+    out = run.folder / "run"
+    assert {"checkpoint.pt", "config.toml", "run_summary.json", "calf_log.csv"} <= {p.name for p in out.iterdir()}
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp or working files left
+    summary = summary_of(run)
+    data = checkpoint_of(run)
+    steps = summary["total_steps"]
+    assert summary["interrupted"] is True and steps > 0
+    assert data["stats"]["total_steps"] == steps  # the checkpoint holds the frame the run stopped after
+    log = (out / "calf_log.csv").read_text().splitlines()
+    assert log[-1].startswith(f"{steps},") and len(log) == steps + 1  # every step, up to that frame
+    profile = json.loads((run.folder / "p.json").read_text())
+    assert profile["meta"]["frames"] == steps  # one training-agent step per frame
+    if "headless" not in name:
+        assert (run.folder / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the checkpoint resumes: it loads, all or nothing, into a world built from the run's own config
+    from config import load_config
+    from rl.checkpoint import restore
+    from runtime.build import build_world
+
+    world = build_world(load_config(out / "config.toml"))
+    restore(world, data, out / "checkpoint.pt")
+    world.shutdown()
+
+
+def _close(a, b, path=""):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+@pytest.mark.parametrize("other", ["det_b", "det_offscreen"])
+def test_the_same_seed_and_config_give_the_same_run(runs, other):
+    a, b = runs["det_a"], runs[other]
+    for r in (a, b):
+        assert r.proc.returncode == 0, r.stderr[-3000:]
+    sa, sb = summary_of(a), summary_of(b)
+    for s in (sa, sb):
+        s.pop("steps_per_second")
+    assert sa["episodes"] >= 3 and sa["train_updates"] > 0  # episodes ended and training ran
+    _close(sa, sb)
+    log_a = (a.folder / "run" / "calf_log.csv").read_bytes()
+    assert log_a == (b.folder / "run" / "calf_log.csv").read_bytes()  # the same trajectory, step by step
+    ca, cb = checkpoint_of(a), checkpoint_of(b)
+    for part in ("actor", "critic", "actor_target", "critic_target"):
+        for k, t in ca["td3"][part].items():
+            assert torch.equal(t, cb["td3"][part][k]), (part, k)
+    assert torch.equal(ca["replay"]["rows"], cb["replay"]["rows"])
+    assert ca["training_agent"] == cb["training_agent"] and ca["rng"]["numpy"] == cb["rng"]["numpy"]
