@@ -20,24 +20,23 @@ def run_headless(tmp_path, capsys, *flags, config_text=None):
     return json.loads((tmp_path / "p.json").read_text())["meta"]
 
 
-@pytest.mark.parametrize("flags,variant,value", [
-    (["--baseline"], "baseline", False),
-    (["--optimized"], "optimized", True),
-    ([], "optimized", True),  # the default
-])
-def test_the_variant_sets_all_three_flags_and_is_recorded(flags, variant, value, tmp_path, capsys):
-    meta = run_headless(tmp_path, capsys, *flags)
-    assert meta["variant"] == variant
-    assert all(meta["flags"][flag] is value for flag in OPTIMISATION_FLAGS)
-    assert all(meta["config"]["visual"][flag] is value for flag in OPTIMISATION_FLAGS)
+def test_baseline_sets_all_three_flags_off_and_is_recorded(tmp_path, capsys):
+    meta = run_headless(tmp_path, capsys, "--baseline")
+    assert meta["variant"] == "baseline"
+    assert all(meta["flags"][flag] is False for flag in OPTIMISATION_FLAGS)
+    assert all(meta["config"]["visual"][flag] is False for flag in OPTIMISATION_FLAGS)
 
 
-def test_the_command_line_variant_overrides_the_config_file(tmp_path, capsys):
+def test_optimized_overrides_a_config_file_that_turns_the_flags_off(tmp_path, capsys):
     off = "[visual]\nuse_vectorized_heights = false\nuse_stats_cache = false\nuse_batched_trails = false\n"
-    assert run_headless(tmp_path, capsys, config_text=off)["variant"] == "baseline"
-    assert run_headless(tmp_path, capsys, "--optimized", config_text=off)["variant"] == "optimized"
-    mixed = run_headless(tmp_path, capsys, config_text="[visual]\nuse_stats_cache = false\n")
-    assert mixed["variant"] == "mixed" and mixed["flags"]["use_stats_cache"] is False
+    meta = run_headless(tmp_path, capsys, "--optimized", config_text=off)
+    assert meta["variant"] == "optimized"
+    assert all(meta["flags"][flag] is True for flag in OPTIMISATION_FLAGS)
+
+
+def test_flags_that_are_neither_all_on_nor_all_off_are_a_mixed_variant(tmp_path, capsys):
+    meta = run_headless(tmp_path, capsys, config_text="[visual]\nuse_stats_cache = false\n")
+    assert meta["variant"] == "mixed" and meta["flags"]["use_stats_cache"] is False
 
 
 def test_baseline_and_optimized_exclude_each_other(tmp_path, capsys, monkeypatch):
@@ -50,6 +49,8 @@ def test_baseline_and_optimized_exclude_each_other(tmp_path, capsys, monkeypatch
 
 def test_variant_helpers():
     assert variant_of(build_config(overrides=variant_overrides("baseline")).visual) == "baseline"
-    assert variant_of(build_config().visual) == "optimized"
+    assert variant_of(build_config().visual) == "optimized"  # the default
+    off = {"visual": {flag: False for flag in OPTIMISATION_FLAGS}}
+    assert variant_of(build_config(off).visual) == "baseline"  # a config file alone can select it too
     with pytest.raises(ValueError, match="unknown variant"):
         variant_overrides("fast")
