@@ -8,8 +8,9 @@
 2. Trails: one Geom per agent rebuilt every frame (PerAgentTrails) vs the batched Geom
    (BatchedTrailMesh), CPU time of one frame's update of the Panda3D arrays (no rendering: the
    sweep measures the rendered frame) at N = 10, 20, 50, 1000.
-3. Stats cache on vs off: StatsSystem time per frame, network calls and HUD string assignments
-   per frame, training on (two worlds with the same seed, stepped alternately).
+3. Stats cache on vs off: StatsSystem time per frame (as each world's profiler timed it), network
+   calls and HUD string assignments per frame, training on (two worlds with the same seed, stepped
+   in alternating blocks).
 
 Method: the machine is shared and noisy, so the two sides of every comparison are timed in
 alternating blocks (order flipped every round); each block repeats the call until it lasts at
@@ -184,8 +185,8 @@ def trails(rounds: int, warmup: int) -> dict:
 
 # -- 3. stats cache --------------------------------------------------------------------------------
 def stats_cache(frames: int, warmup: int, n: int = 20) -> dict:
-    """Two worlds (cache on / off), same seed, training on; stepped in alternating blocks of 10 frames."""
-    from components.resources import Counters
+    """Two worlds (cache on / off), same seed, training on, stepped in alternating blocks of 10 frames;
+    StatsSystem's cost is what each world's profiler timed for it in the scheduled frames."""
     from components.view_state import HudText
     from systems.heatmap import VIEW_CALLS
 
@@ -193,35 +194,27 @@ def stats_cache(frames: int, warmup: int, n: int = 20) -> dict:
                                visual={"use_stats_cache": flag}) for flag in (False, True)}
     for w in worlds.values():
         w.run(warmup)
-    base = {flag: (w.resource(Counters).snapshot(), w.resource(HudText).stats_version,
-                   w.resource(HudText).profiler_version) for flag, w in worlds.items()}
-    times: dict[bool, list[float]] = {False: [], True: []}
+        w.system("ProfilerSystem").reset()
+    versions = {flag: (w.resource(HudText).stats_version, w.resource(HudText).profiler_version)
+                for flag, w in worlds.items()}
     block = 10
     for r in range(frames // block):
         for flag in ((False, True) if r % 2 == 0 else (True, False)):
-            w = worlds[flag]
-            stats = w.system("StatsSystem")
-            for _ in range(block):
-                w.step()  # the whole frame runs; only StatsSystem is timed again here
-                t0 = time.perf_counter()
-                stats.process(w, w.dt)
-                times[flag].append((time.perf_counter() - t0) * 1e6)
+            worlds[flag].run(block)
     out = {"agents": n, "frames": frames, "warmup": warmup}
-    measured = len(times[True])
     for flag, w in worlds.items():
-        counters, sv, pv = base[flag]
-        now = w.resource(Counters).snapshot()
+        rep = w.system("ProfilerSystem").report()
+        stats = rep["systems"]["StatsSystem"]
         hud = w.resource(HudText)
-        key = "cache_on" if flag else "cache_off"
-        # each frame ran StatsSystem twice (the schedule's run, then the timed one): per-frame counts halve
-        out[key] = {
-            "stats_us_median": float(np.median(times[flag])),
-            "stats_us_mean": float(np.mean(times[flag])),
-            "stats_us_p95": float(np.percentile(times[flag], 95)),
-            "view_network_calls_per_frame": (now.get(VIEW_CALLS, 0) - counters.get(VIEW_CALLS, 0)) / (2 * measured),
-            "hud_assignments_per_frame": ((hud.stats_version - sv) + (hud.profiler_version - pv)) / (2 * measured),
+        sv, pv = versions[flag]
+        measured = rep["meta"]["frames"]
+        out["cache_on" if flag else "cache_off"] = {
+            "stats_us_median": 1e3 * stats["median_ms"],
+            "stats_us_mean": 1e3 * stats["mean_ms"],
+            "stats_us_p95": 1e3 * stats["p95_ms"],
+            "view_network_calls_per_frame": rep["counters"][VIEW_CALLS]["per_frame"],
+            "hud_assignments_per_frame": ((hud.stats_version - sv) + (hud.profiler_version - pv)) / measured,
         }
-    for w in worlds.values():
         w.shutdown()
     off, on = out["cache_off"], out["cache_on"]
     out["ratio_median"] = off["stats_us_median"] / on["stats_us_median"]

@@ -144,13 +144,13 @@ def frame_explanation(st: Study, render: str, n: int) -> str:
     fb, fo = (st.value(render, v, n, "frame_mean_ms") for v in VARIANTS)
     removed = removed_by_flags(st, render, n)
     saved = ", ".join(f"{short(name)} {f(b)} -> {f(o)} ms" for name, b, o in removed)
-    shared = fo - sum(0.0 for _ in removed)
     names = st.systems(render)
     heavy = sorted(((st.value(render, "optimized", n, f"sys_mean:{s}"), s) for s in names), reverse=True)[:3]
     heavy_txt = ", ".join(f"{short(s)} {f(ms)} ms" for ms, s in heavy)
-    return (f"the flags removed {f(fb - fo)} ms per frame ({saved}); the optimised frame's {f(shared)} ms are "
-            f"mostly work both variants do alike ({heavy_txt}). A ratio of 1/2 would need the baseline's extra "
-            f"cost to be as large as the whole optimised frame")
+    return (f"the flags removed {f(fb - fo)} ms per frame ({saved}); the optimised frame's {f(fo)} ms are work "
+            f"the baseline does as well ({heavy_txt}: llvmpipe rasterising the same scene, the CALF filter's "
+            f"forward passes, the TD3 update). A ratio of 1/2 would need the baseline's extra cost to be as large "
+            f"as the whole optimised frame")
 
 
 def seed_table(st: Study, micro: dict | None) -> str:
@@ -170,9 +170,14 @@ def seed_table(st: Study, micro: dict | None) -> str:
     rows.append(["network queries per frame (the view's own: HUD, surface)", "<= -50 %", f(vb, 3), f(vo, 3), pct(vnet),
                  holds(vnet <= -0.50 if math.isfinite(vnet) else None)])
     db, do = (st.value(r, v, n, "draw_calls") for v in VARIANTS)
-    trails_b = db - (do - 1)  # the optimised frame's other draw calls are the same in the baseline
-    rows.append(["trail draw calls per frame", "N -> 1-3", f"{f(trails_b, 1)} (N + 1 rows)", "1",
-                 f"{f(db, 1)} -> {f(do, 1)} per frame in all", holds(do - (db - trails_b) <= 3)])
+    rows_ = n + 1  # visual agents + the training agent: the baseline draws one trail Geom per row
+    other = db - rows_  # the baseline's draw calls that are not trails (the same scene elements as optimised)
+    trails_o = do - other
+    constant = len({round(st.value(r, "optimized", k, "draw_calls"), 3) for k in st.agents
+                    if st.has(r, "optimized", k)}) == 1
+    rows.append(["trail draw calls per frame", "N -> 1-3", f"{rows_} (one per row; {f(db, 2)} per frame in all)",
+                 f"{f(trails_o, 2)} ({f(do, 2)} per frame in all, the same at every N)" if constant else f(trails_o, 2),
+                 f"{f(db, 1)} -> {f(do, 1)} per frame", holds(trails_o <= 3 and constant)])
     return table(["seed criterion (N = 20, offscreen)", "seed target", "baseline", "optimised", "change", "verdict"], rows)
 
 
@@ -207,11 +212,13 @@ def targets_table(st: Study, micro: dict | None) -> tuple[str, list[str]]:
     rows.append(["... the view's own calls (HUD query, surface refresh)", "<= 1/5", f"{f(vratio, 3)} ({f(vb, 3)} -> {f(vo, 3)})",
                  verdict(vratio <= 0.2 if math.isfinite(vratio) else None)])
     if math.isfinite(ratio) and ratio > 0.2:
+        left = ("none fell in the measured window: the surface is refreshed every `heatmap_update_freq` = 500 "
+                "training steps" if vo == 0 else "the surface refresh every `heatmap_update_freq` training steps")
         notes.append(f"Network calls: the optimised run's {f(no, 3)} calls per frame are the CALF filter's actor and "
                      f"critic forward for all agents at once ({f(no - vo, 3)} per frame), which decides every action "
                      f"and is the same in both variants; the baseline adds the HUD's critic query every frame "
-                     f"({f(vb, 3)}), which the cache removes ({f(vo, 3)} left: the surface refresh every "
-                     f"`heatmap_update_freq` steps, none fell in the measured window when it shows 0).")
+                     f"({f(vb, 3)}), which the cache removes ({f(vo, 3)} view calls left; {left}). The filter's two "
+                     f"calls are irreducible: one batched actor and one batched critic forward for every agent.")
     counts = {n_: st.value("offscreen", "optimized", n_, "draw_calls") for n_ in st.agents if st.has("offscreen", "optimized", n_)}
     per_frame_values = sorted({round(c, 3) for c in counts.values()})
     constant = len(per_frame_values) == 1
@@ -328,9 +335,21 @@ def noise_text(st: Study) -> str:
         return ""
     if not spread:
         spread = spread_med = [float("nan")]
+    others = [r["study"].get("others_share", float("nan")) for r in st.runs]
+    others = [x for x in others if math.isfinite(x)]
+    retried = sorted({(r["study"]["render"], r["study"]["agents"], r["study"]["repeat"]) for r in st.runs
+                      if r["study"].get("attempts", r["study"].get("attempt", 1)) > 1})
+    contention = ""
+    if others:
+        contention = (f" During the kept runs' frame loops other processes used a median {np.median(others):.0%} of "
+                      f"the cores (up to {max(others):.0%}): a long soak job of the other engineer's kept one core busy "
+                      f"for much of the sweep, which the paired ratios absorb when both runs of a pair share it. "
+                      f"{len(retried)} of {len(st.runs) // 2} pairs were measured again because the two runs saw "
+                      f"other processes' shares more than 15 points apart (at most 3 attempts, the most even kept).")
     return (f"Noise: the 1-minute load average at the start of a run ranged {f(min(loads))}-{f(max(loads))} "
             f"(median {f(float(np.median(loads)))}) on 2 cores; another engineer's tests and renders ran on the "
-            f"same machine during the sweep. The repeats of one configuration differed in mean frame time by "
+            f"same machine during the sweep, so each run waited up to 30 s for a quiet moment (under 30 % of the "
+            f"cores busy) before starting.{contention} The repeats of one configuration differed in mean frame time by "
             f"{f(float(np.median(spread)), 0)} % (median over configurations; up to {f(max(spread), 0)} %), in "
             f"median frame time by {f(float(np.median(spread_med)), 0)} % (up to {f(max(spread_med), 0)} %). "
             f"That is why every ratio below compares the two variants within a repeat (they ran back to back, "
@@ -350,6 +369,17 @@ def summary_text(st: Study, micro: dict | None) -> str:
     return "; ".join(parts) + "."
 
 
+def world_settings(st: Study) -> str:
+    """What world the runs measured, from the first run's recorded config."""
+    cfg = next((r["meta"]["config"] for r in st.runs if "config" in r.get("meta", {})), None)
+    if cfg is None:
+        return "the default world"
+    v, env = cfg["visual"], cfg["env"]
+    return (f"seed {cfg['run']['seed']}, {env['system'].replace('_', ' ')}, the {cfg['preset']} preset (trails of "
+            f"{v['trail_max_length']} points, a {v['grid_size']} x {v['grid_size']} grid, surface refreshed every "
+            f"{v['heatmap_update_freq']} training steps), TD3 updates after {cfg['td3']['start_training_step']} steps")
+
+
 def method_text(st: Study, sweep_log: list | None) -> str:
     total = st.process_seconds()
     sweeps = ""
@@ -361,10 +391,9 @@ def method_text(st: Study, sweep_log: list | None) -> str:
     fr = "; ".join(f"{RENDER_NAME[k]}: {v[0]} measured frames after {v[1]} warm-up frames" for k, v in frames.items())
     return (f"- **One run** = one process (`bench/perf_run.py`, started by `bench/perf_study.py`) that builds and runs "
             f"the world as `python app.py` does: the same builders and frame loop, the run's output files, the "
-            f"variant's flags (`--baseline` / `--optimized`), seed 42, point mass, the medium preset (trails of 600 "
-            f"points, 21 x 21 grid). **Training is on**, as in the real workload: the CALF filter decides every "
-            f"agent's action and one TD3 update runs per frame once the 100 warm-up steps are over, so every "
-            f"measured frame contains one. {fr}. The profiler's statistics start after the warm-up.\n"
+            f"variant's flags (`--baseline` / `--optimized`); {world_settings(st)}. **Training is on**, as in the "
+            f"real workload: the CALF filter decides every agent's action and one TD3 update runs per frame once "
+            f"training has started, so every measured frame contains one. {fr}. The profiler's statistics start after the warm-up.\n"
             f"- **offscreen** renders 1280x720 through EGL on {st.renderer() or 'llvmpipe'}, with glFinish after "
             f"every frame (RenderSystem includes llvmpipe's rasterising) and GL draw calls counted from PStats. "
             f"**headless** runs the same world with the view's data systems (Heatmap, Height, TrailBatch, Stats) "

@@ -12,7 +12,8 @@ measured without llvmpipe in the frame (`app.py --headless` has no view systems 
 flags could not change anything there).
 
 The result is the profiler's JSON (docs/PROFILE_FORMAT.md) plus a `study` block: wall time,
-the GL renderer, the machine's load average before and after, and the command's arguments.
+the GL renderer, the machine's load average before and after, the CPU time other processes used
+during the frame loop (`others_share`: of all cores), and the command's arguments.
 """
 from __future__ import annotations
 
@@ -57,6 +58,38 @@ def build(cfg, render: str):  # noqa: ANN001, ANN201
     return build_world(cfg, mode="headless", extend=lambda w: add_view_systems(w, cfg)), None
 
 
+class OtherLoad:
+    """CPU time other processes used while this run's frame loop ran: system-wide busy time minus ours.
+
+    The machine is shared; this says how much of a run's measurement another job may have shared."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._proc = psutil.Process()
+        self._sys0 = self._busy(psutil.cpu_times())
+        self._own0 = self._own()
+        self._t0 = time.perf_counter()
+
+    @staticmethod
+    def _busy(t) -> float:  # noqa: ANN001
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+    def _own(self) -> float:
+        t = self._proc.cpu_times()
+        return t.user + t.system
+
+    def result(self) -> dict:
+        wall = time.perf_counter() - self._t0
+        busy = self._busy(self._psutil.cpu_times()) - self._sys0
+        own = self._own() - self._own0
+        cores = self._psutil.cpu_count() or 1
+        others = max(0.0, busy - own)
+        return {"others_cpu_seconds": others, "others_share": others / (wall * cores) if wall > 0 else 0.0,
+                "own_cpu_seconds": own, "loop_wall_seconds": wall}
+
+
 def measure(render: str, variant: str, agents: int, frames: int, warmup: int, seed: int, out: str) -> dict:
     from runtime.run_outputs import RunOutputs
 
@@ -65,6 +98,7 @@ def measure(render: str, variant: str, agents: int, frames: int, warmup: int, se
     world, app = build(cfg, render)
     try:
         outputs = RunOutputs(world, out)
+        other_load = OtherLoad()
         start = time.perf_counter()
         if render == "offscreen":
             from runtime.rendered import run_rendered
@@ -75,6 +109,7 @@ def measure(render: str, variant: str, agents: int, frames: int, warmup: int, se
 
             result = run_headless(world, cfg, progress=False)
         wall = time.perf_counter() - start
+        contention = other_load.result()
         report = world.system("ProfilerSystem").report()
         outputs.close(interrupted=result["interrupted"])
         renderer = app.win.getGsg().getDriverRenderer() if app is not None else None
@@ -94,6 +129,7 @@ def measure(render: str, variant: str, agents: int, frames: int, warmup: int, se
         "renderer": renderer,
         "loadavg_before": list(load_before),
         "loadavg_after": list(os.getloadavg()),
+        **contention,
         "machine": platform.platform(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -12,7 +12,9 @@ For each repeat, N and render mode the two variants run back to back, and which 
 alternates, so drift on this shared machine hits both. Training is on (the real workload: one
 TD3 update per step after 100 warm-up steps), the seed fixed, the warm-up frames excluded.
 Before each run it waits (up to QUIET_WAIT s) until other processes use under QUIET_CPU % of the
-machine, and records what it saw.
+machine; each run records the CPU share other processes took during its frame loop, and a pair whose
+two runs saw shares more than UNEVEN_MAX apart (contention that would bias their ratio) is measured
+again, up to ATTEMPTS times, keeping the most even attempt.
 """
 from __future__ import annotations
 
@@ -40,7 +42,9 @@ WARMUP = 150  # > 100: TD3 updates run in every measured frame
 SEED = 42
 REGRESSION_AGENTS = (20, 300)
 QUIET_CPU = 30.0  # % of all cores busy (our own processes idle) below which a run may start
-QUIET_WAIT = 240.0  # seconds to wait for that at most
+QUIET_WAIT = 30.0  # seconds to wait for that at most (a long job of someone else's will not end sooner)
+UNEVEN_MAX = 0.15  # a pair is measured again if other processes took shares of the cores this much apart
+ATTEMPTS = 3  # measurements of a pair at most (the most even one is kept)
 
 
 def wait_for_quiet(limit: float = QUIET_CPU, max_wait: float = QUIET_WAIT) -> dict:
@@ -67,15 +71,14 @@ def run_path(results: Path, render: str, variant: str, n: int, repeat: int) -> P
 
 
 def plan(agents, renders, repeats: int) -> list[tuple[int, int, str, str]]:  # noqa: ANN001
-    """(repeat, N, render, variant) in run order: the pair's order flips with every (repeat, N, render)."""
+    """(repeat, N, render, variant) in run order. Which variant of a pair goes first flips from one N to
+    the next and from one repeat to the next, within each render mode."""
     order = []
-    k = 0
     for repeat in range(1, repeats + 1):
-        for n in agents:
-            for render in renders:
-                pair = VARIANTS if k % 2 == 0 else VARIANTS[::-1]
+        for i, n in enumerate(agents):
+            for j, render in enumerate(renders):
+                pair = VARIANTS if (repeat + i + j) % 2 == 0 else VARIANTS[::-1]
                 order += [(repeat, n, render, v) for v in pair]
-                k += 1
     return order
 
 
@@ -99,32 +102,56 @@ def run_child(render: str, variant: str, n: int, repeat: int, path: Path, frames
     return seconds
 
 
+def pairs(agents, renders, repeats: int) -> list[tuple[int, int, str, tuple[str, str]]]:  # noqa: ANN001
+    """(repeat, N, render, variant order): the two variants back to back, the order flipping pair by pair."""
+    out = []
+    plan_ = plan(agents, renders, repeats)
+    for k in range(0, len(plan_), 2):
+        (repeat, n, render, first), (_, _, _, second) = plan_[k], plan_[k + 1]
+        out.append((repeat, n, render, (first, second)))
+    return out
+
+
 def sweep(results: Path, agents, renders, repeats: int, redo: bool) -> list[str]:  # noqa: ANN001
-    todo = plan(agents, renders, repeats)
+    todo = pairs(agents, renders, repeats)
     failures = []
-    done_seconds = 0.0
-    measured = 0
+    done_seconds, measured = 0.0, 0
     t0 = time.perf_counter()
-    for i, (repeat, n, render, variant) in enumerate(todo, 1):
-        path = run_path(results, render, variant, n, repeat)
-        label = f"[{i:3d}/{len(todo)}] {render:9s} {variant:9s} N={n:<5d} repeat {repeat}"
-        if path.exists() and not redo:
+    for i, (repeat, n, render, order) in enumerate(todo, 1):
+        paths = {v: run_path(results, render, v, n, repeat) for v in order}
+        label = f"[{i:2d}/{len(todo)}] {render:9s} N={n:<5d} repeat {repeat}"
+        if all(p.exists() for p in paths.values()) and not redo:
             print(f"{label}: done before, kept", flush=True)
             continue
-        try:
-            seconds = run_child(render, variant, n, repeat, path, FRAMES[render], WARMUP)
-        except RuntimeError as exc:
-            print(f"{label}: FAILED\n{exc}", flush=True)
-            failures.append(label)
-            continue
-        done_seconds += seconds
-        measured += 1
-        frame = json.loads(path.read_text())["frame"]
-        left = len(todo) - i
-        eta = done_seconds / measured * left / 60
-        waited = json.loads(path.read_text())["study"]["waited_seconds"]
-        print(f"{label}: {seconds:5.1f} s (waited {waited:3.0f} s), frame median {frame['median_ms']:7.2f} ms "
-              f"(elapsed {(time.perf_counter() - t0) / 60:.1f} min, about {eta:.0f} min left)", flush=True)
+        best = None  # (unevenness, attempt, {variant: json}) of the most even attempt so far
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                seconds = {v: run_child(render, v, n, repeat, paths[v], FRAMES[render], WARMUP) for v in order}
+            except RuntimeError as exc:
+                print(f"{label}: FAILED\n{exc}", flush=True)
+                failures.append(label)
+                break
+            studies = {v: json.loads(paths[v].read_text()) for v in order}
+            others = {v: d["study"]["others_share"] for v, d in studies.items()}
+            uneven = abs(others[order[0]] - others[order[1]])
+            done_seconds += sum(seconds.values())
+            measured += 2
+            cells = ", ".join(f"{v} {studies[v]['frame']['median_ms']:7.2f} ms (others {others[v]:4.0%}, "
+                              f"waited {studies[v]['study']['waited_seconds']:3.0f} s)" for v in order)
+            even = uneven <= UNEVEN_MAX
+            print(f"{label} attempt {attempt}: {cells}{'' if even else ' -> uneven, again'}", flush=True)
+            if best is None or uneven < best[0]:
+                best = (uneven, attempt, studies)
+            if even:
+                break
+        if best is not None:
+            for v, d in best[2].items():
+                d["study"]["attempt"] = best[1]
+                d["study"]["attempts"] = attempt
+                atomic_write_json(paths[v], d)
+        left = 2 * (len(todo) - i)
+        print(f"    elapsed {(time.perf_counter() - t0) / 60:.1f} min, about "
+              f"{done_seconds / max(measured, 1) * left / 60:.0f} min left", flush=True)
     return failures
 
 
