@@ -9,6 +9,7 @@ from components.agent_table import AgentTable
 from components.faults import register_fault_counters
 from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
 from config.schema import AppConfig
+from config.variants import variant_of
 from ecs.system import System
 from ecs.world import World
 from envs.base import Environment, make_environment
@@ -39,6 +40,7 @@ def run_meta(cfg: AppConfig, mode: str) -> RunMeta:
         train_preset=cfg.train_preset,
         seed=cfg.run.seed,
         mode=mode,
+        variant=variant_of(cfg.visual),
         flags={
             "use_vectorized_heights": cfg.visual.use_vectorized_heights,
             "use_stats_cache": cfg.visual.use_stats_cache,

@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
 from config.schema import MAX_AGENTS, RELAX_SCHEDULES
+from config.variants import variant_overrides
 
 EXIT_USAGE = 2
 
@@ -131,6 +132,12 @@ def build_parser() -> OneLineParser:
     prof.add_argument("--warmup", type=_count(0, 10**9, "--warmup"), metavar="F",
                       help="frames excluded from profiler statistics at the start (default 0)")
     prof.add_argument("--no-profiler", action="store_true", help="do not time systems (for overhead checks)")
+    variant = prof.add_mutually_exclusive_group()
+    variant.add_argument("--baseline", dest="variant", action="store_const", const="baseline",
+                         help="the view's naive paths: use_vectorized_heights, use_stats_cache and "
+                         "use_batched_trails all off (the performance study's baseline, docs/PERFORMANCE.md)")
+    variant.add_argument("--optimized", dest="variant", action="store_const", const="optimized",
+                         help="the three view optimisations all on (the default; overrides a config file)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -160,6 +167,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             out.setdefault(section, {})[key] = value
     if args.no_profiler:
         out.setdefault("profiler", {})["enabled"] = False
+    if getattr(args, "variant", None):
+        out.setdefault("visual", {}).update(variant_overrides(args.variant)["visual"])
     return out
 
 

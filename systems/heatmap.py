@@ -31,6 +31,8 @@ from rl.networks import Networks
 
 #: below this q^2 spread the surface is drawn flat instead of dividing by ~0
 MIN_SPREAD = 1e-12
+#: counter of the view's own network calls (surface refresh, HUD query); `network_forward_calls` counts them too
+VIEW_CALLS = "view_network_calls"
 
 
 def surface_heights(q: np.ndarray, q2_min: float, q2_max: float, scale: float, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +66,9 @@ class HeatmapSystem(System):
         lim = cfg.env.boundary_limit
         if not world.has_resource(CriticSurface):
             world.insert_resource(CriticSurface(cfg.visual.grid_size, -lim, lim, cfg.visual.height_epsilon))
-        world.resource(Counters).add("network_forward_calls", 0)  # the counter exists even if nothing queries
+        counters = world.resource(Counters)
+        counters.add("network_forward_calls", 0)  # the counters exist even if nothing queries
+        counters.add(VIEW_CALLS, 0)
 
     # -- when ----------------------------------------------------------------------------------
     @staticmethod
@@ -97,11 +101,13 @@ class HeatmapSystem(System):
         if cfg.visual.heatmap_action == "actor":
             actions = nets.act(states)
             counters.add("network_forward_calls", 1)
+            counters.add(VIEW_CALLS, 1)
         else:
             actions = np.zeros((states.shape[0], env.action_dim))
         which = "q1" if cfg.calf.certified_value == "q1" else "min"
         q = nets.q(states, actions, which=which).reshape(surface.size, surface.size)
         counters.add("network_forward_calls", 1)
+        counters.add(VIEW_CALLS, 1)
         q2 = q * q
         lo, hi = finite_extremes(q2, default=(surface.q2_min_ema, surface.q2_max_ema))
         if surface.version == 0 or not np.isfinite(surface.q2_min_ema):

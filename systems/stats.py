@@ -30,6 +30,7 @@ from config.schema import AppConfig
 from ecs.frame_times import FrameTimes
 from ecs.system import System
 from rl.networks import Networks
+from systems.heatmap import VIEW_CALLS
 from systems.hud_text import profiler_text, stats_text
 
 ITEMS = ("q_value", "text", "profiler")
@@ -58,6 +59,7 @@ class StatsSystem(System):
         if not world.has_resource(ViewState):
             world.insert_resource(ViewState())
         world.resource(Counters).add("network_forward_calls", 0)
+        world.resource(Counters).add(VIEW_CALLS, 0)
         self._surface_version = -1
         self._paused = None
         self._world = world
@@ -90,7 +92,9 @@ class StatsSystem(System):
         tr = table.training_row
         if nets is None or tr < 0:
             return math.nan
-        world.resource(Counters).add("network_forward_calls", 1)
+        counters = world.resource(Counters)
+        counters.add("network_forward_calls", 1)
+        counters.add(VIEW_CALLS, 1)
         return float(nets.q(table.state[tr : tr + 1], table.action[tr : tr + 1], which="q1")[0])
 
     def values(self, world, q: float) -> dict:  # noqa: ANN001

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
-from systems.height import bilinear, bilinear_loop
+from systems.height import BilinearSampler, bilinear, bilinear_loop
 from tests.view_worlds import view_world
 
 
@@ -80,3 +80,35 @@ def test_height_system_both_paths_agree_and_match_the_grid(system):
     assert np.all(t_vec.height >= surface.heights.min() - 1e-12) and np.all(t_vec.height <= surface.heights.max() + 1e-12)
     for w in worlds.values():
         w.shutdown()
+
+
+@pytest.mark.parametrize("g", [2, 3, 21, 101])
+def test_sampler_equals_loop_within_its_margin_and_clamps_b_at_any_distance(g):
+    rng = np.random.default_rng(100 + g)
+    grid = random_grid(rng, g)
+    sampler = BilinearSampler(grid, -5.0, 5.0)
+    axis = np.linspace(-5, 5, g)
+    a = np.concatenate([rng.uniform(-60, 60, 3000), np.repeat(axis, g), [-5, 5, 995, -995]])
+    b = np.concatenate([rng.uniform(-60, 60, 3000), np.tile(axis, g), [1e9, -1e300, 5, -5]])
+    assert np.max(np.abs(sampler(a, b) - bilinear_loop(grid, -5.0, 5.0, a, b))) < 1e-8
+    assert np.isnan(sampler(np.array([np.nan, 0.0]), np.array([0.0, np.nan]))).all()  # NaN in, NaN out
+
+
+def test_bilinear_clamps_both_coordinates_at_any_distance():
+    grid = random_grid(np.random.default_rng(9), 7)
+    a = np.array([1e9, -1e12, 0.0, 3e5])
+    b = np.array([0.0, 2.0, 1e300, -4e7])
+    assert np.max(np.abs(bilinear(grid, -5, 5, a, b) - bilinear_loop(grid, -5, 5, a, b))) < 1e-12
+
+
+def test_height_system_rebuilds_its_tables_when_the_surface_is_refreshed():
+    world = view_world(agents=30)
+    world.run(3)
+    surface = world.resource(CriticSurface)
+    table = world.resource(AgentTable)
+    surface.heights[:] = random_grid(np.random.default_rng(4), surface.size)  # a refresh: new heights, new version
+    surface.version += 1
+    world.system("HeightSystem").process(world, 0.0)
+    expected = bilinear_loop(surface.heights, surface.lo, surface.hi, table.state[:, 0], table.state[:, 1])
+    assert np.max(np.abs(table.height - expected)) < 1e-8
+    world.shutdown()
