@@ -20,7 +20,24 @@ if TYPE_CHECKING:
     from config.schema import AppConfig
     from ecs.world import World
 
-__all__ = ["StopRequest", "run_headless"]
+__all__ = ["StopRequest", "loop_summary", "run_headless"]
+
+
+def loop_summary(world: "World", stats: TrainingStats, start: float, start_frame: int, start_steps: int, *,
+                 interrupted: bool, aborted: bool, stop: StopRequest) -> dict:
+    """What a frame loop reports, the same keys for the headless and the rendered loop."""
+    elapsed = time.perf_counter() - start
+    frames = world.frame - start_frame
+    return {
+        "frames": frames,
+        "episodes": stats.session_episodes,
+        "seconds": elapsed,
+        "frames_per_second": frames / elapsed if elapsed > 0 else 0.0,
+        "steps_per_second": (stats.session_steps - start_steps) / elapsed if elapsed > 0 else 0.0,
+        "interrupted": interrupted,
+        "aborted": aborted,  # stopped mid-frame: the caller keeps the last whole-frame checkpoint
+        "signal": stop.signal_name,
+    }
 
 
 def _postfix(stats: TrainingStats, steps_per_s: float) -> str:
@@ -72,15 +89,5 @@ def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True, sto
         finally:
             bar.close()
         interrupted = aborted or stop.requested
-    elapsed = time.perf_counter() - start
-    frames = world.frame - start_frame
-    return {
-        "frames": frames,
-        "episodes": stats.session_episodes,
-        "seconds": elapsed,
-        "frames_per_second": frames / elapsed if elapsed > 0 else 0.0,
-        "steps_per_second": (stats.session_steps - start_steps) / elapsed if elapsed > 0 else 0.0,
-        "interrupted": interrupted,
-        "aborted": aborted,  # the world may be mid-frame: do not checkpoint it
-        "signal": stop.signal_name,
-    }
+    return loop_summary(world, stats, start, start_frame, start_steps, interrupted=interrupted, aborted=aborted,
+                        stop=stop)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from components.training_stats import TrainingStats
 from components.view_state import ViewState
 from runtime.build import build_world
+from runtime.headless import loop_summary
 from runtime.stop import StopRequest
 from runtime.view import add_view_systems
 
@@ -94,7 +95,8 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
         finally:
             bar.close()
         interrupted = aborted or window_closed or stop.requested
-    elapsed = time.perf_counter() - start
+    summary = loop_summary(world, stats, start, start_frame, start_steps, interrupted=interrupted, aborted=aborted,
+                           stop=stop)
     shot = shot_error = None
     if screenshot and not window_closed:
         from render.screenshot import save_png
@@ -103,16 +105,5 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
             shot = str(save_png(render.app, screenshot))
         except (OSError, RuntimeError) as exc:
             shot_error = f"--screenshot {screenshot}: not saved ({exc})"
-    frames = world.frame - start_frame
-    return {
-        "frames": frames,
-        "episodes": stats.session_episodes,
-        "seconds": elapsed,
-        "frames_per_second": frames / elapsed if elapsed > 0 else 0.0,
-        "steps_per_second": (stats.session_steps - start_steps) / elapsed if elapsed > 0 else 0.0,
-        "interrupted": interrupted,
-        "aborted": aborted,  # stopped mid-frame: the caller keeps the last whole-frame checkpoint
-        "screenshot": shot,
-        "screenshot_error": shot_error,
-        "signal": stop.signal_name,
-    }
+    summary.update(screenshot=shot, screenshot_error=shot_error)
+    return summary
