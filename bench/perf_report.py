@@ -139,6 +139,18 @@ def removed_by_flags(st: Study, render: str, n: int) -> list[tuple[str, float, f
     return sorted(out, key=lambda t: t[2] - t[1])
 
 
+#: what each heavy system's time is, for the explanations
+WHAT = {
+    "RenderSystem": "llvmpipe rasterising the scene",
+    "TrainingSystem": "the TD3 update",
+    "ControlSystem": "the CALF filter's batched actor and critic forwards",
+    "PhysicsSystem": "the RK4 step",
+    "StatsSystem": "the HUD",
+    "HeightSystem": "the surface heights",
+    "TrailBatchSystem": "the trail ring buffers",
+}
+
+
 def frame_explanation(st: Study, render: str, n: int) -> str:
     """Why the frame ratio is what it is, from the per-system data."""
     fb, fo = (st.value(render, v, n, "frame_mean_ms") for v in VARIANTS)
@@ -146,11 +158,31 @@ def frame_explanation(st: Study, render: str, n: int) -> str:
     saved = ", ".join(f"{short(name)} {f(b)} -> {f(o)} ms" for name, b, o in removed)
     names = st.systems(render)
     heavy = sorted(((st.value(render, "optimized", n, f"sys_mean:{s}"), s) for s in names), reverse=True)[:3]
-    heavy_txt = ", ".join(f"{short(s)} {f(ms)} ms" for ms, s in heavy)
-    return (f"the flags removed {f(fb - fo)} ms per frame ({saved}); the optimised frame's {f(fo)} ms are work "
-            f"the baseline does as well ({heavy_txt}: llvmpipe rasterising the same scene, the CALF filter's "
-            f"forward passes, the TD3 update). A ratio of 1/2 would need the baseline's extra cost to be as large "
-            f"as the whole optimised frame")
+    heavy_txt = ", ".join(f"{short(s)} {f(ms)} ms ({WHAT.get(s, 'its own work')})" for ms, s in heavy)
+    return (f"the flags removed {f(fb - fo)} ms per frame ({saved}); the optimised frame's {f(fo)} ms are mostly "
+            f"work the baseline does as well: {heavy_txt}. A ratio of 1/2 would need the baseline's extra cost to "
+            f"be as large as the whole optimised frame")
+
+
+def scaling_explanation(st: Study, micro: dict | None) -> str:
+    """Why the optimised offscreen frame grows from SMALL_N to BIG_N, from the per-system data."""
+    r, v = "offscreen", "optimized"
+    names = st.systems(r)
+    small = {s: st.value(r, v, SMALL_N, f"sys_mean:{s}") for s in names}
+    big = {s: st.value(r, v, BIG_N, f"sys_mean:{s}") for s in names}
+    rest_small = sum(x for s, x in small.items() if s != "RenderSystem" and math.isfinite(x))
+    rest_big = sum(x for s, x in big.items() if s != "RenderSystem" and math.isfinite(x))
+    draws = {st.value(r, v, k, "draw_calls") for k in (SMALL_N, BIG_N)}
+    row = next((x for x in (micro or {}).get("trails", {}).get("rows", []) if x["n"] == BIG_N), None)
+    cpu_side = (f"The CPU side of the batched trails is small (the micro-benchmark below: {f(row['batched_us'] / 1000)} ms "
+                f"per frame at N = {BIG_N}). ") if row else ""
+    return (f"N = {BIG_N}: RenderSystem grows from {f(small.get('RenderSystem'))} to {f(big.get('RenderSystem'))} ms "
+            f"while the draw calls stay at {', '.join(f(d, 0) for d in sorted(draws))} per frame and every other "
+            f"system together goes from {f(rest_small)} to {f(rest_big)} ms (x{f(rest_big / rest_small)}). "
+            f"{cpu_side}The growth is llvmpipe rasterising {BIG_N} trails of up to 600 points and {BIG_N} markers in software: "
+            f"fill and vertex work that grows with what is on screen, not Python per agent. It is not a draw-call "
+            f"cost, which the batching removed (`python bench/trail_raster_cost.py` renders the same world with the "
+            f"trails shown, hidden and 1 px thin; docs/VIEW.md has its figures)")
 
 
 def seed_table(st: Study, micro: dict | None) -> str:
@@ -198,10 +230,11 @@ def targets_table(st: Study, micro: dict | None) -> tuple[str, list[str]]:
         rows.append([f"CPU time per frame, {RENDER_NAME[render]}", "<= 1/2", f(ratio), verdict(ok if math.isfinite(ratio) else None)])
         if math.isfinite(ratio) and not ok:
             cb, co = (st.value(render, v, n, "cpu_ms_per_frame") for v in VARIANTS)
+            threads = ", llvmpipe's threads included" if render == "offscreen" else ""
             notes.append(f"CPU time, {RENDER_NAME[render]}: {f(cb)} -> {f(co)} ms per frame. CPU time follows the "
                          f"frame: the process is CPU-bound ({f(st.value(render, 'optimized', n, 'cpu_percent'), 0)} % "
-                         f"CPU optimised, llvmpipe's threads included), so the shared work that keeps the frame "
-                         f"above 1/2 keeps its CPU time there too.")
+                         f"CPU optimised{threads}), so the shared work that keeps the frame above 1/2 keeps its CPU "
+                         f"time there too.")
     r = "offscreen"
     nb, no = (st.value(r, v, n, "network_calls") for v in VARIANTS)
     ratio = no / nb if nb else float("nan")
@@ -249,7 +282,7 @@ def targets_table(st: Study, micro: dict | None) -> tuple[str, list[str]]:
     rows.append([f"optimised offscreen frame, N = {BIG_N} vs N = {SMALL_N}", "<= x4",
                  f"x{f(ratio)} ({f(f30)} -> {f(f1k)} ms)", verdict(ratio <= 4 if math.isfinite(ratio) else None)])
     if math.isfinite(ratio) and ratio > 4:
-        notes.append(f"N = {BIG_N}: " + bottlenecks(st, "offscreen", "optimized", BIG_N))
+        notes.append(scaling_explanation(st, micro) + ".")
     return table(["issue target (N = 20 unless said)", "target", "measured", "verdict"], rows), notes
 
 
@@ -339,17 +372,21 @@ def noise_text(st: Study) -> str:
     others = [x for x in others if math.isfinite(x)]
     retried = sorted({(r["study"]["render"], r["study"]["agents"], r["study"]["repeat"]) for r in st.runs
                       if r["study"].get("attempts", r["study"].get("attempt", 1)) > 1})
+    waited = [r["study"].get("waited_seconds", float("nan")) for r in st.runs]
+    waited = [x for x in waited if math.isfinite(x)]
+    quiet = sum(1 for r in st.runs if r["study"].get("quiet", False))
     contention = ""
     if others:
         contention = (f" During the kept runs' frame loops other processes used a median {np.median(others):.0%} of "
-                      f"the cores (up to {max(others):.0%}): a long soak job of the other engineer's kept one core busy "
-                      f"for much of the sweep, which the paired ratios absorb when both runs of a pair share it. "
-                      f"{len(retried)} of {len(st.runs) // 2} pairs were measured again because the two runs saw "
-                      f"other processes' shares more than 15 points apart (at most 3 attempts, the most even kept).")
+                      f"the cores (up to {max(others):.0%}). {len(retried)} of {len(st.runs) // 2} pairs were "
+                      f"measured again because the two runs saw other processes' shares more than 15 points apart "
+                      f"(at most 3 attempts, the most even kept).")
+    wait_txt = (f" Before each run the sweep waited (at most 30 s) until under 30 % of the cores were busy: "
+                f"{quiet} of {len(st.runs)} kept runs started on a quiet machine, after a median "
+                f"{f(float(np.median(waited)), 0)} s.") if waited else ""
     return (f"Noise: the 1-minute load average at the start of a run ranged {f(min(loads))}-{f(max(loads))} "
-            f"(median {f(float(np.median(loads)))}) on 2 cores; another engineer's tests and renders ran on the "
-            f"same machine during the sweep, so each run waited up to 30 s for a quiet moment (under 30 % of the "
-            f"cores busy) before starting.{contention} The repeats of one configuration differed in mean frame time by "
+            f"(median {f(float(np.median(loads)))}) on 2 cores (the sweep's own runs included).{wait_txt}{contention} "
+            f"The repeats of one configuration differed in mean frame time by "
             f"{f(float(np.median(spread)), 0)} % (median over configurations; up to {f(max(spread), 0)} %), in "
             f"median frame time by {f(float(np.median(spread_med)), 0)} % (up to {f(max(spread_med), 0)} %). "
             f"That is why every ratio below compares the two variants within a repeat (they ran back to back, "
