@@ -40,7 +40,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {p}: malformed TOML ({exc})") from None
-    _check_keys(data, str(p))
+    _check_keys(data, f"config file {p}")
     return data
 
 
