@@ -61,8 +61,10 @@ def soak_config(seed: int, train: bool, system: str = "point_mass"):
 
 def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, churn_every: int = 3,
              max_visual: int = 60, check_every: int = 250, warmup: int | None = None,
-             system: str = "point_mass") -> dict:
+             system: str = "point_mass", progress: bool = False) -> dict:
     """Run the soak; raises AssertionError on the first broken invariant or overgrown history."""
+    from tqdm import tqdm
+
     proc = psutil.Process()
     cfg = soak_config(seed, train, system)
     world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
@@ -80,6 +82,7 @@ def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, c
     rss_series: list[tuple[int, float]] = []  # (frame, MB) at every check
     sizes_warm: dict = {}
     t0 = time.perf_counter()
+    bar = tqdm(total=frames, unit="frame", disable=not progress, mininterval=1.0, dynamic_ncols=True)
     for f in range(1, frames + 1):
         if f % churn_every == 0:
             visual = table.n - (1 if table.training_row >= 0 else 0)
@@ -105,6 +108,9 @@ def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, c
             rss_series.append((f, rss / MB))
             if f <= warmup:
                 rss_warm, sizes_warm = rss, sizes
+            bar.update(f - bar.n)
+            bar.set_postfix_str(f"rows {table.n}, churn ops {churn['operations']}, RSS {rss / MB:.1f} MB", refresh=False)
+    bar.close()
     seconds = time.perf_counter() - t0
     rss_end = proc.memory_info().rss
     stats = world.resource(TrainingStats)
@@ -145,7 +151,7 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="calf-ecs-soak-") as tmp:
         r = run_soak(args.frames, Path(tmp) / "run", seed=args.seed, train=not args.no_train, system=args.system,
-                     warmup=min(args.warmup, args.frames // 2), check_every=500)
+                     warmup=min(args.warmup, args.frames // 2), check_every=500, progress=True)
     rss = r["rss_mb"]
     print(f"soak: {r['frames']} frames in {r['seconds']:.0f} s ({r['system']}, training {'on' if r['train'] else 'off'})")
     print(f"churn: {r['churn_operations']} operations, {r['agents_added']} agents added, {r['agents_removed']} removed "
