@@ -47,12 +47,13 @@ FULL_WARMUP = 25_000
 MB = 2**20
 
 
-def soak_config(seed: int, train: bool, system: str = "point_mass"):
+def soak_config(seed: int, train: bool, system: str = "point_mass", outputs_every: int = 50):
     return build_config(overrides={
         "env": {"system": system, "max_steps_per_episode": 20},
         "visual": {"agents": 10, "trail_max_length": 50, "grid_size": 15, "heatmap_update_freq": 200},
         "td3": {"start_training_step": 50, "batch_size": 32, "buffer_size": 5000},
-        "training": {"train_steps_per_frame": 1 if train else 0, "plot_every": 50, "checkpoint_every": 50,
+        "training": {"train_steps_per_frame": 1 if train else 0, "plot_every": outputs_every,
+                     "checkpoint_every": outputs_every,
                      "log_max_rows": 4000},
         "profiler": {"window": 500},
         "run": {"seed": seed},
@@ -61,12 +62,15 @@ def soak_config(seed: int, train: bool, system: str = "point_mass"):
 
 def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, churn_every: int = 3,
              max_visual: int = 60, check_every: int = 250, warmup: int | None = None,
-             system: str = "point_mass", progress: bool = False) -> dict:
-    """Run the soak; raises AssertionError on the first broken invariant or overgrown history."""
+             system: str = "point_mass", progress: bool = False, outputs_every: int = 50) -> dict:
+    """Run the soak; raises AssertionError on the first broken invariant or overgrown history.
+
+    `outputs_every` (training episodes of 20 frames) spaces the reward plot and checkpoint: the RSS
+    baseline (`warmup`) must come after the first of each, which imports matplotlib and warms torch.save."""
     from tqdm import tqdm
 
     proc = psutil.Process()
-    cfg = soak_config(seed, train, system)
+    cfg = soak_config(seed, train, system, outputs_every)
     world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
     outputs = RunOutputs(world, out_dir)
     rss_start = proc.memory_info().rss
