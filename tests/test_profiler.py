@@ -60,8 +60,8 @@ def test_a_system_added_later_appears_with_its_own_timing_and_counter():
     rep = world.system("ProfilerSystem").report()
     assert list(rep["systems"])[:4] == ["PopulationSystem", "ControlSystem", "PhysicsSystem", "Sleepy"]
     s = rep["systems"]["Sleepy"]
-    assert 0.9 <= s["median_ms"] <= 5.0 and s["frames"] == 40
-    assert s["share"] > 0.5  # it dominates the frame
+    assert s["median_ms"] >= 0.9 and s["frames"] == 40  # time.sleep(1 ms) sleeps at least that long
+    assert s["share"] == pytest.approx(s["mean_ms"] / rep["frame"]["mean_ms"])  # share of the frame's mean
     assert rep["counters"]["sleeps"]["total"] == 80
     assert abs(rep["counters"]["sleeps"]["per_frame"] - 80 / 50) < 1e-9
     world.shutdown()
