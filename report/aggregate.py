@@ -38,6 +38,15 @@ def score_names(runs: list[Run]) -> list[str]:
     return names
 
 
+#: the scores drawn in final_scores.png (the tables have them all)
+CHART_SCORES = ("success", "return", "certified_share", "eval_success_rate", "eval_return_gain",
+                "eval_certified_share")
+
+
+def chart_scores(runs: list[Run]) -> list[str]:
+    return [n for n in score_names(runs) if n in CHART_SCORES]
+
+
 def summarise(groups: dict[str, dict[str, list[Run]]], last: int, reps: int = 10_000,
               seed: int = 0) -> list[Summary]:
     """Every group x environment x score; plus pooled rows (task '*') when there are several environments."""

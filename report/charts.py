@@ -36,9 +36,9 @@ def _colors(labels: list[str]) -> dict[str, tuple]:
     return {label: cmap(i % 10) for i, label in enumerate(labels)}
 
 
-def _grid(rows: int, cols: int):  # noqa: ANN202
+def _grid(rows: int, cols: int, row_height: float = 2.9):  # noqa: ANN202
     plt = _plt()
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 1.0, 2.9 * rows + 0.8), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 1.0, row_height * rows + 0.8), squeeze=False)
     return plt, fig, axes
 
 
@@ -64,7 +64,7 @@ def episode_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], pa
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.suptitle("Training curves: median across runs, band from the 25th to the 75th percentile", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
     atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
     return path
@@ -94,7 +94,7 @@ def eval_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], path:
         return None
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.suptitle("Evaluations on fixed starts: median across runs, interquartile band", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
     atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
     return path
@@ -108,7 +108,7 @@ def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary
     tasks = list(dict.fromkeys(t for g in groups.values() for t in g))
     labels = list(groups)
     colors = _colors(labels)
-    plt, fig, axes = _grid(len(names), len(tasks))
+    plt, fig, axes = _grid(len(names), len(tasks), row_height=1.0 + 0.45 * len(labels))
     index = {(s.group, s.task, s.score): s for s in summaries}
     rng = np.random.default_rng(0)
     for i, name in enumerate(names):
@@ -130,7 +130,7 @@ def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary
             ax.grid(alpha=0.3, axis="x")
     fig.suptitle("Final scores: dots are runs; black tick is the IQM, the bar its 95 % stratified-bootstrap "
                  "interval", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
     atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
     return path

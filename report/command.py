@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from report.aggregate import score_names, summarise
+from report.aggregate import chart_scores, summarise
 from report.charts import episode_curves, eval_curves, final_chart
 from report.groups import by_group_and_task, label_runs
 from report.load import ReportError, load_runs
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
     ev = eval_curves(groups, tasks, out / "curves_eval.png")
     if ev is not None:
         charts.append(ev)
-    charts.append(final_chart(groups, summaries, score_names(runs), out / "final_scores.png", args.last))
+    charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
     command = " ".join(["python app.py report", *argv])
     atomic_write_json(out / "report.json", {
         "command": command,
