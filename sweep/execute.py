@@ -96,7 +96,7 @@ def run_sweep(specs: list[RunSpec], skipped: list[RunSpec], out: Path, command: 
                 if stop.requested and stop_wait_until is None:
                     outcome.interrupted = True
                     bar.write(f"sweep: stopping ({stop.signal_name}): {len(pending)} runs not finished are "
-                              "cancelled; finished runs are kept (run the same command again to resume)")
+                              "cancelled; finished runs are kept (run the same command again to resume)", file=sys.stderr)
                     for ref in pending:
                         ray.cancel(ref)
                     stop_wait_until = time.perf_counter() + CANCEL_WAIT
@@ -109,7 +109,7 @@ def run_sweep(specs: list[RunSpec], skipped: list[RunSpec], out: Path, command: 
                     if rec["status"] == "ok":
                         mark_finished(spec, rec)
                     elif rec["status"] == "failed":
-                        bar.write(f"sweep: run {spec.name} failed: {rec['error']} (log: {rec['stderr']})")
+                        bar.write(f"sweep: run {spec.name} failed: {rec['error']} (log: {rec['stderr']})", file=sys.stderr)
                     write_sweep_file(out, command, outcome.records)
                     bar.update(1)
                     bar.set_postfix_str(_postfix(outcome), refresh=False)
