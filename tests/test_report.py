@@ -184,3 +184,22 @@ def test_nan_scores_are_written_as_null(tmp_path, capsys):
     cert = _summary(rep, "policy=nominal", "certified_share")
     assert cert["median"] is None and cert["iqm"] is None and not math.isnan(_summary(rep, "policy=nominal",
                                                                                        "success")["median"])
+
+
+def test_the_experiment_script_builds_one_sweep_and_reports_it(tmp_path, capsys):
+    from experiments.calf_vs_baselines import build_parser, main, sweep_argv
+
+    args = build_parser().parse_args(["--seeds", "0-2", "--systems", "point_mass,differential_drive",
+                                      "--budgets", "100,300", "--set", "calf.nu_bar=0.01,1", "--cpus", "2"])
+    argv = sweep_argv(args, tmp_path / "runs")
+    assert argv[:6] == ["--out", str(tmp_path / "runs"), "--seeds", "0-2", "--policies", "calf,actor,nominal"]
+    for pair in (["--set", "env.system=point_mass,differential_drive"], ["--set", "training.episodes=100,300"],
+                 ["--set", "calf.nu_bar=0.01,1"], ["--cpus", "2"], ["--train-preset", "quick"]):
+        assert any(argv[i:i + 2] == pair for i in range(len(argv))), pair
+    # --analyse-only: the report of what is there, and the charts copied for the docs
+    for policy in ("calf", "nominal"):
+        make_run(tmp_path / "exp" / "runs" / policy / "seed0", policy=policy, successes=[True, False])
+    assert main(["--out", str(tmp_path / "exp"), "--analyse-only", "--figures", str(tmp_path / "docs")]) == 0
+    assert (tmp_path / "exp" / "report" / "summary.md").exists()
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["learning_curves_episodes.png",
+                                                                     "learning_final_scores.png"]
