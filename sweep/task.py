@@ -13,20 +13,25 @@ exited after `grace` seconds.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+#: runs first in the child: ask Linux for SIGTERM when the worker (our parent) dies, then become the
+#: run (exec keeps the setting). Done in a launcher rather than a preexec_fn, which can deadlock in a
+#: threaded process such as a Ray worker. If the parent is already gone, do not start at all.
+LAUNCHER = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(143)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 
 def tail(path: str, lines: int = 5) -> str:
@@ -46,8 +51,9 @@ def run_process(argv: list[str], cwd: str, stdout_path: str, stderr_path: str, t
     os.makedirs(os.path.dirname(stdout_path), exist_ok=True)
     start = time.perf_counter()
     with open(stdout_path, "w") as out, open(stderr_path, "w") as err:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+        launch = [sys.executable, "-c", LAUNCHER, str(os.getpid()), *argv]
+        proc = subprocess.Popen(launch, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
         interrupted = False
         try:
             while proc.poll() is None:  # polling, so a cancellation (KeyboardInterrupt) arrives promptly

@@ -98,6 +98,38 @@ def test_a_dry_run_lists_the_runs_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_run_gets_sigterm_when_the_worker_running_it_dies(tmp_path):
+    """A Ray worker killed outright (the sweep's second Ctrl-C, a node lost) must not leave its run
+    going on unseen: the run's process is told by the kernel (SIGTERM) and ends."""
+    pid_file = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    worker = ("import sys; from sweep.task import run_process; "
+              f"run_process([sys.executable, '-c', {child!r}], '.', {str(tmp_path / 'o')!r}, {str(tmp_path / 'e')!r}, 1)")
+    proc = subprocess.Popen([sys.executable, "-c", worker], cwd=ROOT)
+    try:
+        deadline = time.time() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.time() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+        proc.kill()  # SIGKILL: no handler of the worker runs
+        proc.wait()
+        deadline = time.time() + 20
+        while Path(f"/proc/{pid}").exists() and "Z" not in _proc_state(pid):
+            assert time.time() < deadline, "the run outlived its worker"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
 # -- on Ray ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def local_ray():
