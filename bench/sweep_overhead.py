@@ -15,6 +15,8 @@ saved to bench/results/sweep/sweep_overhead.json and .png:
   scheduling, the tail where a slot idles, and result collection;
 - the slowdown of a run when runs share the machine (their mean time in the sweep over their mean
   time alone): contention for cores, memory bandwidth and other engineers' jobs, not Ray;
+- Ray's own cost per task with children that do nothing (`python -c pass`), first round (Ray's
+  workers starting) and second, where the machine's load hardly enters;
 - the load average before and after each half (other people's work on a shared machine shows here).
 """
 from __future__ import annotations
@@ -52,6 +54,35 @@ def sequential(specs, base: Path) -> list[float]:  # noqa: ANN001
     return times
 
 
+def trivial_tasks(count: int, cpus: int) -> dict:
+    """Ray's own cost per task, with runs that do nothing (`python -c pass`), so the machine's load
+    hardly enters: the same children directly, then as Ray tasks on a fresh local Ray."""
+    import ray
+
+    from sweep.execute import remote_task, start_ray
+    from sweep.task import run_process
+
+    tmp = tempfile.mkdtemp(prefix="calf-sweep-trivial-")
+    argv = [sys.executable, "-c", "pass"]
+    t0 = time.perf_counter()
+    direct = [run_process(argv, tmp, f"{tmp}/o{i}", f"{tmp}/e{i}", 1)["seconds"] for i in range(count)]
+    direct_wall = time.perf_counter() - t0
+    _, start = start_ray(cpus, None)
+    try:
+        fn = remote_task(1)
+        rounds = []
+        for _ in range(2):  # the first round also starts the workers
+            t0 = time.perf_counter()
+            res = ray.get([fn.remote(argv, tmp, f"{tmp}/ro{i}", f"{tmp}/re{i}", 1) for i in range(count)])
+            wall = time.perf_counter() - t0
+            inside = sum(r["seconds"] for r in res)
+            rounds.append({"wall": wall, "overhead_per_task": (cpus * wall - inside) / count})
+    finally:
+        ray.shutdown()
+    return {"tasks": count, "direct_seconds_per_task": direct_wall / count, "child_seconds": sum(direct) / count,
+            "ray_start": start, "first_round": rounds[0], "second_round": rounds[1]}
+
+
 def chart(result: dict, path: Path) -> None:
     import matplotlib
 
@@ -69,7 +100,8 @@ def chart(result: dict, path: Path) -> None:
     a2.bar(["alone", "in the sweep"], [result["mean_run_alone"], result["mean_run_in_sweep"]],
            color=["tab:gray", "tab:blue"])
     a2.set_ylabel("seconds per run")
-    a2.set_title(f"Ray overhead {result['ray_overhead_per_run']:.2f} s per run (Ray start {result['ray_start']:.1f} s)")
+    a2.set_title(f"Ray: {result['ray_overhead_per_run']:.2f} slot-s per run ({result['ray_overhead_per_run_without_start']:.2f}"
+                 f" without its {result['ray_start']:.1f} s start)", fontsize=10)
     fig.suptitle(f"load average before: {result['load_before'][0]:.2f}, after: {result['load_after'][0]:.2f} "
                  "(1-minute)", fontsize=9)
     fig.tight_layout()
@@ -119,6 +151,9 @@ def main() -> None:
         "load_before": load_before, "load_between": load_mid, "load_after": load_after,
         "command": " ".join(["python bench/sweep_overhead.py", *sys.argv[1:]]),
     }
+    print("Ray's own cost per task, with children that do nothing:", flush=True)
+    result["trivial"] = trivial_tasks(args.runs, args.cpus)
+    result["load_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sweep_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
     chart(result, RESULTS / "sweep_overhead.png")
@@ -128,6 +163,10 @@ def main() -> None:
           f"({result['ray_overhead_per_run_without_start']:.2f} s without Ray's start)")
     print(f"a run alone {result['mean_run_alone']:.2f} s, in the sweep {result['mean_run_in_sweep']:.2f} s "
           f"(x{result['mean_run_in_sweep'] / result['mean_run_alone']:.2f} from sharing the machine)")
+    t = result["trivial"]
+    print(f"trivial tasks: {t['direct_seconds_per_task']:.3f} s each directly; on Ray "
+          f"{t['first_round']['overhead_per_task']:.3f} slot-s per task more in the first round (workers "
+          f"starting), {t['second_round']['overhead_per_task']:.3f} in the second")
     print(f"load average (1, 5, 15 min): before {load_before}, between {load_mid}, after {load_after}")
     print(f"written {RESULTS / 'sweep_overhead.json'} and {RESULTS / 'sweep_overhead.png'}")
 
