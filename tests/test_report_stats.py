@@ -37,13 +37,13 @@ def test_stratified_bootstrap_interval_matches_rliable(shape):
     from rliable import library, metrics
 
     s = np.random.default_rng(shape[1]).gamma(2.0, size=shape)
-    point, lo, hi = stratified_bootstrap_ci(s, "iqm", reps=20_000, rng=1)
+    point, lo, hi = stratified_bootstrap_ci(s, "iqm", reps=10_000, rng=1)
     points, cis = library.get_interval_estimates({"x": s}, lambda x: np.array([metrics.aggregate_iqm(x)]),
-                                                 reps=20_000, random_state=np.random.RandomState(2))
+                                                 reps=10_000, random_state=np.random.RandomState(2))
     assert point == pytest.approx(points["x"][0], abs=1e-12)
     spread = s.max() - s.min()  # two independent Monte Carlo estimates of the same percentiles
-    assert lo == pytest.approx(cis["x"][0, 0], abs=0.03 * spread)
-    assert hi == pytest.approx(cis["x"][1, 0], abs=0.03 * spread)
+    assert lo == pytest.approx(cis["x"][0, 0], abs=0.04 * spread)
+    assert hi == pytest.approx(cis["x"][1, 0], abs=0.04 * spread)
     assert lo < point < hi
 
 

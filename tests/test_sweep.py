@@ -185,7 +185,7 @@ def test_a_crash_is_named_ctrl_c_keeps_finished_runs_and_the_same_command_resume
     is slow and still running when the sweep gets Ctrl-C; then the same command (the config file now
     harmless) runs seeds 2 and 3 again from scratch and skips seed 1."""
     conf = tmp_path / "plugins.toml"
-    conf.write_text(PLUGINS.format(slow=0.2, kill=[3]))
+    conf.write_text(PLUGINS.format(slow=2.0, kill=[3]))
     out = tmp_path / "sw"
     argv = ["--out", str(out), "--seeds", "1-3", "--config", str(conf), *SHORT]
     address = local_ray.get_runtime_context().gcs_address  # this sweep joins the module's Ray
@@ -204,7 +204,7 @@ def test_a_crash_is_named_ctrl_c_keeps_finished_runs_and_the_same_command_resume
                 not (out / "calf" / "seed2" / "config.toml").exists():
             assert proc.poll() is None and time.time() < deadline, proc.communicate()
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)  # seed 2 is stepping (0.2 s a frame: 40 frames take 8 s)
+        proc.send_signal(signal.SIGINT)  # seed 2 is stepping (2 s a frame: its 40 frames would take 80 s)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
