@@ -18,6 +18,8 @@ from report.load import Run
 from report.metrics import EPISODE_CURVES, EPISODE_SCORES, EVAL_CURVES, EVAL_SCORES, episode_band, eval_band, \
     final_scores
 
+#: scores that are shares of something (drawn on [0, 1])
+SHARES = {"success", "certified_share", "eval_success_rate", "eval_certified_share"}
 X_LABELS = {"total_steps": "training-agent steps", "wall_time": "wall time (s)"}
 
 
@@ -127,6 +129,8 @@ def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary
             ax.set_yticklabels(labels if j == 0 else [""] * len(labels), fontsize=7)
             ax.set_ylim(-0.6, len(labels) - 0.4)
             ax.set_title(f"{task}: {titles[name]}", fontsize=9)
+            if name in SHARES:
+                ax.set_xlim(-0.03, 1.03)
             ax.grid(alpha=0.3, axis="x")
     fig.suptitle("Final scores: dots are runs; black tick is the IQM, the bar its 95 % stratified-bootstrap "
                  "interval", fontsize=10)
