@@ -49,6 +49,8 @@ def success_pattern(rate: float, n: int = 20) -> list[bool]:
 
 
 def _report(argv, capsys):
+    if argv and "--reps" not in argv:
+        argv = [*argv, "--reps", "1000"]  # enough for the intervals checked here; quicker than 10000
     code = app.main(["report", *argv])
     out, err = capsys.readouterr()
     return code, out, err
