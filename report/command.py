@@ -25,7 +25,7 @@ def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog=PROG,
         description="Compare run folders: learning curves across seeds (median and interquartile band), final "
-        "scores per group (median, IQR, and the IQM with a 95%% stratified-bootstrap interval), PNG charts and a "
+        "scores per group (median, IQR, and the IQM with a 95 percent stratified-bootstrap interval), PNG charts and a "
         "markdown summary. Runs are grouped by the settings that differ between them (the seed aside); the "
         "environment is the task the bootstrap stratifies by.",
         epilog="Examples: python app.py report runs/sweep1 | python app.py report runs/a runs/b --out cmp "
