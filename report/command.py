@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     groups = {label: by for label, by in by_group_and_task(runs).items()}
     groups = {label: groups[label] for label in labels}
     tasks = list(dict.fromkeys(r.system for r in runs))
-    print(f"report: {len(runs)} runs in {len(groups)} groups ({', '.join(labels)}) on {', '.join(tasks)}",
+    print(f"report: {len(runs)} runs in {len(groups)} groups ({' | '.join(labels)}) on {', '.join(tasks)}",
           file=sys.stderr, flush=True)
     summaries = summarise(groups, args.last, reps=args.reps)
     out.mkdir(parents=True, exist_ok=True)

@@ -46,8 +46,8 @@ def label_runs(runs: list[Run], group_by: list[str] | None = None) -> list[str]:
 
     The policy always names the group, so a one-group report still says what ran."""
     keys = list(group_by) if group_by else differing_keys(runs)
-    if not group_by and "training.policy" not in keys:
-        keys.insert(0, "training.policy")
+    if not group_by:  # the policy first, always
+        keys = ["training.policy"] + [k for k in keys if k != "training.policy"]
     order: list[str] = []
     for run in runs:
         flat = _flat(run)
