@@ -135,10 +135,8 @@ def check_source_file(path: str | os.PathLike, what: str) -> None:
 def _stat(p: Path, what: str) -> os.stat_result | None:
     try:
         return os.stat(p)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a path through a file does not exist either
         return None
-    except NotADirectoryError:
-        raise PathError(f"{what}: {p} cannot be created: a part of it is a file, not a directory") from None
     except OSError as exc:
         raise PathError(f"{what}: {p} cannot be used ({_reason(exc)})") from None
 
