@@ -49,6 +49,7 @@ class CalfLog:
         self._published = 0.0
         self.error: OSError | None = None  # the write failure the log is stopped by (None: writing)
         self.lost = 0  # rows that could not be written
+        self.last_error: OSError | None = None  # why rows were lost (kept after the log writes again)
         if self.max_rows > 0:
             self._open()
             self.publish(force=True)
@@ -81,7 +82,7 @@ class CalfLog:
             self.lost += 1
 
     def _stop(self, exc: OSError) -> None:
-        self.error = exc
+        self.error = self.last_error = exc
         f, self._file = self._file, None
         if f is not None:
             try:
@@ -135,7 +136,8 @@ class CalfLog:
             try:
                 self._file.close()
             except OSError as exc:
-                self.error, self.lost = exc, self.lost + 1
+                self.error = self.last_error = exc
+                self.lost += 1
             self._file = None
             os.replace(self.work_path, self.path)
         elif self.error is not None and self.work_path.exists():
@@ -145,6 +147,7 @@ class CalfLog:
                 self._file = None
             os.replace(self.work_path, self.path)
         if self.lost:
-            reason = self.error.strerror if self.error is not None and self.error.strerror else "write failed"
-            code = self.error.errno if self.error is not None and self.error.errno else errno.EIO
+            last = self.last_error
+            reason = last.strerror if last is not None and last.strerror else "write failed"
+            code = last.errno if last is not None and last.errno else errno.EIO
             raise OSError(code, f"{self.lost} rows lost ({reason})")

@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 
 #: what the boundary contains: any error, and sys.exit(); not KeyboardInterrupt (a user's Ctrl-C)
 CONTAINED = (Exception, SystemExit)
+#: failures inside a frame stop the run after that frame (its figures and teardown come after the frames)
+STOPPING_PHASES = ("process", "frame-end hook")
+
+
+def stops_the_run(phase: str) -> bool:
+    return phase in STOPPING_PHASES or phase.startswith("event handler")
 
 
 class PluginError(ConfigError):
@@ -237,7 +243,7 @@ class Boundary:
         from runtime.stop import StopRequest
 
         request = world.try_resource(StopRequest)
-        if request is not None:
+        if request is not None and stops_the_run(phase):
             request.request(f"plugin {self.plugin.name} failed")
             warning(f"{failure.line()}; it is switched off and the run stops after this frame")
         else:

@@ -28,7 +28,7 @@ from rl.checkpoint import CheckpointError, restore
 from runtime.build import build_world
 from runtime.cli import EXIT_USAGE, UsageError
 from runtime.messages import error
-from runtime.plugin_boundary import describe, failures_of
+from runtime.plugin_boundary import describe, failures_of, stops_the_run
 from runtime.preflight import check_memory
 from runtime.run_folder import RunFolder, recover
 from runtime.run_outputs import ERRORS, RunOutputs, default_out_dir
@@ -186,9 +186,12 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
     for f in failures:
         if f.phase == "teardown":
             faults.append(f"{f.line()}; the run's outputs were written before{where}")
-        else:
+        elif stops_the_run(f.phase):
             faults.append(f"{f.line()}; it was switched off and the run stopped after that frame; "
                           f"everything was saved{where}")
+        else:
+            faults.append(f"{f.line()}; it was switched off and its figures are an error note; "
+                          f"everything else was saved{where}")
     if result.get("crash") or result["aborted"]:
         kept = (f"the checkpoint is the last periodic one (step {outputs.checkpoint_steps})"
                 if outputs.checkpoint_steps is not None else "no checkpoint was written")

@@ -74,11 +74,10 @@ def check_outputs(plan: RunPlan, cfg: AppConfig, args: argparse.Namespace) -> No
     """--profile and --screenshot: usable, not existing without --overwrite; and no output may be an
     input (the config file, the checkpoint resumed, a plugin's source) or another output."""
     overwrite = bool(getattr(args, "overwrite", False))
-    if cfg.run.profile:
-        check_output_file(cfg.run.profile, "--profile", overwrite=overwrite)
     screenshot = getattr(args, "screenshot", None)
-    if screenshot:
-        check_output_file(screenshot, "--screenshot", overwrite=overwrite)
+    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot)):
+        if path:
+            check_output_file(path, flag)  # usable at all (the name, its folder, its kind)
     inputs: dict[str, Path] = {}
     if getattr(args, "config", None):
         inputs[f"--config {args.config}"] = Path(args.config)
@@ -93,3 +92,6 @@ def check_outputs(plan: RunPlan, cfg: AppConfig, args: argparse.Namespace) -> No
         outputs[f"--screenshot {screenshot}"] = Path(screenshot)
     # with --overwrite the run may replace its own folder's files, inputs included (read in full by now)
     check_aliasing(outputs, inputs, replaceable=run_files if overwrite else ())
+    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot)):
+        if path:
+            check_output_file(path, flag, overwrite=overwrite)  # an earlier file is replaced only with --overwrite
