@@ -50,14 +50,17 @@ class PluginError(ConfigError):
 
 
 def describe(exc: BaseException) -> str:
-    """`Type: first line of the message`, safe for any exception (even one whose str() raises)."""
+    """`Type: message` as one line of at most ~300 characters, safe for any exception (even one
+    whose str() raises)."""
     if isinstance(exc, SystemExit):
-        return f"SystemExit: it called sys.exit({exc.code!r})"
+        return one_line(f"SystemExit: it called sys.exit({exc.code!r})")
     try:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = one_line(str(exc).strip())
     except Exception:  # noqa: BLE001 - an exception whose message cannot even be made
         text = "(its message cannot be shown)"
-    return one_line(f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__)
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @define
