@@ -1,7 +1,8 @@
 """A full disk never crashes a run: every write that fails (torch.save's RuntimeError included) is
 one warning and the run goes on; at the end each file that could not be written is one error
 line and the exit code is 3 (data lost); no temp file is left behind. Tested on a real full file
-system (a tiny tmpfs, when this machine lets us mount one) and with injected failures."""
+system (a tiny tmpfs, when this machine lets us mount one) and with injected failures; a real
+process under a file size limit is in tests/test_processes.py."""
 from __future__ import annotations
 
 import errno
@@ -9,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -118,24 +118,3 @@ def test_the_calf_log_counts_rows_it_could_not_write_resumes_with_whole_rows_and
     steps = [int(x.split(",")[0]) for x in lines[1:]]
     assert steps == [*range(1, 11), *range(16, 21)] and all(x.count(",") == 10 for x in lines)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calf_log.csv"]
-
-
-@pytest.mark.slow
-def test_a_file_size_limit_is_a_full_disk_too(tmp_path):
-    """RLIMIT_FSIZE (ulimit -f) makes writes fail with EFBIG (Python ignores SIGXFSZ): a real process
-    whose checkpoint outgrows 64 KiB goes on, and says what it lost."""
-    import resource
-    import sys
-
-    (tmp_path / "c.toml").write_text(CONFIG)
-    root = Path(__file__).resolve().parents[1]
-
-    def limit():  # in the child only
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-
-    res = subprocess.run([sys.executable, str(root / "app.py"), "--headless", "--episodes", "6", "--agents", "0",
-                          "--no-progress", "--config", "c.toml", "--out", "run"], cwd=tmp_path, preexec_fn=limit,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 3 and "Traceback" not in res.stderr, res.stderr
-    assert "File too large" in res.stderr and "6 training episodes" in res.stdout
-    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]

@@ -37,7 +37,8 @@ def here(tmp_path, monkeypatch):
 
 
 def refused(argv, folder, capsys, fragment):
-    """app.main(argv) must be refused in one line containing `fragment`, with nothing written."""
+    """app.main(argv) must be refused in one line containing `fragment`, with nothing written
+    (into `folder`: the folder a live run is writing in may be given instead)."""
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
     code = app.main(argv)
     out, err = capsys.readouterr()
@@ -201,36 +202,30 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> Non
 
 
 @pytest.mark.slow
-def test_a_second_run_on_the_same_folder_is_refused_and_a_killed_run_leaves_no_stuck_lock(here, capsys):
-    first = _start(here, "--out", "shared")
-    try:
-        _wait_for(here / "shared" / "config.toml", first)
-        err = refused([*RUN, "--out", "shared", "--overwrite"], here, capsys, "--out shared is in use by another run")
-        assert f"(pid {first.pid})" in err
-    finally:
-        first.send_signal(signal.SIGKILL)  # dies holding the lock, mid-run, with a .part log
-        first.wait(30)
-    assert (here / "shared" / ".calf-ecs.lock").exists() and (here / "shared" / ".calf_log.csv.part").exists()
-    refused([*RUN, "--out", "shared"], here, capsys, "--out shared holds an earlier run")
-    ran([*RUN, "--out", "shared", "--overwrite"], capsys)  # the kernel dropped the dead run's lock
-    assert not (here / "shared" / ".calf_log.csv.part").exists()
-
-
-@pytest.mark.slow
-def test_resuming_from_a_killed_runs_folder_keeps_its_log_rows_and_removes_its_temp_files(here, capsys):
+def test_one_run_per_folder_a_killed_run_leaves_no_stuck_lock_and_its_folder_is_tidied_on_resume(here, capsys):
+    """One real run, killed with SIGKILL mid-write: while it lives a second run on its folder is
+    refused (naming its pid); once dead, its lock is gone with it; resuming from its checkpoint
+    removes the temp files of its interrupted writes and keeps every whole row of its CALF log."""
     (here / "c.toml").write_text("[env]\nmax_steps_per_episode = 20\n[training]\ncheckpoint_every = 1\n")
-    victim = _start(here, "--out", "killed", "--config", "c.toml")
+    victim = _start(here, "--out", "shared", "--config", "c.toml")
+    folder = here / "shared"
     try:
-        _wait_for(here / "killed" / "checkpoint.pt", victim)
-        time.sleep(0.5)
+        _wait_for(folder / "checkpoint.pt", victim)
+        (here / "elsewhere").mkdir()  # the victim keeps writing in shared/; nothing may appear here
+        err = refused([*RUN, "--out", str(folder), "--overwrite", "--profile", str(here / "elsewhere" / "p.json")],
+                      here / "elsewhere", capsys, f"--out {folder} is in use by another run")
+        assert f"(pid {victim.pid})" in err
     finally:
-        victim.send_signal(signal.SIGKILL)
+        victim.send_signal(signal.SIGKILL)  # dies holding the lock, mid-run, with a .part log
         victim.wait(30)
-    folder = here / "killed"
+    assert (folder / ".calf-ecs.lock").exists() and (folder / ".calf_log.csv.part").exists()
+    refused([*RUN, "--out", "shared"], here, capsys, "--out shared holds an earlier run")
     (folder / ".checkpoint.pt.zz99xx00.tmp").write_bytes(b"half a checkpoint")
     work = (folder / ".calf_log.csv.part").read_bytes()
     (folder / ".calf_log.csv.part").write_bytes(work + b"123,4,0.5")  # a row cut by the kill
-    ran(["--config", "c.toml", *RUN, "--out", "next", "--resume", "killed/checkpoint.pt"], capsys)
+    ran(["--config", "c.toml", *RUN, "--out", "next", "--resume", "shared/checkpoint.pt"], capsys)
     assert not (folder / ".checkpoint.pt.zz99xx00.tmp").exists() and not (folder / ".calf_log.csv.part").exists()
     assert (folder / "calf_log.csv").read_bytes() == work[: work.rfind(b"\n") + 1]  # every whole row kept
-    assert not (folder / ".calf-ecs.lock").exists()
+    assert not (folder / ".calf-ecs.lock").exists()  # the dead run's lock taken (free) and removed
+    ran([*RUN, "--out", "shared", "--overwrite"], capsys)  # replaced, in a folder no one holds
+    assert json.loads((folder / "run_summary.json").read_text())["total_steps"] == 3
