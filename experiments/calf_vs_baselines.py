@@ -54,7 +54,7 @@ def run_one(name: str, extra: list[str]) -> tuple[str, float]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             extra = [str(path) if x == key else x for x in extra]
-    cmd = [sys.executable, str(ROOT / "app.py"), *BASE, *extra, "--out", str(out)]
+    cmd = [sys.executable, str(ROOT / "app.py"), *BASE, *extra, "--out", str(out), "--overwrite"]  # a rerun replaces it
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if res.returncode != 0:
