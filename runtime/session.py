@@ -55,7 +55,7 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
         return _error(str(exc))
     with StopRequest() as stop:
         try:
-            folder = _claim(plan, overwrite)
+            folder = _claim(plan, overwrite, getattr(args, "config", None))
         except UsageError as exc:
             return _error(str(exc))
         except KeyboardInterrupt:
@@ -69,10 +69,13 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
             folder.release()
 
 
-def _claim(plan: RunPlan, overwrite: bool) -> RunFolder:
+def _claim(plan: RunPlan, overwrite: bool, config: str | None) -> RunFolder:
     """Lock the run folder (a default runs/<timestamp>/ one is new: another name if it was taken
-    meanwhile), and tidy the folder of the checkpoint being resumed."""
-    keep = (plan.resume_path,) if plan.resume_path is not None else ()
+    meanwhile), and tidy the folder of the checkpoint being resumed. Inputs in the folder are kept
+    until the run's own files replace them (`--overwrite`)."""
+    from pathlib import Path
+
+    keep = tuple(Path(p) for p in (plan.resume_path, config) if p is not None)
     for _ in range(100):
         try:
             folder = RunFolder.claim(plan.out_dir, overwrite=overwrite, keep=keep, exclusive=plan.default_out)
