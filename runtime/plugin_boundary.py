@@ -35,8 +35,14 @@ from runtime.messages import one_line, warning
 if TYPE_CHECKING:
     from ecs.world import World
 
-#: what the boundary contains: any error, and sys.exit(); not KeyboardInterrupt (a user's Ctrl-C)
-CONTAINED = (Exception, SystemExit)
+#: what the boundary contains: anything raised (errors, sys.exit(), odd BaseException subclasses),
+#: except a KeyboardInterrupt, which is the user's Ctrl-C (re-raised by `_passes`)
+CONTAINED = BaseException
+
+
+def _passes(exc: BaseException) -> bool:
+    """Exceptions the boundary lets through: the user's Ctrl-C (a second signal stops the run)."""
+    return isinstance(exc, (KeyboardInterrupt, GeneratorExit))
 #: failures inside a frame stop the run after that frame (its figures and teardown come after the frames)
 STOPPING_PHASES = ("process", "frame-end hook")
 
@@ -109,6 +115,8 @@ def import_module(module_name: str, what: str) -> Any:
     except PathError as exc:
         raise PluginError(f"plugin {what!r}: cannot import {module_name} ({exc})") from None
     except CONTAINED as exc:  # ImportError, an error raised while importing, sys.exit() at import
+        if _passes(exc):
+            raise
         raise PluginError(f"plugin {what!r}: cannot import {module_name} ({describe(exc)})") from None
 
 
@@ -131,6 +139,8 @@ def construct(cls: type, options: dict, what: str) -> System:
     except (TypeError, ValueError) as exc:
         raise PluginError(f"plugin {what!r}: bad options {options!r} ({describe(exc)})") from None
     except CONTAINED as exc:
+        if _passes(exc):
+            raise
         raise PluginError(f"plugin {what!r}: cannot be made with options {options!r} ({describe(exc)})") from None
 
 
@@ -169,6 +179,8 @@ class Boundary:
         try:
             self._setup(world)
         except CONTAINED as exc:
+            if _passes(exc):
+                raise
             raise PluginError(f"plugin {self.what!r}: setup failed ({describe(exc)})") from None
         for event, hs in world.events._handlers.items():  # what setup subscribed: guarded too
             old = handlers.get(event, [])
@@ -187,6 +199,8 @@ class Boundary:
             try:
                 self._process(world, dt)
             except CONTAINED as exc:
+                if _passes(exc):
+                    raise
                 self.fail("process", exc)
         if self._check is not None:  # what this plugin wrote, before any later system reads it
             self._check.run(world, after=self.plugin.name)
@@ -195,6 +209,8 @@ class Boundary:
         try:
             self._teardown(world)
         except CONTAINED as exc:
+            if _passes(exc):
+                raise
             self.fail("teardown", exc, stop=False)
 
     # helpers
@@ -205,6 +221,8 @@ class Boundary:
             try:
                 return fn(*args, **kwargs)
             except CONTAINED as exc:
+                if _passes(exc):
+                    raise
                 self.fail(phase, exc)
                 return None
 
@@ -221,6 +239,8 @@ class Boundary:
                     raise TypeError(f"its report entry is {type(fn).__name__}, not a callable")
                 return fn()
             except CONTAINED as exc:
+                if _passes(exc):
+                    raise
                 self.fail("report figures", exc)
                 return {"error": describe(exc)}
 

@@ -66,7 +66,8 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
             folder.abandon()
             return _error("interrupted twice while starting; no checkpoint was written", EXIT_INTERRUPTED)
         finally:
-            folder.release()
+            with stop.shield():
+                folder.release()
 
 
 def _claim(plan: RunPlan, overwrite: bool, config: str | None) -> RunFolder:

@@ -48,7 +48,7 @@ class FiniteCheck:
         specs = table.specs()
         if len(specs) != self._planned_for:  # columns are only ever added: re-plan when one was
             self._plan = [(s, s.nonfinite_policy, int(np.prod(s.shape, dtype=np.int64))) for s in specs
-                          if s.dtype.kind in "fc" and s.nonfinite_policy != "owner"]
+                          if s.dtype.kind in "fc" and s.nonfinite_policy != "owner" and all(s.shape)]
             self._planned_for = len(specs)
         return self._plan
 

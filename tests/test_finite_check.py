@@ -48,6 +48,7 @@ def test_the_check_repairs_exactly_what_a_loop_finds_in_every_policy():
     w = world_with()
     table = w.resource(AgentTable)
     table.add_columns([ColumnSpec("mine", (2,), np.float32, 1.5, owner="test"),
+                       ColumnSpec("empty", (0,), np.float64, 0.0, owner="test"),  # no values per row: skipped
                        ColumnSpec("maybe", (), np.float64, np.nan, owner="test"),
                        ColumnSpec("owned", (), np.float64, 0.0, owner="test", nonfinite="owner")])
     rng = np.random.default_rng(0)

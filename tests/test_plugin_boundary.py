@@ -75,6 +75,7 @@ def test_a_plugin_option_of_the_wrong_type_or_range_is_one_line(here, capsys, op
 @pytest.mark.parametrize("plugin,phase,frame", [
     (f"{P}.faulty:FailsAt:after=PhysicsSystem", "process", 30),
     (f"{P}.faulty:ExitsAt:after=ControlSystem", "process", 10),  # sys.exit() inside a frame
+    (f"{P}.faulty:RaisesBaseException", "process", 7),  # not an Exception at all
     (f"{P}.faulty:FailsInHandler", "event handler 'episodes_ended'", None),
 ])
 def test_a_plugin_failing_during_the_run_is_switched_off_and_everything_is_saved(here, capsys, plugin, phase, frame):

@@ -112,3 +112,13 @@ class WritesNonFinite(System):
                 col[world.resource(AgentTable).training_row] = self.value
             else:
                 col[...] = self.value
+
+
+class Boom(BaseException):
+    """Not an Exception: plain `except Exception` would let it through."""
+
+
+class RaisesBaseException(System):
+    def process(self, world, dt):
+        if world.frame == 7:
+            raise Boom("a BaseException subclass")
