@@ -16,7 +16,20 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Python's warnings (numpy's on odd values, a library's deprecations) as one line each."""
+    from pathlib import Path
+
+    from runtime.messages import warning
+
+    warning(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the program itself, not a test calling main(): its warnings are one line too
+        import warnings
+
+        warnings.showwarning = _one_line_warning
     try:
         args = parse_args(argv)
         check_view_flags(args)

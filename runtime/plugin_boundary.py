@@ -122,8 +122,8 @@ def import_module(module_name: str, what: str) -> Any:
 
 def check_declarations(cls: type, what: str) -> None:
     """The class attributes the schedule and --list-systems read must have the right types."""
-    if not isinstance(cls.name, str) or not cls.name:
-        raise PluginError(f"plugin {what!r}: its name must be a non-empty string, got {cls.name!r}")
+    if not isinstance(cls.name, str) or not cls.name or not cls.name.isprintable():
+        raise PluginError(f"plugin {what!r}: its name must be a non-empty printable string, got {cls.name!r}")
     for attr in ("after", "before", "reads", "writes"):
         value = getattr(cls, attr, ())
         items = (value,) if isinstance(value, str) else value
