@@ -76,8 +76,9 @@ def build_parser() -> OneLineParser:
         prog="app.py",
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems. "
-        "Ctrl-C or SIGTERM stops after the current frame and saves everything (exit code 0); "
-        "bad input is one line and exit code 2.",
+        "Ctrl-C, SIGTERM or SIGHUP stops after the current frame and saves everything (exit code 0); "
+        "bad input is one line and exit code 2; a contained fault (a plugin failed) is exit code 1 with "
+        "everything saved; 3 means something could not be saved (each named on stderr).",
         epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
         "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
         "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
