@@ -3,7 +3,8 @@
 Written for small networks on a CPU, where per-call overhead dominates: the twin critics are
 one fused module (one batched matmul chain for Q1 and Q2), a batch is one `index_select` from
 the replay buffer's shared memory, the actor's objective runs Q1 with detached weights (no
-wasted critic gradients), Adam runs its fused/foreach kernel, and the soft target update is a
+wasted critic gradients), Adam runs its fused kernel without the optimiser's per-call overhead
+(rl.lean_adam, with the stock optimiser as its fallback), and the soft target update is a
 single `torch._foreach_lerp_` over every parameter.
 
 A diverging network never corrupts the weights: a step whose loss or gradients are not finite
@@ -20,66 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rl.lean_adam import LeanAdam
 from rl.networks import Networks
 from rl.replay import ReplayBuffer
 
 #: sets a flag when any tensor of a list holds NaN or inf (one fused kernel); None if torch lacks it
 _AMP_CHECK = getattr(torch, "_amp_foreach_non_finite_check_and_unscale_", None)
-
-
-class LeanAdam:
-    """torch.optim.Adam (fused kernel) whose step skips the Optimizer's per-call Python overhead.
-
-    After the first regular step has created the state, `step()` calls the same fused kernel
-    `torch.optim.Adam(fused=True)` calls, on the optimiser's own state tensors: identical numbers
-    (tests/test_td3.py checks it) at about a third of the cost for our six small parameters.
-    `state_dict`/`load_state_dict` are the wrapped optimiser's, so checkpoints stay standard.
-    """
-
-    def __init__(self, params, lr: float) -> None:
-        self.params = list(params)
-        self.opt = torch.optim.Adam(self.params, lr=lr, fused=True)
-        self._group: tuple | None = None
-        self.fast = hasattr(torch, "_fused_adam_")
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def _collect(self) -> tuple:
-        state = self.opt.state
-        g = self.opt.param_groups[0]
-        # One tensor holds every parameter's step count (the state keeps 0-d views of it), so
-        # advancing them is one add instead of a foreach call over scalar tensors.
-        steps = torch.stack([state[p]["step"].reshape(()) for p in self.params]).to(torch.float32)
-        for i, p in enumerate(self.params):
-            state[p]["step"] = steps[i]
-        return (
-            [state[p]["exp_avg"] for p in self.params],
-            [state[p]["exp_avg_sq"] for p in self.params],
-            steps,
-            [steps[i] for i in range(len(self.params))],
-            dict(lr=g["lr"], beta1=g["betas"][0], beta2=g["betas"][1], weight_decay=g["weight_decay"],
-                 eps=g["eps"], amsgrad=False, maximize=False),
-        )
-
-    def step(self) -> None:
-        if not self.fast or self._group is None:
-            self.opt.step()
-            if self.fast and all(p in self.opt.state for p in self.params):
-                self._group = self._collect()
-            return
-        exp_avg, exp_avg_sq, steps, step_views, kw = self._group
-        with torch.no_grad():
-            steps.add_(1.0)
-            torch._fused_adam_(self.params, [p.grad for p in self.params], exp_avg, exp_avg_sq, [], step_views, **kw)
-
-    def state_dict(self) -> dict:
-        return self.opt.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.opt.load_state_dict(state)
-        self._group = None  # the state tensors were replaced
 
 
 class TD3:
