@@ -187,7 +187,8 @@ def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202
 
 def _target(_inst, attr, value):  # noqa: ANN001, ANN202
     if not isinstance(value, str) or value.count(":") != 1 or not all(value.split(":")):
-        raise ConfigError(f"{attr.name} must look like 'package.module:ClassName', got {value!r}")
+        raise ConfigError(f"{attr.name} must look like 'package.module:ClassName' or 'path/to/file.py:ClassName', "
+                          f"got {value!r}")
 
 
 @define(frozen=True, kw_only=True)

@@ -130,7 +130,8 @@ def build_parser() -> OneLineParser:
                      "another flag sets (docs/CONFIG.md lists the keys)")
     ext = p.add_argument_group("extending")
     ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME]",
-                     help="add a system by import path, optionally placed after/before a named system "
+                     help="add a system: MODULE is a dotted module name (on the Python path or in the current "
+                     "folder) or a path/to/file.py; optionally placed after/before a named system "
                      "(repeatable; appended to the config file's plugins list; see docs/EXTENDING.md)")
     train = p.add_argument_group("training")
     train.add_argument("--policy", choices=POLICIES,

@@ -19,11 +19,14 @@ so a NaN a plugin writes never reaches a later system of the same frame.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -95,11 +98,64 @@ class PluginFailures:
 
 
 # -- before the run --------------------------------------------------------------------------------
+def is_source_path(module_part: str) -> bool:
+    """Whether a plugin's `module` part names a Python file (`path/to/speed.py`) rather than a module."""
+    return module_part.endswith(".py")
+
+
+def module_key(module_part: str) -> str:
+    """The name under which a plugin's module is in sys.modules (a file gets a name of its own,
+    derived from its absolute path, so two `speed.py` in different folders never collide)."""
+    if not is_source_path(module_part):
+        return module_part
+    path = os.path.abspath(os.path.expanduser(module_part))
+    stem = "".join(ch if ch.isalnum() else "_" for ch in Path(path).stem)
+    return f"calf_ecs_plugin_{stem}_{hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:10]}"
+
+
+def _importable_from_cwd() -> None:
+    """As with `python -m`, a package in the folder the program is started in can be imported, however
+    the program was started (`python /elsewhere/app.py`, the installed `calf-ecs` script). The folder
+    goes last on the path, so a file there never hides one of the project's own modules."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
+def _import_file(module_part: str) -> Any:
+    """Import a plugin given as a Python file; its folder goes on the path (last) for its own imports."""
+    from runtime.paths import check_source_file
+
+    path = os.path.abspath(os.path.expanduser(module_part))
+    check_source_file(path, "its file")
+    key = module_key(module_part)
+    if key in sys.modules:
+        return sys.modules[key]
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    spec = importlib.util.spec_from_file_location(key, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(key, None)
+        raise
+    return module
+
+
 def import_module(module_name: str, what: str) -> Any:
-    """Import a plugin's module; each source file is vetted before Python reads it."""
+    """Import a plugin's module (a dotted name, found on the path or in the current folder, or a
+    `.py` file); each source file is vetted before Python reads it."""
     from runtime.paths import PathError, check_source_file
 
     try:
+        if is_source_path(module_name):
+            return _import_file(module_name)
+        _importable_from_cwd()
         parts = module_name.split(".")
         for i in range(1, len(parts) + 1):
             name = ".".join(parts[:i])
@@ -107,7 +163,8 @@ def import_module(module_name: str, what: str) -> Any:
                 continue
             spec = importlib.util.find_spec(name)
             if spec is None:
-                raise ModuleNotFoundError(f"No module named {name!r}")
+                raise ModuleNotFoundError(f"No module named {name!r} (looked in the current folder "
+                                          "and on the Python path)")
             if spec.has_location and spec.origin:
                 check_source_file(spec.origin, "its module file")
             importlib.import_module(name)

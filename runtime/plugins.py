@@ -1,6 +1,7 @@
 """Load systems named by import path (`--plugin`, the config's `plugins` list) into a world.
 
-A plugin is any `ecs.System` subclass importable as `package.module:ClassName`. The whole list
+A plugin is any `ecs.System` subclass named as `package.module:ClassName` (found on the Python path
+or in the folder the program is started in) or `path/to/file.py:ClassName`. The whole list
 is placed as one batch, so plugins may anchor on each other; an import failure, a class that
 is not a System, bad options, a failing setup, an unknown anchor, a duplicate name or a cycle is
 a PluginError (a one-line message and exit code 2 from app.py) before the first frame runs.
@@ -24,10 +25,12 @@ __all__ = ["PluginError", "add_plugins", "instantiate", "parse_plugin_arg", "res
 
 
 def parse_plugin_arg(text: str) -> PluginSpec:
-    """`package.module:ClassName`, optionally followed by `:after=Name` or `:before=Name`."""
+    """`package.module:ClassName` or `path/to/file.py:ClassName`, optionally followed by `:after=Name`
+    or `:before=Name`."""
     parts = text.split(":")
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise PluginError(f"--plugin {text!r}: expected package.module:ClassName[:after=Name|:before=Name]")
+        raise PluginError(f"--plugin {text!r}: expected package.module:ClassName or path/to/file.py:ClassName, "
+                          "then [:after=Name|:before=Name]")
     kwargs: dict[str, str] = {}
     for extra in parts[2:]:
         key, sep, value = extra.partition("=")

@@ -29,6 +29,7 @@ from runtime.build import build_world
 from runtime.cli import EXIT_USAGE, UsageError
 from runtime.messages import error
 from runtime.plugin_boundary import describe, failures_of, stops_the_run
+from runtime.plugin_figures import figure_lines
 from runtime.preflight import check_memory
 from runtime.run_folder import RunFolder, recover
 from runtime.run_outputs import ERRORS, RunOutputs, default_out_dir
@@ -219,6 +220,8 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")
         + (f"; profile written to {cfg.run.profile}" if profile is not None else "")
     )
+    for line in figure_lines(summary.get("extensions")):  # what the plugins measured (also in run_summary.json)
+        _say(line)
     for message in faults + lost:
         error(message)
     return EXIT_LOST if lost else (EXIT_FAULT if faults else 0)

@@ -61,9 +61,11 @@ def plan_run(cfg: AppConfig, *, overwrite: bool = False) -> RunPlan:
 
 def plugin_files(cfg: AppConfig) -> dict[str, Path]:
     """The source files of the plugins (inputs: no output may replace one)."""
+    from runtime.plugin_boundary import module_key
+
     files = {}
     for spec in cfg.plugins:
-        module = sys.modules.get(spec.system.split(":")[0])
+        module = sys.modules.get(module_key(spec.system.split(":")[0]))
         origin = getattr(module, "__file__", None)
         if origin:
             files[f"the plugin's source {origin}"] = Path(origin)

@@ -25,6 +25,24 @@ DET_CONFIG = ("[env]\nmax_steps_per_episode = 40\n[td3]\nstart_training_step = 2
               "[training]\nplot_every = 1\ncheckpoint_every = 2\n")
 DET_ARGS = ["--config", "det.toml", "--frames", "150", "--agents", "3", "--seed", "9", "--no-progress"]
 SIGNAL_ARGS = ["--episodes", "100000", "--agents", "2", "--no-progress", "--profile", "p.json"]
+#: a plugin package and a plugin file (with a sibling module) for the run started outside the project
+PLUGINS_ELSEWHERE = {
+    "nc_mine/__init__.py": "",
+    "nc_mine/speed.py": (
+        "import numpy as np\nfrom components.agent_table import AgentTable\nfrom components.resources import "
+        "ReportExtras\nfrom ecs.system import System\n\n\nclass TopSpeed(System):\n    reads = ('state', "
+        "'ReportExtras')\n    writes = ()\n\n    def setup(self, world):\n        self.top = 0.0\n"
+        "        world.resource(ReportExtras)[self.name] = lambda: {'top_speed': self.top}\n\n"
+        "    def process(self, world, dt):\n        t = world.resource(AgentTable)\n"
+        "        self.top = max(self.top, float(np.abs(t.state[:, 1]).max()))\n"),
+    "tools/steps_helper.py": "START = 0\n",
+    "tools/steps.py": (
+        "from components.resources import ReportExtras\nfrom ecs.system import System\nfrom steps_helper import "
+        "START\n\n\nclass StepCount(System):\n    reads = ('ReportExtras',)\n    writes = ()\n\n"
+        "    def setup(self, world):\n        self.frames = START\n"
+        "        world.resource(ReportExtras)[self.name] = lambda: {'frames': self.frames}\n\n"
+        "    def process(self, world, dt):\n        self.frames += 1\n"),
+}
 SIGNAL_AFTER = 1.0  # seconds of stepping (after the run's outputs are open) before the signal
 TIMEOUT = 400.0  # for all runs, one after the other
 
@@ -55,9 +73,12 @@ class Run:
     """One app.py process in its own folder (outputs in FOLDER/run), started by `start()`."""
 
     def __init__(self, folder: Path, args: list[str], env: dict | None = None, sig: signal.Signals | None = None,
-                 max_file_bytes: int | None = None):
+                 max_file_bytes: int | None = None, files: dict[str, str] | None = None):
         folder.mkdir(parents=True)
         (folder / "det.toml").write_text(DET_CONFIG)
+        for name, text in (files or {}).items():  # more files in the run's folder (plugins, configs)
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
         self.folder, self.args, self.env, self.sig = folder, args, env, sig
         self.max_file_bytes = max_file_bytes  # RLIMIT_FSIZE (ulimit -f): writes beyond it fail like a full disk
         self.stdout_path, self.stderr_path = folder / "stdout.txt", folder / "stderr.txt"
@@ -69,8 +90,13 @@ class Run:
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
             # a new session: a Ctrl-C on the terminal running pytest does not reach these runs
             self.proc = subprocess.Popen([sys.executable, APP, *self.args, "--out", "run"], cwd=self.folder,
-                                         stdout=out, stderr=err, env={**os.environ, **(self.env or {})},
+                                         stdout=out, stderr=err, env=self._environment(),
                                          start_new_session=True, preexec_fn=self._limits)
+
+    def _environment(self) -> dict[str, str]:
+        """os.environ with this run's changes (a None value removes the variable)."""
+        env = {**os.environ, **(self.env or {})}
+        return {k: v for k, v in env.items() if v is not None}
 
     def _limits(self) -> None:  # in the child, before app.py starts
         if self.max_file_bytes is not None:
@@ -118,6 +144,11 @@ class Pool:
             "file_size_limit": Run(self.base / "file_size_limit", ["--headless", "--config", "det.toml", "--episodes",
                                    "4", "--agents", "0", "--no-progress"], max_file_bytes=64 * 1024),
         }
+        # started from a folder that is not the project's, which holds a plugin package and a plugin file
+        self.runs["plugins_elsewhere"] = Run(self.base / "plugins_elsewhere", [
+            "--headless", "--frames", "60", "--agents", "2", "--no-progress",
+            "--plugin", "nc_mine.speed:TopSpeed:after=PhysicsSystem", "--plugin", "tools/steps.py:StepCount"],
+            env={"PYTHONPATH": None}, files=PLUGINS_ELSEWHERE)
         if display is not None:
             self.runs["term_window"] = Run(self.base / "term_window", ["--screenshot", "s.png", *SIGNAL_ARGS],
                                            env={"DISPLAY": display}, sig=signal.SIGTERM)

@@ -115,3 +115,18 @@ def test_a_file_size_limit_is_a_full_disk_the_run_goes_on_and_exits_3(runs):
     out = run.folder / "run"
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp file left behind
     assert json.loads((out / "run_summary.json").read_text())["episodes"] == 4
+
+
+def test_plugins_load_from_the_folder_the_program_is_started_in(runs):
+    """`python /elsewhere/app.py --plugin pkg.module:Class --plugin tools/file.py:Class` from a folder the
+    project knows nothing about: no PYTHONPATH, the package found in the current folder, the file by its
+    path (with its own sibling import); both figures are in run_summary.json and printed under the summary."""
+    run = runs["plugins_elsewhere"]
+    assert run.proc.returncode == 0, run.stderr[-3000:]
+    assert run.env == {"PYTHONPATH": None}  # removed from the child's environment
+    extensions = summary_of(run)["extensions"]
+    assert extensions["StepCount"] == {"frames": 60}
+    assert extensions["TopSpeed"]["top_speed"] > 0
+    lines = run.stdout.splitlines()
+    assert "StepCount: frames 60" in lines
+    assert any(line.startswith("TopSpeed: top_speed ") for line in lines), run.stdout
