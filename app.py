@@ -8,6 +8,7 @@ from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
 from runtime.messages import error
 from runtime.plugins import parse_plugin_arg
 from runtime.preflight import check_flags
+from runtime.program import prog
 from runtime.subcommands import SUBCOMMANDS, run_subcommand
 from runtime.view_cli import check_view_flags, list_view_systems
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_subcommand(argv[0], argv[1:])
     try:
         args = parse_args(argv)
-        args.argv = ["app.py", *argv]  # the command line, for run_summary.json's provenance
+        args.argv = [prog(), *argv]  # the command line, for run_summary.json's provenance
         check_view_flags(args)
         cfg = load_config(
             args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args),
@@ -75,7 +76,9 @@ def _quiet_stdout() -> None:
         pass
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The program's entry point (`python app.py`, and the installed `calf-ecs` script): main() plus
+    what only a whole process needs (Ctrl-C during start-up, a closed stdout), then exit."""
     try:
         code = main()
     except KeyboardInterrupt:  # Ctrl-C while starting up, before there is anything to save
@@ -89,3 +92,7 @@ if __name__ == "__main__":
     except (BrokenPipeError, ValueError):
         _quiet_stdout()
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

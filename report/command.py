@@ -17,18 +17,20 @@ from report.markdown import write_markdown
 from runtime.atomic import atomic_write_json
 from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path
 from runtime.outputs import check_writable_dir
+from runtime.program import command, prog
 
-PROG = "app.py report"
+def _prog() -> str:
+    return f"{prog()} report"
 
 
 def build_parser() -> OneLineParser:
     p = OneLineParser(
-        prog=PROG,
+        prog=_prog(),
         description="Compare run folders: learning curves across seeds (median and interquartile band), final "
         "scores per group (median, IQR, and the IQM with a 95 percent stratified-bootstrap interval), PNG charts and a "
         "markdown summary. Runs are grouped by the settings that differ between them (the seed aside); the "
         "environment is the task the bootstrap stratifies by.",
-        epilog="Examples: python app.py report runs/sweep1 | python app.py report runs/a runs/b --out cmp "
+        epilog=f"Examples: {command()} report runs/sweep1 | {command()} report runs/a runs/b --out cmp "
         "--group-by training.policy,calf.nu_bar",
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="run folders, or folders holding them (any depth)")
@@ -69,7 +71,7 @@ def main(argv: list[str]) -> int:
         out = Path(args.out) if args.out else Path(args.dirs[0]) / "report"
         _check_out(out)
     except (UsageError, ReportError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{_prog()}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     labels = label_runs(runs, group_by)
     groups = {label: by for label, by in by_group_and_task(runs).items()}
@@ -84,7 +86,7 @@ def main(argv: list[str]) -> int:
     if ev is not None:
         charts.append(ev)
     charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
-    command = " ".join(["python app.py report", *argv])
+    command = " ".join([f"{command()} report", *argv])
     atomic_write_json(out / "report.json", {
         "command": command,
         "last": args.last,

@@ -9,6 +9,7 @@ from config import POLICIES, SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
 from config.schema import MAX_AGENTS, RELAX_SCHEDULES
 from config.validators import path_problem
 from config.variants import variant_overrides
+from runtime.program import command, prog
 
 EXIT_USAGE = 2
 
@@ -85,19 +86,20 @@ def _path(what: str):
 
 
 def build_parser() -> OneLineParser:
+    cmd = command()
     p = OneLineParser(
-        prog="app.py",
+        prog=prog(),
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems. "
         "Ctrl-C, SIGTERM or SIGHUP stops after the current frame and saves everything (exit code 0); "
         "bad input is one line and exit code 2; a contained fault (a plugin failed) is exit code 1 with "
         "everything saved; 3 means something could not be saved (each named on stderr).",
-        epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
-        "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
-        "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
-        "| python app.py --headless --resume auto "
-        "| python app.py --headless --set calf.nu_bar=1.0. "
-        "Subcommands: python app.py sweep --help (many seeded runs on Ray), python app.py report --help "
+        epilog=f"Examples: {cmd} --agents 30 | {cmd} --headless --episodes 100 "
+        f"| {cmd} --headless --frames 500 --profile profile.json | {cmd} --list-systems "
+        f"| {cmd} --headless --train-preset quick --policy actor --out runs/actor "
+        f"| {cmd} --headless --resume auto "
+        f"| {cmd} --headless --set calf.nu_bar=1.0. "
+        f"Subcommands: {cmd} sweep --help (many seeded runs on Ray), {cmd} report --help "
         "(curves and tables over run folders).",
     )
     run = p.add_argument_group("what to run")

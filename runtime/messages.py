@@ -1,4 +1,5 @@
-"""The program's own lines on stderr: `app.py: error: ...` and `app.py: warning: ...`, always one line.
+"""The program's own lines on stderr: `app.py: error: ...` and `app.py: warning: ...` (`calf-ecs: ...`
+when started as the installed script), always one line.
 
 Messages quote what the user gave (file names, config keys, plugin options), and that text may
 hold a newline, a carriage return or a terminal escape sequence. Every message goes through
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+
+from runtime.program import prog
 
 #: a message longer than this is cut (a megabyte-long key name must not flood the terminal)
 MAX_CHARS = 2000
@@ -43,7 +46,7 @@ def _emit(kind: str, message: object) -> None:
     if stream is None:  # started with stderr closed: nowhere to say it
         return
     try:
-        print(f"app.py: {kind}: {one_line(message)}", file=stream, flush=True)
+        print(f"{prog()}: {kind}: {one_line(message)}", file=stream, flush=True)
     except (OSError, ValueError):  # a closed or broken stderr must not turn a message into a crash
         pass
 
@@ -64,6 +67,6 @@ def note(message: object) -> None:
     if stream is None:
         return
     try:
-        print(f"app.py: {one_line(message)}", file=stream, flush=True)
+        print(f"{prog()}: {one_line(message)}", file=stream, flush=True)
     except (OSError, ValueError):
         pass

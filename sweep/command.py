@@ -17,10 +17,13 @@ from config import POLICIES, SYSTEMS, TRAINING_PRESETS, ConfigError, load_config
 from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path, overrides_from_args, parse_args
 from runtime.preflight import check_flags
 from runtime.paths import check_out_dir
+from runtime.program import command as command_name
+from runtime.program import prog
 from sweep.grid import RunSpec, expand, parse_seeds, parse_variants
 from sweep.state import ChangedRunError, clear_unfinished, finished
 
-PROG = "app.py sweep"
+def _prog() -> str:
+    return f"{prog()} sweep"
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
@@ -52,13 +55,13 @@ _seeds.bad_values = ("", "x", "5-2", "1,,2", "-3", "0-100000")
 
 def build_parser() -> OneLineParser:
     p = OneLineParser(
-        prog=PROG,
+        prog=_prog(),
         description="Run every combination of seeds x policies x config variants as its own ordinary headless "
         "run (in OUT/<policy>[_<key>=<value>...]/seed<S>/), as Ray tasks: a local Ray on this machine's cores, "
         "or a Ray cluster with --address. Runs that finished before are skipped, so the same command resumes a "
-        "stopped sweep; a failing run is named and the others go on. Compare the runs with: python app.py "
+        f"stopped sweep; a failing run is named and the others go on. Compare the runs with: {command_name()} "
         "report OUT.",
-        epilog="Example: python app.py sweep --out runs/nu_bar --seeds 0-9 --policies calf,actor "
+        epilog=f"Example: {command_name()} sweep --out runs/nu_bar --seeds 0-9 --policies calf,actor "
         "--set calf.nu_bar=0.01,1 --train-preset quick",
     )
     what = p.add_argument_group("the runs")
@@ -142,7 +145,7 @@ def plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec], list[RunSpec]]:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{_prog()}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -160,7 +163,7 @@ def main(argv: list[str]) -> int:
             print(f"to run    {spec.name}: python app.py {' '.join(spec.argv)}")
         print(f"{total} runs: {len(done)} finished, {len(todo)} to run")
         return 0
-    command = ["app.py", "sweep", *argv]
+    command = [prog(), "sweep", *argv]
     if not todo:
         print(f"{total} runs, all finished before; nothing to do (results in {out})")
         return 0
@@ -189,9 +192,9 @@ def main(argv: list[str]) -> int:
     print(f"{total} runs in {time.perf_counter() - t0:.1f} s: {outcome.count('ok')} finished now, "
           f"{len(done)} before, {len(failed)} failed"
           + (f", {outcome.count('interrupted')} stopped" if outcome.interrupted else "")
-          + f"; results in {out} (compare: python app.py report {out})")
+          + f"; results in {out} (compare: {command_name()} report {out})")
     for rec in failed:
-        print(f"{PROG}: failed run {rec['name']}: {rec['error']} (log: {rec['stderr']})", file=sys.stderr)
+        print(f"{_prog()}: failed run {rec['name']}: {rec['error']} (log: {rec['stderr']})", file=sys.stderr)
     if outcome.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if failed else 0
