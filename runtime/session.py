@@ -216,6 +216,7 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         f"(last 20: {summary['success_rate_last20']:.0%}), certified {summary['certification_rate']:.0%}, "
         f"interventions {summary['intervention_rate']:.0%}, relax {summary['relax_rate']:.0%}, "
         f"P_relax {summary['p_relax']:.3g}; outputs in {plan.out_dir}"
+        + (f" (resumed from {summary['resumed_from']})" if summary.get("resumed_from") else "")
         + stopped
         + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")
         + (f"; profile written to {cfg.run.profile}" if profile is not None else "")

@@ -45,18 +45,28 @@ def plan_run(cfg: AppConfig, *, overwrite: bool = False) -> RunPlan:
     if not cfg.run.resume:
         return plan
     limit = checkpoint_max_bytes(cfg)
-    if cfg.run.resume == "auto":
+    auto = cfg.run.resume == "auto"
+    if auto:
         path = find_latest(out_dir.parent, cfg.env.system, max_bytes=limit)
         if path is None:
             note(f"--resume auto: no {cfg.env.system} checkpoint in {out_dir.parent}/*/; starting fresh")
             return plan
-        note(f"--resume auto: continuing from {path}")
     else:
         path = Path(cfg.run.resume)
     data = read_checkpoint(path, limit)
     check_compatible(data, cfg, make_environment(cfg.env), path)
+    note(f"--resume{' auto' if auto else ''}: continuing from {path} ({checkpoint_contents(data)})")
     plan.resume_path, plan.resume_data = path, data
     return plan
+
+
+def checkpoint_contents(data: dict[str, Any]) -> str:
+    """What a checkpoint holds, in a few words: where its training stands and when it was written."""
+    stats = data.get("stats") or {}
+    parts = [str(data.get("system", "?")), f"{stats.get('episodes', '?')} episodes", f"{stats.get('total_steps', '?')} steps"]
+    if data.get("created"):
+        parts.append(f"written {str(data['created']).replace('T', ' ')}")
+    return ", ".join(parts)
 
 
 def plugin_files(cfg: AppConfig) -> dict[str, Path]:

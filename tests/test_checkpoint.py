@@ -1,4 +1,6 @@
 """Checkpoints: exact round trip, identical resumption, and clear errors for bad files."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -173,7 +175,13 @@ def test_cli_resume_auto_continues_the_newest_run(tmp_path, capsys, monkeypatch)
     (tmp_path / "c.toml").write_text("[env]\nmax_steps_per_episode = 40\n[td3]\nstart_training_step = 20\n")
     base = ["--headless", "--config", "c.toml", "--agents", "0", "--no-progress"]
     assert app.main(base + ["--episodes", "2", "--out", "runs/first"]) == 0
+    capsys.readouterr()
     assert app.main(base + ["--episodes", "1", "--out", "runs/second", "--resume", "auto"]) == 0
+    out, err = capsys.readouterr()
+    # which checkpoint, and what it holds, before the run; where it came from in the summary line
+    assert re.fullmatch(r"app\.py: --resume auto: continuing from runs/first/checkpoint\.pt \(point_mass, 2 episodes, "
+                        r"\d+ steps, written \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S*\)\n", err), err
+    assert out.rstrip().endswith("outputs in runs/second (resumed from runs/first/checkpoint.pt)"), out
     summary = json.loads((tmp_path / "runs" / "second" / "run_summary.json").read_text())
     assert summary["episodes"] == 3 and summary["session_episodes"] == 1
     assert summary["resumed_from"] == str(tmp_path / "runs" / "first" / "checkpoint.pt") or \
