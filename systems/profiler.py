@@ -101,6 +101,7 @@ class ProfilerSystem(System):
             raise RuntimeError("the profiler is not attached to a world")
         if not self._rss_samples:
             self._sample()
+        self.times.flush()  # frames still pending in the recorder count in the window too
         frames = max(0, world.frame - self._frame_base)
         ct = self._proc.cpu_times()
         cpu_time = ct.user + ct.system - self._cpu_time_base

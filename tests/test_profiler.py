@@ -52,6 +52,20 @@ def test_report_has_the_documented_shape(tmp_path):
     world.shutdown()
 
 
+@pytest.mark.parametrize("frames, warmup", [(30, 0), (120, 0), (700, 0), (190, 100)])
+def test_meta_window_frames_is_the_window_the_statistics_use(frames, warmup):
+    """meta.window_frames counts the frames still pending in the recorder too (they were left out
+    when the recorder had not flushed them yet), so it always equals frame.frames_in_window."""
+    world = world_for_test(agents=2)
+    world.run(warmup)
+    if warmup:
+        world.system("ProfilerSystem").reset()
+    world.run(frames - warmup)
+    report = world.system("ProfilerSystem").report()
+    assert report["meta"]["window_frames"] == report["frame"]["frames_in_window"] == min(frames - warmup, 50)
+    world.shutdown()
+
+
 def test_a_system_added_later_appears_with_its_own_timing_and_counter():
     world = world_for_test()
     world.run(10)
