@@ -11,12 +11,19 @@ import ctypes.util
 import io
 import os
 import sys
+import tempfile
 
 # Panda3D's harmless start-up chatter (pipe list, no monitor, EGL default display, a PNG's colour
-# profile) is silenced; real errors stay. Offscreen runs have no input devices to complain about.
+# profile) is silenced; real errors stay. The device manager only looks for gamepads and the like
+# under /dev/input (keyboard and mouse come from the window system), and complains on every run
+# where that folder is missing or unreadable (containers, Xvfb, offscreen): its messages are off.
 _COMMON_PRC = ("audio-library-name null\nprint-pipe-types #f\nnotify-level-display error\n"
-               "notify-level-pnmimage error\nsync-video #f\n")
-_OFFSCREEN_PRC = "load-display p3headlessgl\naux-display pandagl\nnotify-level-device fatal\n"
+               "notify-level-pnmimage error\nsync-video #f\nnotify-level-device fatal\n")
+_OFFSCREEN_PRC = "load-display p3headlessgl\naux-display pandagl\n"
+#: lines C libraries write straight to stderr while the window opens that say nothing to the user:
+#: Xlib on an X server without the DGA extension (Xvfb, most remote displays), which Panda3D only
+#: asks about for relative mouse mode
+_OPENING_CHATTER = ('extension "XFree86-DGA" missing',)
 
 
 class NoDisplayError(RuntimeError):
@@ -48,18 +55,20 @@ def create_app(mode: str, width: int, height: int):  # noqa: ANN201 - the ursina
 
     loadPrcFileData("calf-ecs", _COMMON_PRC + (_OFFSCREEN_PRC if mode == "offscreen" else ""))
     with contextlib.redirect_stdout(io.StringIO()):  # ursina prints its asset folders at start-up
-        from ursina import Ursina, camera, window
+        from ursina import Ursina, application, camera, window
 
+        application.print_info = False  # ursina's "info: ..." lines (e.g. on every window resize)
         try:
-            app = Ursina(
-                title="calf-ecs: CALF training, live",
-                window_type="offscreen" if mode == "offscreen" else "onscreen",
-                size=(width, height),
-                development_mode=False,
-                borderless=False,
-                fullscreen=False,
-                vsync=False,
-            )
+            with _stderr_without(_OPENING_CHATTER):
+                app = Ursina(
+                    title="calf-ecs: CALF training, live",
+                    window_type="offscreen" if mode == "offscreen" else "onscreen",
+                    size=(width, height),
+                    development_mode=False,
+                    borderless=False,
+                    fullscreen=False,
+                    vsync=False,
+                )
         except Exception as exc:
             if "window" in str(exc).lower():
                 raise NoDisplayError(f"could not open a window ({exc}); use --offscreen or --headless") from None
@@ -76,6 +85,32 @@ def create_app(mode: str, width: int, height: int):  # noqa: ANN201 - the ursina
         if not region.getCamera().isEmpty() and region.getCamera().getName() in ("cam2d", "cam2dp"):
             region.setActive(False)
     return app
+
+
+@contextlib.contextmanager
+def _stderr_without(chatter: tuple[str, ...]):
+    """Run the block with file descriptor 2 captured, then pass on every line but the known chatter
+    (C libraries write to the descriptor directly, so sys.stderr alone cannot catch them)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines() if not any(c in line for c in chatter)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr, flush=True)
 
 
 class GLFinish:

@@ -130,3 +130,15 @@ def test_plugins_load_from_the_folder_the_program_is_started_in(runs):
     lines = run.stdout.splitlines()
     assert "StepCount: frames 60" in lines
     assert any(line.startswith("TopSpeed: top_speed ") for line in lines), run.stdout
+
+
+@pytest.mark.parametrize("name", ["det_offscreen", "int_offscreen", "term_window"])
+def test_rendered_runs_keep_stderr_free_of_panda3d_and_xlib_chatter(runs, name):
+    """No /dev/input device messages, no Xlib DGA notice, no ursina info lines: stderr is for the
+    program's own lines (app.py: ...)."""
+    if name not in runs:
+        pytest.skip("no Xvfb to open a window on")
+    err = runs[name].stderr
+    for chatter in ("/dev/input", ":device(", "XFree86-DGA", "info: "):
+        assert chatter not in err, err
+    assert all(line.startswith("app.py: ") for line in err.splitlines()), err
