@@ -9,6 +9,7 @@ against the stated bound.
 
     python bench/soak.py                       # 60 000 frames, training on (about 4 minutes)
     python bench/soak.py --frames 30000 --no-train
+    python bench/soak.py --frames 3000         # a quick check (plot and checkpoint every 10 episodes)
 
 tests/test_soak.py runs a reduced soak in the suite.
 """
@@ -45,6 +46,37 @@ from runtime.view import add_view_systems  # noqa: E402
 RSS_GROWTH_BOUND_MB = 4.0
 FULL_WARMUP = 25_000
 MB = 2**20
+#: steps per episode in the soak (every agent's episode ends by then)
+EPISODE_STEPS = 20
+#: a run shorter than this plots and checkpoints every SHORT_OUTPUTS_EVERY training episodes, so the
+#: first plot and checkpoint (one-off costs) come early enough to leave a stretch to measure after them
+SHORT_RUN = 10_000
+SHORT_OUTPUTS_EVERY = 10
+LONG_OUTPUTS_EVERY = 50
+#: histories that grow with the run until they reach their bound (the others follow the population)
+GROW_WITH_TIME = ("TrainingStats.", "ReplayBuffer")
+
+
+def settle_frames(outputs_every: int) -> int:
+    """Frames by which the one-off start-up costs are paid, so RSS measured from then on must stay flat:
+    the first reward plot and checkpoint (matplotlib's import, torch.save's first call) come after
+    `outputs_every` training episodes of at most EPISODE_STEPS steps; the first TD3 update at step 50
+    and the first surface refresh at 200 come before that."""
+    return max(outputs_every * EPISODE_STEPS, 200)
+
+
+def measurement_plan(frames: int, warmup: int) -> dict:
+    """How a run of `frames` frames is judged: the plot/checkpoint spacing, how often to check, and
+    the RSS baseline, which comes after the one-off costs and, for long runs, after every bounded
+    history has filled (`warmup`, FULL_WARMUP by default) but never past half the run. `judged` is
+    False when the run ends too soon after its baseline to say anything about growth."""
+    outputs_every = LONG_OUTPUTS_EVERY if frames >= SHORT_RUN else SHORT_OUTPUTS_EVERY
+    check_every = 500 if frames >= SHORT_RUN else max(50, min(500, frames // 10))
+    settle = settle_frames(outputs_every)
+    baseline = max(settle, min(warmup, frames // 2))
+    baseline = -(-baseline // check_every) * check_every  # the first check at or after it
+    return {"outputs_every": outputs_every, "check_every": check_every, "settle": settle, "warmup": baseline,
+            "judged": frames - baseline >= 2 * check_every}
 
 
 def soak_config(seed: int, train: bool, system: str = "point_mass", outputs_every: int = 50):
@@ -147,21 +179,27 @@ def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, c
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=60_000)
-    p.add_argument("--warmup", type=int, default=FULL_WARMUP, help="frames before the RSS baseline is taken")
+    p.add_argument("--warmup", type=int, default=FULL_WARMUP,
+                   help=f"frames before the RSS baseline is taken (default {FULL_WARMUP}, when every bounded history "
+                   "has filled; at most half the run, and never before the one-off start-up costs are paid)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-train", action="store_true", help="no TD3 updates (faster; the same bookkeeping)")
     p.add_argument("--system", default="point_mass", choices=("point_mass", "differential_drive"))
     p.add_argument("--json", metavar="PATH", help="also write the figures here")
     args = p.parse_args()
+    plan = measurement_plan(args.frames, args.warmup)
     with tempfile.TemporaryDirectory(prefix="calf-ecs-soak-") as tmp:
         r = run_soak(args.frames, Path(tmp) / "run", seed=args.seed, train=not args.no_train, system=args.system,
-                     warmup=min(args.warmup, args.frames // 2), check_every=500, progress=True)
+                     warmup=plan["warmup"], check_every=plan["check_every"], outputs_every=plan["outputs_every"],
+                     progress=True)
     rss = r["rss_mb"]
     print(f"soak: {r['frames']} frames in {r['seconds']:.0f} s ({r['system']}, training {'on' if r['train'] else 'off'})")
     print(f"churn: {r['churn_operations']} operations, {r['agents_added']} agents added, {r['agents_removed']} removed "
           f"({r['all_removed_at_once']} times all at once), peak {r['peak_rows']} rows")
     print(f"episodes: {r['episodes_all_agents']} (all agents), {r['episodes_training_agent']} of the training agent; "
           f"{r['train_updates']} TD3 updates")
+    print(f"plot and checkpoint every {plan['outputs_every']} training episodes; RSS baseline at frame "
+          f"{plan['warmup']} (one-off start-up costs paid by frame {plan['settle']})")
     print(f"RSS MB: start {rss['start']:.1f}, after warm-up {rss['after_warmup']:.1f}, end {rss['end']:.1f}, "
           f"max {rss['max']:.1f}; growth after warm-up {r['rss_growth_after_warmup_mb']:+.1f} "
           f"(bound {r['rss_growth_bound_mb']:.0f})")
@@ -174,8 +212,19 @@ def main() -> None:
         print(f"  {name:<32} {warm[0]!s:>7} -> {size:>7} / {bound}")
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+    filling = [f"{name} {r['histories_after_warmup'][name][0]} -> {size} of {bound}"
+               for name, (size, bound) in r["histories_end"].items()
+               if name.startswith(GROW_WITH_TIME) and r["histories_after_warmup"][name][0] < size < bound]
+    if filling:
+        print("still filling after the baseline (bounded; under 200 KB in all): " + "; ".join(filling))
+    if not plan["judged"]:
+        print(f"memory flat: not judged (a run of {args.frames} frames leaves {max(0, args.frames - plan['warmup'])} "
+              f"after its RSS baseline at frame {plan['warmup']}, fewer than {2 * plan['check_every']}; give --frames "
+              f"{plan['warmup'] + 2 * plan['check_every']} or more)")
+        sys.exit(0)
     ok = r["rss_growth_after_warmup_mb"] <= RSS_GROWTH_BOUND_MB
-    print("memory flat: " + ("yes" if ok else "NO"))
+    print("memory flat: " + ("yes" if ok else "NO") + f" (growth {r['rss_growth_after_warmup_mb']:+.1f} MB from frame "
+          f"{plan['warmup']} to the end; bound {RSS_GROWTH_BOUND_MB:.0f} MB)")
     sys.exit(0 if ok else 1)
 
 

@@ -4,7 +4,9 @@ equal to esper entities, trails stay consistent with the table, every history st
 bound, and memory stays flat."""
 from __future__ import annotations
 
-from bench.soak import RSS_GROWTH_BOUND_MB, run_soak
+import pytest
+
+from bench.soak import FULL_WARMUP, RSS_GROWTH_BOUND_MB, measurement_plan, run_soak
 
 FRAMES = 1500
 
@@ -27,3 +29,17 @@ def test_churn_and_constant_episode_ends_keep_everything_consistent_and_bounded(
     files = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"calf_log.csv", "checkpoint.pt", "config.toml", "rewards.png", "run_summary.json"} <= files
     assert not [f for f in files if f.startswith(".")]
+
+
+@pytest.mark.parametrize("frames", [100, 300, 1000, 1500, 3000, 9999, 10_000, 30_000, 60_000])
+def test_the_rss_baseline_comes_after_the_one_off_costs_and_is_judged_only_with_frames_after_it(frames):
+    """bench/soak.py's verdict: a short run plots and checkpoints early, its baseline follows them, and a
+    run too short to measure anything after its baseline is not judged (it used to say "NO")."""
+    plan = measurement_plan(frames, FULL_WARMUP)
+    assert plan["warmup"] >= plan["settle"] >= plan["outputs_every"] * 20
+    assert plan["warmup"] % plan["check_every"] == 0  # the baseline is a check
+    if plan["judged"]:
+        assert frames - plan["warmup"] >= 2 * plan["check_every"]
+    if frames >= 50_000:
+        assert plan["warmup"] == FULL_WARMUP and plan["outputs_every"] == 50  # every bounded history has filled
+    assert plan["judged"] == (frames >= 300)
