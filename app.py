@@ -49,6 +49,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from runtime.build import build_world
 
+    if args.write_config:
+        from runtime.write_config import write_starter
+
+        try:
+            print(write_starter(args, cfg))
+        except UsageError as exc:
+            return _fail(str(exc))
+        return 0
+
     mode = "headless" if args.headless else ("offscreen" if args.offscreen else "window")
     if args.list_systems:
         extend = None if args.headless else (lambda w: list_view_systems(w, cfg))

@@ -112,6 +112,9 @@ def build_parser() -> OneLineParser:
     run.add_argument("--seed", type=_count(0, 2**63 - 1, "--seed"), metavar="S", help="random seed (default 42)")
     run.add_argument("--config", type=_path("--config"), metavar="FILE.toml",
                      help="config file; command-line flags override it")
+    run.add_argument("--write-config", type=_path("--write-config"), metavar="PATH",
+                     help="write a starter config file for this command line and stop: every setting with its "
+                     "value, range and meaning, commented unless the command line sets it (load it with --config)")
     mode = p.add_argument_group("how to run")
     mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
     mode.add_argument("--offscreen", action="store_true",
