@@ -75,7 +75,7 @@ def speedup_vs_n(study: Study, path: Path) -> Path:
                 hi.append(max(r) - m)
         if ns:
             ax.errorbar(ns, mid, yerr=[lo, hi], marker=markers[render], capsize=3, label=TITLES[render])
-    ax.axhline(2.0, color="k", ls="--", lw=1, label="issue target at N = 20: x2")
+    ax.axhline(2.0, color="k", ls="--", lw=1, label="target at N = 20: x2")
     ax.axhline(1.3, color="grey", ls=":", lw=1, label="seed target: +30 % FPS (x1.3)")
     ax.axhline(1.0, color="grey", lw=0.5)
     ax.set_xscale("log")
@@ -146,7 +146,7 @@ def interpolation(micro: dict, path: Path) -> Path:
                 yerr=[[r["ratio_median"] - r["ratio_q1"] for r in rows], [r["ratio_q3"] - r["ratio_median"] for r in rows]],
                 marker="o", capsize=3, color=COLORS["optimized"], label="loop / BilinearSampler")
     ax.plot(ns, [r["ratio_before_median"] for r in rows], marker="s", color="#95a5a6", label="loop / gather kernel (before)")
-    ax.plot([30, 1000], [20, 200], "k*", markersize=10, label="issue targets (x20 at 30, x200 at 1000)")
+    ax.plot([30, 1000], [20, 200], "k*", markersize=10, label="targets (x20 at 30, x200 at 1000)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("agents N")

@@ -189,9 +189,16 @@ def main(argv: list[str] | None = None) -> int:
                         "seconds": time.time() - started, "agents": args.agents, "render": args.render,
                         "repeats": args.repeats, "redo": args.redo, "failures": failures})
         atomic_write_json(log, history)
-    from bench.perf_report import write_report
+    from bench.perf_report import ReportRefused, write_report
 
-    path = write_report(results, Path(args.docs))
+    try:
+        path = write_report(results, Path(args.docs))
+    except ReportRefused as exc:
+        if args.report_only:
+            print(f"perf_study.py: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"perf_study.py: the report was not written: {exc}", file=sys.stderr)  # the runs are kept
+        return 1 if failures else 0
     print(f"written {path}")
     return 1 if failures else 0
 

@@ -61,12 +61,21 @@ def sweep_argv(args: argparse.Namespace, runs: Path) -> list[str]:
     return argv
 
 
+def _has_runs(runs: Path) -> bool:
+    """Whether the folder holds at least one finished run (a run_summary.json at any depth)."""
+    return runs.is_dir() and next(runs.rglob("run_summary.json"), None) is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     import app
 
     args = build_parser().parse_args(argv)
     out = Path(args.out)
     runs, report = out / "runs", out / "report"
+    if args.analyse_only and not _has_runs(runs):
+        print(f"calf_vs_baselines: error: no finished runs in {runs}/ to analyse; run the experiment first "
+              "(the same command without --analyse-only); nothing was written", file=sys.stderr)
+        return 2
     if not args.analyse_only:
         code = app.main(["sweep", *sweep_argv(args, runs)])
         if code == 2:

@@ -49,7 +49,7 @@ def test_the_report_has_every_section_and_chart(tmp_path):
     text = write_report(results, docs).read_text()
     for heading in ("## How it was measured", "## FPS and frame times", "## Where a frame goes at N = 20",
                     "## CPU, memory, network calls and draw calls at N = 20", "## Top three bottlenecks",
-                    "## The issue's targets", "## The seed's success criteria", "## Micro-benchmarks",
+                    "## Targets", "## The original plan's criteria", "## Micro-benchmarks",
                     "## Visual regression", "## Reproducing"):
         assert heading in text
     for chart in ("perf_fps_vs_n.png", "perf_speedup_vs_n.png", "perf_systems_n20.png", "perf_draw_calls_vs_n.png"):
