@@ -23,6 +23,7 @@ from systems.trails import TrailChanges
 
 
 class RenderSystem(System):
+    phase = "view"
     after = ("StatsSystem",)
     reads = ("height", "trail_pos", "trail_mode", "trail_head", "trail_len", "mode", "state", "CriticSurface",
              "TrailChanges", "HudText", "TrainingStats", "ViewState")

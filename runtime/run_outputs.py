@@ -1,4 +1,4 @@
-"""A training run's files under its output folder, kept up to date from a frame-end hook.
+"""A training run's files under its output folder, kept up to date from a step-end hook.
 
     DIR/config.toml          the run's full config (loads back to the same AppConfig)
     DIR/checkpoint.pt        every `checkpoint_every` episodes and at the end (Ctrl-C included)
@@ -6,7 +6,8 @@
     DIR/run_summary.json     refreshed with the plot, final at the end
     DIR/calf_log.csv         the training agent's per-step CALF log (bounded, see runtime.calf_log)
 
-The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
+The hook runs after every simulation step (K per frame at time warp K), so the CALF log has every
+step and a checkpoint always holds a whole step.
 Usable from the headless loop and the rendered one alike. Every file is replaced atomically
 (temp file + rename). A periodic write that fails (a full disk, say) is reported once on stderr
 and retried at the next period; the run goes on. `close()` returns what it could not write.
@@ -95,11 +96,11 @@ class RunOutputs:
         self.write_errors: dict[str, str] = {}  # what -> the last error, for files that could not be written
         atomic_write_text(self.dir / CONFIG, to_toml(self.cfg))
         self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
-        world.on_frame_end(self.on_frame_end)
+        world.on_step_end(self.on_step_end)
         world.insert_resource(self)  # F1 exports the profile into this folder
 
-    # -- every frame -----------------------------------------------------------------------------
-    def on_frame_end(self, world) -> None:  # noqa: ANN001
+    # -- every simulation step ---------------------------------------------------------------------
+    def on_step_end(self, world) -> None:  # noqa: ANN001
         st = self.stats
         d = self.calf.last
         ended = st.episodes != self._seen_episodes

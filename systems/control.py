@@ -42,6 +42,7 @@ from rl.networks import Networks
 
 
 class ControlSystem(System):
+    phase = "simulation"
     reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "Networks", "CalfState", "TrainingStats",
              "Environment", "Rngs", "Counters")
     writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "CalfState")

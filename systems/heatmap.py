@@ -55,6 +55,7 @@ def finite_extremes(values: np.ndarray, default: tuple[float, float]) -> tuple[f
 
 
 class HeatmapSystem(System):
+    phase = "view"
     reads = ("Networks", "TrainingStats", "AppConfig", "Environment")
     writes = ("CriticSurface", "Counters")
 
