@@ -70,6 +70,12 @@ class AgentMarkers:
         out[:, 2] = table.state[:, axes[1]]
         return out
 
+    @staticmethod
+    def centres_of(table: AgentTable, axes: tuple[int, int], row: int) -> np.ndarray:
+        """One row's marker centre (3,)."""
+        height = float(table.height[row]) if table.has_column("height") else 0.0
+        return np.array([table.state[row, axes[0]], height + MARKER_LIFT, table.state[row, axes[1]]])
+
     def offsets_for(self, table: AgentTable) -> np.ndarray:
         """Template offsets per row (n, k, 3): rotated by theta for differential drive, training agent larger."""
         n = table.n

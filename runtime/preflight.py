@@ -41,11 +41,11 @@ def check_flags(args: argparse.Namespace, cfg: AppConfig) -> None:
             "--frames frames, or without --frames after --episodes episodes")
 
 
-def check_output_paths(out_dir: Path, profile: str | None, screenshot: str | None) -> None:
-    """--profile and --screenshot must not overwrite each other or a file of the run's folder."""
+def check_output_paths(out_dir: Path, profile: str | None, screenshot: str | None, record: str | None = None) -> None:
+    """--profile, --screenshot and --record must not overwrite each other or a file of the run's folder."""
     taken = {(out_dir / name).resolve(): f"the run's {name}" for name in RUN_FILES}
     taken[out_dir.resolve()] = "the run's --out folder"
-    for flag, path in (("--profile", profile), ("--screenshot", screenshot)):
+    for flag, path in (("--profile", profile), ("--screenshot", screenshot), ("--record", record)):
         if path is None:
             continue
         target = Path(path).resolve()

@@ -37,7 +37,7 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
     try:
         check_memory(cfg, mode)
         plan = plan_run(cfg)
-        check_output_paths(plan.out_dir, cfg.run.profile, args.screenshot)
+        check_output_paths(plan.out_dir, cfg.run.profile, args.screenshot, record=cfg.run.record)
     except (UsageError, CheckpointError) as exc:
         return _error(str(exc))
     with StopRequest() as stop:
@@ -110,6 +110,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
         world.shutdown()
     if result.get("screenshot_error"):
         failed.append(result["screenshot_error"])
+    if result.get("video_error"):
+        failed.append(result["video_error"])
     if result.get("error"):
         failed.append(result["error"])
     stopped = ""
@@ -124,6 +126,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
         f"P_relax {summary['p_relax']:.3g}; outputs in {plan.out_dir}"
         + stopped
         + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")
+        + (f"; video {result['video']['path']} ({result['video']['frames']} frames, "
+           f"{result['video']['fps']:.1f} FPS)" if result.get("video") and not result["video"]["error"] else "")
         + (f"; profile written to {cfg.run.profile}" if profile is not None else "")
     )
     for message in failed:

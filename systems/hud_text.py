@@ -18,11 +18,13 @@ SIDEBAR_COLUMNS = 46
 
 #: legend entries: (text property name, label); colours are in components.modes
 LEGEND = (
-    ("certified", "certified (certificate holds)"),
-    ("relax", "relax (actor, relax coin)"),
-    ("fallback", "fallback (nominal policy)"),
-    ("training", "training agent, certified"),
+    ("certified", "certified (holds)"),
+    ("relax", "relax (coin)"),
+    ("fallback", "fallback: nominal"),
+    ("training", "training (cert.)"),
 )
+LEGEND_PER_LINE = 2  # entries side by side
+LEGEND_COLUMN = 23  # characters per entry (swatch indent + label)
 KEYS_HELP = ("P pause  N step  [ ] warp  Tab panels\n"
              "click/C pick agent  X unpick  F follow\n"
              "WASD move  wheel zoom  H surface  G grid\n"
@@ -32,7 +34,21 @@ LEGEND_INDENT = 5
 
 
 def legend_lines() -> list[str]:
-    return [" " * LEGEND_INDENT + label for _name, label in LEGEND]
+    """The legend, LEGEND_PER_LINE entries a line, each after LEGEND_INDENT spaces for its swatch."""
+    cells = [(" " * LEGEND_INDENT + label).ljust(LEGEND_COLUMN) for _name, label in LEGEND]
+    return ["".join(cells[i : i + LEGEND_PER_LINE]).rstrip() for i in range(0, len(cells), LEGEND_PER_LINE)]
+
+
+def legend_positions(text: str) -> dict[str, tuple[int, int]]:
+    """Legend entry name -> (line, column of its swatch) in `text` (entries not shown are absent)."""
+    lines = text.split("\n")
+    wanted = legend_lines()
+    out = {}
+    for k, (name, _label) in enumerate(LEGEND):
+        line = wanted[k // LEGEND_PER_LINE]
+        if line in lines:
+            out[name] = (lines.index(line), (k % LEGEND_PER_LINE) * LEGEND_COLUMN)
+    return out
 
 
 def _num(value: float, fmt: str, width: int = 9) -> str:
@@ -78,12 +94,11 @@ def stats_text(v: Mapping[str, Any]) -> str:
     neg_q = -q if math.isfinite(q) else math.nan
     kl, ku = v["kappa_low"], v["kappa_up"]
     qmin, qmax = v["grid_q_range"]
-    head = f"CALF {v['system']}"
+    head = f"CALF {v['system']}" + ("  [PAUSED]" if v["paused"] else "")
     warp = f"warp {v.get('warp', '1')}"
     head += " " * max(1, SIDEBAR_COLUMNS - len(head) - len(warp)) + warp
     lines = [
         head,
-        ("[PAUSED]  N steps once, P resumes" if v["paused"] else ""),
         f"episode {v['episode']:>6} / {v['episodes_total']:<6} steps {v['total_steps']:>10}",
         f"agents  {v['visual_agents']:>6} visual + {v['training_agents']} training",
         f"return  {_num(v['episode_return'], '.2f')}   length {v['episode_length']:>7}",
@@ -100,10 +115,9 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
         f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {v['grid_refreshes']}",
-        "",
     ]
     lines += legend_lines()
-    lines += ["", KEYS_HELP]
+    lines += [KEYS_HELP]
     return "\n".join(lines)
 
 

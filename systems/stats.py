@@ -16,6 +16,7 @@ baseline) every item is rebuilt and reassigned every frame and the critic is que
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from envs.base import Environment
 from rl.networks import Networks
 from systems.heatmap import VIEW_CALLS
 from systems.hud_text import (
+    SIDEBAR_COLUMNS,
     inspect_text,
     profiler_text,
     scale_caption,
@@ -249,7 +251,9 @@ class StatsSystem(System):
             hud.set("timeline", timeline_caption(whose))
             self._inspected = key
         view = world.resource(ViewState)
-        hud.set("messages", "\n".join(view.current_messages()))
+        lines = [part for text in view.current_messages()
+                 for part in textwrap.wrap(text, SIDEBAR_COLUMNS, subsequent_indent="  ", break_on_hyphens=False)]
+        hud.set("messages", "\n".join(lines))
 
     # -- the frame -----------------------------------------------------------------------------
     def process(self, world, dt: float) -> None:  # noqa: ANN001
