@@ -48,6 +48,7 @@ class Selection:
     entity: int | None = None
     follow: bool = False
     version: int = 0  # bumped on every change
+    listeners: list = field(factory=list, eq=False, repr=False)  # called with the new entity, at once
 
     def select(self, entity: int | None) -> None:
         if entity != self.entity:
@@ -55,6 +56,8 @@ class Selection:
             if entity is None:
                 self.follow = False
             self.version += 1
+            for listener in list(self.listeners):
+                listener(entity)
 
     def set_follow(self, on: bool) -> None:
         on = bool(on) and self.entity is not None

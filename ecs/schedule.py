@@ -225,9 +225,12 @@ class Schedule:
         while pending:
             progress = False
             for p in list(pending):
-                known = [phases[a] for a in p.before + p.after if a in phases]
+                known = {a: phases[a] for a in p.before + p.after if a in phases}
+                if len(set(known.values())) > 1:
+                    detail = ", ".join(f"{a!r} ({ph})" for a, ph in known.items())
+                    raise ScheduleError(f"{p.system.name!r} is anchored on systems of different phases: {detail}")
                 if known:
-                    phases[p.system.name] = known[0]
+                    phases[p.system.name] = next(iter(known.values()))
                     pending.remove(p)
                     progress = True
             if not progress:  # the rest anchor on nothing placed: the end of the last phase

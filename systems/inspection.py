@@ -6,7 +6,8 @@ certificate a step was tested against is the one this system saw after the previ
 keeps that (q_cert, has_cert) and applies `rl.calf.certificate_test` to the selected row alone,
 which gives the decrease test and both kappa bounds with the filter's own code. The row follows
 its agent through swap-removes (`row_moved`); an ended episode clears the timeline; a despawned
-agent is unselected.
+agent is unselected. A new selection is taken up the moment it is made (a Selection listener),
+between steps, when the row's certificate is the one its next step will be tested against.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class InspectionSystem(System):
         if not world.has_resource(Selection):
             world.insert_resource(Selection())
         self.info = world.insert_resource(Inspection())
+        world.resource(Selection).listeners.append(self._on_select)
         self._selection_version = -1
         self._before = (math.nan, False)  # (q_cert, has_cert) the next step will be tested against
         self._world = world
@@ -44,6 +46,9 @@ class InspectionSystem(System):
         world.events.subscribe("agent_despawned", self._on_despawned)
 
     def teardown(self, world) -> None:  # noqa: ANN001
+        listeners = world.resource(Selection).listeners
+        if self._on_select in listeners:
+            listeners.remove(self._on_select)
         world.events.unsubscribe("episodes_ended", self._on_episodes_ended)
         world.events.unsubscribe("row_moved", self._on_row_moved)
         world.events.unsubscribe("agent_despawned", self._on_despawned)
@@ -62,7 +67,9 @@ class InspectionSystem(System):
     def _on_despawned(self, entity: int, _row: int) -> None:
         if entity == self.info.entity:
             self._world.resource(Selection).select(None)
-            self._sync_selection(self._world)
+
+    def _on_select(self, _entity: int | None) -> None:
+        self._sync_selection(self._world)
 
     def _sync_selection(self, world) -> None:  # noqa: ANN001
         """Pick up a new selection: find its row, start from its current certificate."""
