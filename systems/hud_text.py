@@ -77,7 +77,7 @@ def faults_lines(counts: Mapping[str, int]) -> list[str]:
     """faults_line folded to the sidebar's width."""
     line = faults_line(counts)
     cut = line.index("  rejected")
-    return [line[:cut], " " * 11 + line[cut + 2:]]
+    return [line[: cut + 1], " " * 11 + line[cut + 2:]]  # (the first keeps the space after its last number)
 
 
 def kappa_verdict(kappa_low: float, neg_q: float, kappa_up: float) -> str:

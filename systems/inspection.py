@@ -46,9 +46,9 @@ class InspectionSystem(System):
         world.events.subscribe("agent_despawned", self._on_despawned)
 
     def teardown(self, world) -> None:  # noqa: ANN001
-        listeners = world.resource(Selection).listeners
-        if self._on_select in listeners:
-            listeners.remove(self._on_select)
+        sel = world.try_resource(Selection)  # (absent when the system was only listed, never set up)
+        if sel is not None and getattr(self, "_world", None) is not None and self._on_select in sel.listeners:
+            sel.listeners.remove(self._on_select)
         world.events.unsubscribe("episodes_ended", self._on_episodes_ended)
         world.events.unsubscribe("row_moved", self._on_row_moved)
         world.events.unsubscribe("agent_despawned", self._on_despawned)

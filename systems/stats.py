@@ -86,7 +86,7 @@ SLOWEST = 5
 class StatsSystem(System):
     phase = "view"
     reads = ("TrainingStats", "AgentTable", "CriticSurface", "FrameTimes", "Networks", "ViewState", "AppConfig",
-             "HudLines", "state", "action", "mode")
+             "HudLines", "TimeWarp", "Selection", "Inspection", "state", "action", "mode")
     writes = ("HudText", "StatsCache", "Counters")
 
     def setup(self, world) -> None:  # noqa: ANN001

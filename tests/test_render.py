@@ -168,7 +168,7 @@ def run_app(args, tmp_path, env_extra=None, timeout=120):
 def test_offscreen_run_writes_screenshot_and_profile_with_counters(tmp_path):
     (tmp_path / "nominal.toml").write_text('[training]\npolicy = "nominal"\n')  # control makes no network calls
     res = run_app(["--offscreen", "--agents", "5", "--frames", "60", "--screenshot", "shot.png", "--profile", "p.json",
-                   "--no-progress", "--config", "nominal.toml"], tmp_path)
+                   "--no-progress", "--config", "nominal.toml", "--record", "view.mp4"], tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     img = rgb255(tmp_path / "shot.png")
     assert img.shape == (720, 1280, 3) and len(np.unique(img.reshape(-1, 3), axis=0)) > 200
@@ -186,6 +186,11 @@ def test_offscreen_run_writes_screenshot_and_profile_with_counters(tmp_path):
     assert calls["total"] == 2 + 6  # the grid once (actor + critic), the HUD's critic query every 10th frame
     assert "60 frames" in res.stdout
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".json")) == ["p.json", "shot.png"]
+    from runtime.recording import probe_video
+
+    video = probe_video(tmp_path / "view.mp4")  # --record: every frame, decodable, at the window's size
+    assert video["frames"] == 60 and (video["width"], video["height"]) == (1280, 720)
+    assert "video view.mp4 (60 frames" in res.stdout
 
 
 def test_window_without_a_display_is_one_line(tmp_path):
