@@ -149,7 +149,7 @@ class VisualConfig:
     warp_auto: bool = _bool(False)  # choose K to keep the view at 20 FPS (components.time_warp)
     # trail level of detail (docs/VIEW.md): above trail_lod_points drawn points, each trail is decimated
     trail_lod: bool = _bool(True)
-    trail_lod_points: int = _int(60_000, 1_000, 100_000_000)
+    trail_lod_points: int = _int(25_000, 1_000, 100_000_000)
 
 
 @define(frozen=True, kw_only=True)

@@ -49,13 +49,16 @@ def kept_ages(frame: int, stride: int, trail_len: int) -> np.ndarray:
 
 def lod_trails(table: AgentTable, frame: int, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(points (n, K, 3), modes (n, K), live (n, K)): each row's kept points, newest first."""
-    L = table.trail_pos.shape[1]
+    pos = table.trail_pos
+    n, L = pos.shape[0], pos.shape[1]
     ages = kept_ages(frame, stride, L)
-    n = table.n
     live = ages[None, :] < table.trail_len[:, None]
-    slots = (table.trail_head[:, None] - 1 - ages[None, :]) % L
-    rows = np.arange(n)[:, None]
-    return table.trail_pos[rows, slots], table.trail_mode[rows, slots], live
+    flat = (np.arange(n, dtype=np.int64)[:, None] * L + (table.trail_head[:, None] - 1 - ages[None, :]) % L).ravel()
+    k = ages.size
+    # np.take on the flattened ring buffers: several times faster than 2-D fancy indexing here
+    points = np.take(pos.reshape(-1, 3), flat, axis=0).reshape(n, k, 3)
+    modes = np.take(table.trail_mode.reshape(-1), flat).reshape(n, k)
+    return points, modes, live
 
 
 def lod_pairs(live: np.ndarray) -> np.ndarray:
