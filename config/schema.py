@@ -184,6 +184,7 @@ class RunConfig:
     profile: str | None = field(default=None, validator=optional_string())
     record: str | None = field(default=None, validator=optional_string())  # --record: an H.264 video of the view
     resume: str | None = field(default=None, validator=optional_string())
+    tensorboard: bool = _bool(False)  # also write the episode scalars as a TensorBoard event file
 
 
 def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202

@@ -1,0 +1,179 @@
+"""Evaluation without noise: a policy rolled out from a fixed, seeded set of start states.
+
+Every policy (the CALF filter, the bare actor, the nominal policy, or anything else that maps a
+batch of states to actions) is judged on the *same* starts, so their numbers compare directly.
+A rollout is one vectorised pass per step over all starts at once; rows whose episode has ended
+keep their final state and stop accumulating.
+
+An episode ends exactly as in training (envs.base.Environment.outcomes): the goal, the boundary, or
+the step budget; a non-finite state or action ends it as NONFINITE (a failure). Returns are the
+training rewards (scaled by `env.reward_scale`), so evaluation and training returns share a scale.
+"""
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+from attrs import asdict, define
+
+from components.modes import Mode
+from envs.base import Environment, Outcome
+
+
+def evaluation_starts(env: Environment, count: int, seed: int) -> np.ndarray:
+    """`count` start states drawn with the environment's own reset distribution from `seed` alone
+    (independent of the run's seed, so every run and every policy gets the same starts)."""
+    if count < 1:
+        raise ValueError(f"evaluation needs at least one start, got {count}")
+    return np.ascontiguousarray(env.sample_states(np.random.default_rng(seed), count), dtype=np.float64)
+
+
+class EvalPolicy(Protocol):
+    """What a rollout needs from a policy."""
+
+    name: str
+
+    def reset(self, count: int) -> None:
+        """Forget per-episode memory (a certificate, say) for `count` fresh episodes."""
+
+    def act(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Actions (n, action_dim) for every row, and each row's components.Mode (or None)."""
+
+
+class NominalPolicy:
+    """The environment's stabilising nominal policy."""
+
+    name = "nominal"
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    def reset(self, count: int) -> None:
+        pass
+
+    def act(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.env.nominal(states), None
+
+
+class CallablePolicy:
+    """Any function states -> actions (the bare actor, a Stable-Baselines3 model's predict, ...)."""
+
+    def __init__(self, name: str, fn) -> None:  # noqa: ANN001 - Callable[[np.ndarray], np.ndarray]
+        self.name = name
+        self.fn = fn
+
+    def reset(self, count: int) -> None:
+        pass
+
+    def act(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.asarray(self.fn(states), dtype=np.float64).reshape(len(states), -1), None
+
+
+@define
+class RolloutResult:
+    """Per-start results of one rollout (arrays of length `starts`) and the step counts by mode."""
+
+    outcomes: np.ndarray  # envs.Outcome per start (never RUNNING)
+    returns: np.ndarray  # scaled return of each episode
+    lengths: np.ndarray  # steps taken
+    mode_steps: np.ndarray  # steps per components.Mode over all episodes (len(Mode),), zeros if no modes
+
+    @property
+    def success_rate(self) -> float:
+        return float(np.mean(self.outcomes == Outcome.GOAL))
+
+    @property
+    def certified_share(self) -> float:
+        """Share of all evaluation steps on which the actor's action was certified (NaN: no modes)."""
+        total = self.mode_steps.sum()
+        return float(self.mode_steps[Mode.CERTIFIED] / total) if total else math.nan
+
+    @property
+    def fallback_share(self) -> float:
+        total = self.mode_steps.sum()
+        return float(self.mode_steps[Mode.FALLBACK] / total) if total else math.nan
+
+    def rate(self, outcome: Outcome) -> float:
+        return float(np.mean(self.outcomes == outcome))
+
+
+def rollout(env: Environment, policy: EvalPolicy, starts: np.ndarray, max_steps: int) -> RolloutResult:
+    """Run `policy` from every start at once until each episode ends (goal, boundary, budget, NaN)."""
+    n = len(starts)
+    s = np.array(starts, dtype=np.float64, copy=True)
+    returns = np.zeros(n)
+    lengths = np.zeros(n, dtype=np.int64)
+    outcomes = np.zeros(n, dtype=np.int8)
+    mode_steps = np.zeros(len(Mode), dtype=np.int64)
+    alive = np.arange(n)
+    s_next = np.empty_like(s)
+    policy.reset(n)
+    scale = env.cfg.reward_scale
+    for _ in range(max_steps):
+        if alive.size == 0:
+            break
+        # the policy sees every row, so a stateful policy (a certificate per row) keeps its rows aligned;
+        # rows that have ended are frozen and their actions ignored
+        actions, modes = policy.act(s)
+        a = actions[alive]
+        if modes is not None:
+            mode_steps += np.bincount(modes[alive].astype(np.int64), minlength=len(Mode))[: len(Mode)]
+        sa = s[alive]
+        nxt = env.rk4_step(sa, a, out=s_next[: alive.size])
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = env.reward(sa, a) * scale
+        lengths[alive] += 1
+        bad = ~(np.isfinite(nxt).all(axis=1) & np.isfinite(r) & np.isfinite(a).all(axis=1))
+        r[bad] = 0.0
+        returns[alive] += r
+        out = env.outcomes(nxt, lengths[alive])
+        out[bad] = Outcome.NONFINITE
+        keep = ~bad
+        s[alive[keep]] = nxt[keep]
+        done = out != Outcome.RUNNING
+        outcomes[alive[done]] = out[done]
+        alive = alive[~done]
+    outcomes[alive] = Outcome.TIMEOUT  # only when max_steps < the environment's own budget
+    return RolloutResult(outcomes, returns, lengths, mode_steps)
+
+
+@define
+class EvalResult:
+    """One evaluation of a training run: its policy and the references, on the same starts.
+
+    Emitted as the world event `evaluation_done(result)` and written as a row of `eval.csv`.
+    `nominal_*` is the nominal policy and `actor_*` the bare actor without the filter (NaN when the
+    run has no actor to judge), both on the same starts, so every row carries its own comparison.
+    """
+
+    episode: int  # the training agent's finished episodes (all time) when evaluated
+    total_steps: int  # the training agent's environment steps (all time)
+    collected: int  # transitions that entered the replay buffer (all time, every collecting agent)
+    wall_time: float  # seconds since this session started
+    policy: str  # calf | actor | nominal: what the run trains and acts with
+    starts: int
+    success_rate: float
+    mean_return: float
+    mean_length: float
+    certified_share: float  # share of evaluation steps the actor acted certified (NaN without a filter)
+    fallback_share: float
+    boundary_rate: float
+    timeout_rate: float
+    nominal_success_rate: float
+    nominal_mean_return: float
+    actor_success_rate: float
+    actor_mean_return: float
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+    @property
+    def return_gain(self) -> float:
+        """(mean return - the nominal's) / |the nominal's|: > 0 means cheaper than the nominal policy."""
+        ref = self.nominal_mean_return
+        return (self.mean_return - ref) / abs(ref) if ref else math.nan
+
+
+#: eval.csv's columns, in order
+EVAL_COLUMNS = tuple(f.name for f in EvalResult.__attrs_attrs__) + ("return_gain",)
