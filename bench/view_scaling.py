@@ -29,13 +29,14 @@ sys.path.insert(0, str(ROOT))
 TARGETS = {1000: 30.0, 10_000: 10.0}  # FPS the issue asks for
 
 
-def measure(app, n: int, frames: int, warmup: int, seed: int) -> dict:  # noqa: ANN001
+def measure(app, n: int, frames: int, warmup: int, seed: int, trail_lod: bool = True) -> dict:  # noqa: ANN001
     from components.agent_table import AgentTable
     from components.training_stats import TrainingStats
     from config import build_config
     from runtime.rendered import build_rendered_world
 
-    cfg = build_config(overrides={"visual": {"agents": n}, "run": {"seed": seed}, "profiler": {"window": frames}})
+    cfg = build_config(overrides={"visual": {"agents": n, "trail_lod": trail_lod}, "run": {"seed": seed},
+                                  "profiler": {"window": frames}})
     world = build_rendered_world(cfg, app, "offscreen")
     try:
         prof = world.system("ProfilerSystem")
@@ -81,6 +82,11 @@ def chart(summary: dict, rows: list[dict], path: str) -> None:
                     color="C3", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.set_yticks([5, 10, 20, 30, 50, 100])
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("agents N (log)")
     ax.set_ylabel("frames per second (median, log)")
     loads = [r["load_before"] for r in rows] + [r["load_after"] for r in rows]
@@ -89,6 +95,28 @@ def chart(summary: dict, rows: list[dict], path: str) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
+
+
+def compare_lod(app, args) -> int:  # noqa: ANN001
+    """Frame medians with the level of detail on and off, per N, alternating; written to --out."""
+    from runtime.atomic import atomic_write_json
+
+    rows = []
+    for r in range(args.rounds):
+        for n in args.agents:
+            for lod in ((True, False) if r % 2 == 0 else (False, True)):
+                row = measure(app, n, args.frames, args.warmup, args.seed, trail_lod=lod)
+                row.update(round=r, trail_lod_on=lod)
+                rows.append(row)
+                print(f"round {r} N = {n:>6} level of detail {'on ' if lod else 'off'}: frame median "
+                      f"{row['frame_median_ms']:7.1f} ms, load {row['load_before']:.2f}", flush=True)
+    for n in args.agents:
+        on = np.median([x["frame_median_ms"] for x in rows if x["n"] == n and x["trail_lod_on"]])
+        off = np.median([x["frame_median_ms"] for x in rows if x["n"] == n and not x["trail_lod_on"]])
+        print(f"N = {n}: {on:.1f} ms with the level of detail, {off:.1f} ms without (x{off / on:.2f})")
+    atomic_write_json(args.out, {"rows": rows, "command": "python bench/view_scaling.py " + " ".join(sys.argv[1:])})
+    print(f"written to {args.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,12 +128,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "view_scaling.json"))
     ap.add_argument("--chart", default=None, help="also draw FPS against N into this PNG")
+    ap.add_argument("--replot", action="store_true", help="only draw --chart from the results in --out")
+    ap.add_argument("--compare-lod", action="store_true",
+                    help="instead: each N with the trail level of detail on and off (--no-trail-lod), alternating")
     args = ap.parse_args(argv)
+    if args.replot:
+        import json
+
+        data = json.loads(Path(args.out).read_text())
+        chart({int(k): v for k, v in data["summary"].items()}, data["rows"], args.chart)
+        print(f"chart written to {args.chart}")
+        return 0
 
     from render.app_setup import create_app
     from runtime.atomic import atomic_write_json
 
     app = create_app("offscreen", 1280, 720)
+    if args.compare_lod:
+        return compare_lod(app, args)
     rows = []
     for r in range(args.rounds):
         order = args.agents if r % 2 == 0 else args.agents[::-1]
