@@ -68,9 +68,10 @@ def _yes(flag: bool | None) -> str:
 def faults_line(counts: Mapping[str, int]) -> str:
     """Numerical faults caught so far (components.faults): all zero while nothing diverges."""
     c = {k: int(counts.get(k, 0)) for k in ("nonfinite_agents", "nonfinite_actions", "rejected_transitions",
-                                            "skipped_updates", "network_restores")}
+                                            "skipped_updates", "network_restores", "nonfinite_values")}
     return (f"non-finite  respawned {c['nonfinite_agents']}  fell back {c['nonfinite_actions']}  "
-            f"rejected {c['rejected_transitions']}  skipped {c['skipped_updates']}  restored {c['network_restores']}")
+            f"rejected {c['rejected_transitions']}  skipped {c['skipped_updates']}  restored {c['network_restores']}"
+            f"  repaired {c['nonfinite_values']}")
 
 
 def faults_lines(counts: Mapping[str, int]) -> list[str]:
