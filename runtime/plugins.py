@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING
 
 from config.schema import PluginSpec
+from config.validators import ConfigError
 from ecs.errors import ScheduleError
 from ecs.system import System
 from runtime.plugin_boundary import PluginError, check_declarations, construct, contain, import_module

@@ -75,10 +75,16 @@ def faults_line(counts: Mapping[str, int]) -> str:
 
 
 def faults_lines(counts: Mapping[str, int]) -> list[str]:
-    """faults_line folded to the sidebar's width."""
-    line = faults_line(counts)
-    cut = line.index("  rejected")
-    return [line[: cut + 1], " " * 11 + line[cut + 2:]]  # (the first keeps the space after its last number)
+    """faults_line folded to the sidebar's width (a folded line keeps one trailing space when it fits)."""
+    parts = faults_line(counts).split("  ")
+    lines, line = [], parts[0]
+    for part in parts[1:]:
+        if len(line) + 2 + len(part) <= SIDEBAR_COLUMNS:
+            line += "  " + part
+        else:
+            lines.append(line + " " if len(line) < SIDEBAR_COLUMNS else line)
+            line = " " + part
+    return lines + [line]
 
 
 def kappa_verdict(kappa_low: float, neg_q: float, kappa_up: float) -> str:
