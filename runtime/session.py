@@ -206,6 +206,8 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
                     + (where if result.get("crash") else ""))
     if result.get("screenshot_error"):
         lost.append(result["screenshot_error"])
+    if result.get("video_error"):
+        lost.append(result["video_error"])
     stopped = ""
     if result["interrupted"]:
         stopped = " [interrupted]" + (f" ({result['signal']})" if result.get("signal") else "")
@@ -219,6 +221,8 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         + (f" (resumed from {summary['resumed_from']})" if summary.get("resumed_from") else "")
         + stopped
         + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")
+        + (f"; video {result['video']['path']} ({result['video']['frames']} frames, "
+           f"{result['video']['fps']:.1f} FPS)" if result.get("video") and not result["video"]["error"] else "")
         + (f"; profile written to {cfg.run.profile}" if profile is not None else "")
     )
     for line in figure_lines(summary.get("extensions")):  # what the plugins measured (also in run_summary.json)
