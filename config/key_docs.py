@@ -79,6 +79,10 @@ KEYS = {
         "use_batched_trails": "optimised path: one mesh for all trails (false: one per agent)",
         "window_width": "window or offscreen buffer width, pixels",
         "window_height": "window or offscreen buffer height, pixels",
+        "warp": "time warp: simulation steps per rendered frame (keys [ and ]); --warp K",
+        "warp_auto": "choose the time warp by itself, to keep the view at about 20 FPS; --warp auto",
+        "trail_lod": "trail level of detail: decimate every trail once the drawn points pass trail_lod_points",
+        "trail_lod_points": "the budget of drawn trail points before the level of detail decimates",
     },
     "training": {
         "episodes": "a run stops after this many training-agent episodes (without run.frames); --episodes",
@@ -101,6 +105,7 @@ KEYS = {
         "profile": "write the profiler's JSON report here at the end; --profile",
         "resume": "continue from this checkpoint, or 'auto' for the newest one beside the run folder; --resume",
         "tensorboard": "also write the per-episode scalars as TensorBoard event files; --tensorboard",
+        "record": "record the view as an H.264 video (.mp4) here; --record",
     },
 }
 

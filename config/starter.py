@@ -70,8 +70,8 @@ def starter_toml(cfg: AppConfig, command: str) -> str:
         for plugin in cfg.plugins:
             out.append("[[plugins]]")
             out.append(f"system = {_toml_value(plugin.system)}")
-            for key in ("after", "before"):
-                if getattr(plugin, key) is not None:
+            for key in ("after", "before", "phase"):
+                if getattr(plugin, key, None) is not None:
                     out.append(f"{key} = {_toml_value(getattr(plugin, key))}")
             if plugin.options:
                 out.append(f"options = {_toml_value(dict(plugin.options))}")
