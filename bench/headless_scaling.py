@@ -1,4 +1,4 @@
-"""Headless scaling and profiler overhead (issue 2's benchmark).
+"""Headless scaling and profiler overhead (README, Benchmarks).
 
 For N in --agents (default 30, 1000, 10000): build a headless world, warm up, time --frames
 frames with the profiler on, and report the frame median and per-system medians. Then, in the

@@ -1,4 +1,4 @@
-"""Offscreen 1280x720 frame costs of the live view at several agent counts (issue 4's figures).
+"""Offscreen 1280x720 frame costs of the live view at several agent counts (docs/VIEW.md's figures).
 
 For each N (default 5, 30, 300) a child process renders offscreen through EGL (Ursina is one app
 per process): --warmup frames, then --frames timed frames with the profiler on. Reported per N:

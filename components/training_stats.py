@@ -56,7 +56,7 @@ class TrainingStats:
     timeline_q: np.ndarray = field(factory=lambda: np.zeros(0))
     timeline_mode: np.ndarray = field(factory=lambda: np.zeros(0, dtype=np.int8))
     timeline_len: int = 0
-    # fields added by the learning core (issue 3)
+    # fields added by the learning core
     policy: str = "calf"  # who acts: calf (the filter), actor (bare actor) or nominal
     session_successes: int = 0
     actor_updates: int = 0  # TD3 actor (and target) updates, all time

@@ -1,4 +1,4 @@
-"""Every setting of calf-ecs, with its default (DOMAIN.md) and its valid range.
+"""Every setting of calf-ecs, with its default and its valid range (what they mean: docs/PROBLEM.md, docs/CONFIG.md).
 
 Sections map one-to-one onto TOML tables of a config file (see docs/CONFIG.md).
 """

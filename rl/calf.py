@@ -1,6 +1,6 @@
 """The CALF filter as pure array functions over every agent at once (no Python loop over agents).
 
-One step for a batch of agents (DOMAIN.md section 1; conventions in docs/CALF.md):
+One step for a batch of agents (the rule: docs/PROBLEM.md; its conventions: docs/CALF.md):
 
 1. `certificate_test`: with no certified triple an action is certified; otherwise it is
    certified iff the critic rose enough since the certificate (`q - q_cert >= nu_bar`, i.e. the

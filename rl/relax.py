@@ -26,7 +26,7 @@ class RelaxSchedule(Protocol):
 
 @define(frozen=True)
 class ExponentialDecay:
-    """P = start * lam**step: `P_relax *= lambda_relax` every step (DOMAIN.md; the default)."""
+    """P = start * lam**step: `P_relax *= lambda_relax` every step (the default)."""
 
     start: float
     lam: float

@@ -1,4 +1,4 @@
-"""The CALF filter written as a plain per-agent loop, straight from DOMAIN.md: the test oracle
+"""The CALF filter written as a plain per-agent loop, straight from the rule in docs/PROBLEM.md: the test oracle
 for the batched kernel in rl.calf (never used by the program)."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""HeatmapSystem: one batched forward per refresh, refreshed only as often as the rules say, DOMAIN.md's
-height normalisation, and the banded violet-to-red colours."""
+"""HeatmapSystem: one batched forward per refresh, refreshed only as often as the rules say, the
+height normalisation (docs/PROBLEM.md), and the banded violet-to-red colours."""
 import numpy as np
 import pytest
 import torch

@@ -109,7 +109,7 @@ def test_boundary_ends_an_episode():
 
 
 def test_pd_nominal_reaches_the_goal_from_every_start():
-    """DOMAIN.md: with kd = 2.0 every start in U(-2, 2)^2 reaches ||s|| < 0.05 within 750 steps."""
+    """docs/PROBLEM.md: with kd = 2.0 every start in U(-2, 2)^2 reaches ||s|| < 0.05 within 750 steps."""
     env = make_environment(EnvConfig())
     s = env.sample_states(np.random.default_rng(0), 500)
     reached = np.zeros(len(s), bool)

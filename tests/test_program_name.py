@@ -9,7 +9,7 @@ from runtime.cli import build_parser
 
 @pytest.mark.parametrize("argv0, name, command", [
     ("/usr/local/bin/calf-ecs", "calf-ecs", "calf-ecs"),
-    ("/work/calf-ecs/app.py", "app.py", "python app.py"),
+    ("/home/me/calf-ecs/app.py", "app.py", "python app.py"),
     ("app.py", "app.py", "python app.py"),
 ])
 def test_usage_errors_and_examples_use_the_name_the_program_was_started_by(monkeypatch, capsys, argv0, name, command):

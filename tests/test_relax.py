@@ -12,7 +12,7 @@ from rl.relax import ExponentialDecay, LinearRamp, ZeroInGoalRegion, make_schedu
 def test_exponential_default_starts_at_lambda_and_decays_every_step():
     sched = make_schedule(build_config().calf)
     assert isinstance(sched, ExponentialDecay)
-    assert sched.value(0) == 0.99995  # DOMAIN.md: it starts at lambda_relax
+    assert sched.value(0) == 0.99995  # it starts at lambda_relax
     assert sched.value(1) == pytest.approx(0.99995**2, rel=1e-12)
     assert sched.value(50_000) == pytest.approx(0.99995 ** 50_001, rel=1e-9)
     state = CalfState(sched)
