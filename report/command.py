@@ -86,9 +86,8 @@ def main(argv: list[str]) -> int:
     if ev is not None:
         charts.append(ev)
     charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
-    command = " ".join([f"{command()} report", *argv])
     atomic_write_json(out / "report.json", {
-        "command": command,
+        "command": " ".join([f"{command()} report", *argv]),
         "last": args.last,
         "runs": [{"folder": str(r.folder), "group": r.label, "environment": r.system, "seed": r.seed,
                   "episodes": int(len(r.episodes["episode"])), "evaluations": 0 if r.evals is None

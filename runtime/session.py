@@ -27,7 +27,7 @@ from config.schema import AppConfig
 from rl.checkpoint import CheckpointError, restore
 from runtime.build import build_world
 from runtime.cli import EXIT_USAGE, UsageError
-from runtime.messages import error
+from runtime.messages import error, note
 from runtime.plugin_boundary import describe, failures_of, stops_the_run
 from runtime.plugin_figures import figure_lines
 from runtime.preflight import check_memory
@@ -54,6 +54,8 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
         check_outputs(plan, cfg, args)
     except (UsageError, CheckpointError) as exc:
         return _error(str(exc))
+    for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
+        note(line)
     with StopRequest() as stop:
         try:
             folder = _claim(plan, overwrite, getattr(args, "config", None))

@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attrs import define
+from attrs import Factory, define
 
 from config.schema import AppConfig
 from envs.base import make_environment
 from rl.checkpoint import check_compatible, find_latest, read_checkpoint
 from rl.checkpoint_integrity import size_limit
-from runtime.messages import note
 from runtime.paths import RUN_FILES, check_aliasing, check_out_dir, check_output_file
 from runtime.run_outputs import RUNS_ROOT, default_out_dir
 
@@ -24,6 +23,7 @@ class RunPlan:
     resume_path: Path | None = None
     resume_data: dict[str, Any] | None = None
     default_out: bool = False  # out_dir is a new runs/<timestamp>/ folder (claimed exclusively)
+    notes: list[str] = Factory(list)  # what the plan chose, said once every check has passed
 
 
 def checkpoint_max_bytes(cfg: AppConfig) -> int:
@@ -49,13 +49,13 @@ def plan_run(cfg: AppConfig, *, overwrite: bool = False) -> RunPlan:
     if auto:
         path = find_latest(out_dir.parent, cfg.env.system, max_bytes=limit)
         if path is None:
-            note(f"--resume auto: no {cfg.env.system} checkpoint in {out_dir.parent}/*/; starting fresh")
+            plan.notes.append(f"--resume auto: no {cfg.env.system} checkpoint in {out_dir.parent}/*/; starting fresh")
             return plan
     else:
         path = Path(cfg.run.resume)
     data = read_checkpoint(path, limit)
     check_compatible(data, cfg, make_environment(cfg.env), path)
-    note(f"--resume{' auto' if auto else ''}: continuing from {path} ({checkpoint_contents(data)})")
+    plan.notes.append(f"--resume{' auto' if auto else ''}: continuing from {path} ({checkpoint_contents(data)})")
     plan.resume_path, plan.resume_data = path, data
     return plan
 
