@@ -97,8 +97,9 @@ def commands(path: Path) -> list[str]:
         joined = block.replace("\\\n", " ")
         for line in joined.splitlines():
             line = line.split("  #")[0].split(" # ")[0].strip()
-            if line.startswith(("python ", "calf-ecs", "xvfb-run")):
-                out.append(line)
+            for part in (p.strip() for p in line.split("&&")):
+                if part.startswith(("python ", "calf-ecs", "xvfb-run")) and not part.startswith("python -m "):
+                    out.append(part)
     prose = re.sub(r"```.*?```", "", text, flags=re.S)
     for span in re.findall(r"`([^`]+)`", prose):
         span = " ".join(span.split())
