@@ -24,21 +24,22 @@ sys.path.insert(0, str(ROOT))
 
 def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict | None = None):  # noqa: ANN001, ANN201
     from config import build_config
-    from rl.checkpoint import restore
+    from envs.base import make_environment
+    from rl.checkpoint import check_compatible, read_checkpoint, restore
     from runtime.rendered import build_rendered_world
-    from runtime.training_run import plan_run
+    from runtime.training_run import checkpoint_max_bytes
 
     overrides = {"visual": {"agents": agents}, "run": {"seed": seed}}
     for section, values in (extra or {}).items():
         overrides.setdefault(section, {}).update(values)
-    if checkpoint:
-        overrides["run"]["resume"] = checkpoint
-        overrides["run"]["out"] = str(Path(checkpoint).parent)  # only read: nothing is written there
     cfg = build_config(overrides=overrides)
+    data = None
+    if checkpoint:  # only read: nothing is written beside it
+        data = read_checkpoint(Path(checkpoint), checkpoint_max_bytes(cfg))
+        check_compatible(data, cfg, make_environment(cfg.env), Path(checkpoint))
     world = build_rendered_world(cfg, app, "offscreen")
-    if checkpoint:
-        plan = plan_run(cfg)
-        restore(world, plan.resume_data, plan.resume_path)
+    if data is not None:
+        restore(world, data, Path(checkpoint))
     return world
 
 
@@ -55,6 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     from runtime import controls
 
     out = Path(args.out)
+    from rl.checkpoint import CheckpointError
+    from runtime.cli import UsageError
+
+    try:  # a missing, damaged or foreign checkpoint is one line, before anything is rendered or written
+        from config import build_config
+        from envs.base import make_environment
+        from rl.checkpoint import check_compatible, read_checkpoint
+        from runtime.training_run import checkpoint_max_bytes
+
+        cfg = build_config()
+        check_compatible(read_checkpoint(Path(args.checkpoint), checkpoint_max_bytes(cfg)), cfg,
+                         make_environment(cfg.env), Path(args.checkpoint))
+    except (CheckpointError, UsageError) as exc:
+        print(f"view_screenshots: error: {exc}", file=sys.stderr)
+        return 2
     app = create_app("offscreen", 1280, 720)
 
     world = world_from(app, args.checkpoint, 30, args.seed)
