@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 class Rule:
     """What one key accepts: kind is integer, number, choice, boolean or string."""
 
-    kind: str
+    kind: str  # integer, number, choice, boolean, string, environment or table
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
@@ -97,6 +97,32 @@ def choice(options: Iterable[str]):
             raise ConfigError(f"{attr.name} must be one of {', '.join(opts)}; got {_fmt(value)}")
 
     return _with_rule(check, Rule("choice", options=opts))
+
+
+def environment_name(builtins: Iterable[str]):
+    """A built-in environment's name or 'package.module:ClassName' (imported and checked later,
+    when the config is complete, so the error can name what is wrong with the class)."""
+    names = tuple(builtins)
+
+    def check(_inst: Any, attr: Any, value: Any) -> None:
+        if not isinstance(value, str):
+            raise ConfigError(f"{attr.name} must be a string, got {_fmt(value)}")
+        parts = value.split(":")
+        if value in names or (len(parts) == 2 and all(p.strip() for p in parts)):
+            return
+        raise ConfigError(f"{attr.name} must be one of {', '.join(names)} or package.module:ClassName; got {_fmt(value)}")
+
+    return _with_rule(check, Rule("environment", options=names))
+
+
+def table():
+    """A TOML table (a dict of settings), checked further by whoever owns its keys."""
+
+    def check(_inst: Any, attr: Any, value: Any) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{attr.name} must be a table of settings, got {_fmt(value)}")
+
+    return _with_rule(check, Rule("table"))
 
 
 def boolean():

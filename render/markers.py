@@ -7,6 +7,8 @@ the solids read as 3-D without lights.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from panda3d.core import Geom, GeomTriangles, NodePath, OmniBoundingVolume
 
@@ -62,12 +64,12 @@ class AgentMarkers:
         self._scale = np.ones(0)
 
     @staticmethod
-    def centres(table: AgentTable, axes: tuple[int, int]) -> np.ndarray:
-        """Where each agent's marker is: (x, height + MARKER_LIFT, v) per row."""
+    def centres(table: AgentTable, surface_coords: Callable) -> np.ndarray:
+        """Where each agent's marker is: (X, height + MARKER_LIFT, Z) per row, with (X, Z) the state's
+        place on the surface (`Environment.surface_coords`: x and v for the point mass)."""
         out = np.empty((table.n, 3))
-        out[:, 0] = table.state[:, axes[0]]
+        out[:, 0], out[:, 2] = surface_coords(table.state)
         out[:, 1] = table.height + MARKER_LIFT
-        out[:, 2] = table.state[:, axes[1]]
         return out
 
     def offsets_for(self, table: AgentTable) -> np.ndarray:
@@ -88,7 +90,7 @@ class AgentMarkers:
         out[..., 2] = s * ox + c * oz
         return out * scale[:, None, None]
 
-    def sync(self, table: AgentTable, axes: tuple[int, int]) -> None:
+    def sync(self, table: AgentTable, surface_coords: Callable) -> None:
         n = table.n
         if n > self.capacity:
             cap = max(16, self.capacity)
@@ -105,7 +107,7 @@ class AgentMarkers:
         if n == 0:
             return
         pos = positions(self.vdata)[: n * self.k].reshape(n, self.k, 3)
-        pos[:] = self.centres(table, axes)[:, None, :] + self.offsets_for(table)
+        pos[:] = self.centres(table, surface_coords)[:, None, :] + self.offsets_for(table)
         mode = table.mode
         if self._modes.shape != mode.shape or self._training_row != table.training_row or not np.array_equal(self._modes, mode):
             self._write_colors(table, n)

@@ -52,7 +52,7 @@ class RenderSystem(System):
         cfg = world.resource(AppConfig)
         env = world.resource(Environment)
         surface = world.resource(CriticSurface)
-        self.axes = env.surface_axes
+        self.surface_coords = env.surface_coords
         self.root = scene.attachNewNode("calf-view")
         self.root.setFogOff()  # ursina's scene fog has density 0 but still costs every fragment on llvmpipe
         self.surface = SurfaceMesh(self.root, surface)
@@ -88,7 +88,7 @@ class RenderSystem(System):
         self.grid.sync(surface)
         self.goal.sync(surface)
         self.trails.sync(table, world.resource(TrailChanges))
-        self.markers.sync(table, self.axes)
+        self.markers.sync(table, self.surface_coords)
         self.timeline.sync(world.resource(TrainingStats))
         self.sync_view(world)
 

@@ -54,7 +54,7 @@ def marker_error(rs, table):
     m = rs.markers
     verts = read_positions(live_vdata(m.nodepath))[: table.n * m.k].reshape(table.n, m.k, 3).astype(np.float64)
     centres = verts - m.offsets_for(table)
-    expected = AgentMarkers.centres(table, rs.axes)
+    expected = AgentMarkers.centres(table, rs.surface_coords)
     identity = np.allclose(np.array(m.nodepath.getMat(rs.app.render)), np.eye(4))
     return float(np.max(np.abs(centres - expected[:, None, :]))), bool(identity)
 
@@ -281,7 +281,7 @@ def dd_scenario(app, out):
     table = world.resource(AgentTable)
     m = rs.markers
     verts = read_positions(live_vdata(m.nodepath))[: table.n * m.k].reshape(table.n, m.k, 3).astype(np.float64)
-    centres = AgentMarkers.centres(table, rs.axes)
+    centres = AgentMarkers.centres(table, rs.surface_coords)
     nose = verts[:, 0, :] - centres  # template vertex 0 is the dart's nose
     theta = table.state[:, 2]
     heading = np.stack([np.cos(theta), np.sin(theta)], axis=1)
