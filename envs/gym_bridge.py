@@ -7,12 +7,14 @@ ends and start distribution as ours. Needs the optional `gymnasium` package (the
 Episode ends, as gymnasium splits them:
 - terminated: the goal, the boundary, or a non-finite state or action (`Outcome.NONFINITE`, reward 0);
 - truncated: the step budget (`env.max_steps_per_episode`) ran out (`Outcome.TIMEOUT`).
-`info["outcome"]` holds the `envs.Outcome` of the step (0 = running).
+`info["outcome"]` holds the `envs.Outcome` of the step (0 = running) for `CalfEnv`.
 
 The vector environment resets finished rows in the same step, like the program's PhysicsSystem
 (`metadata["autoreset_mode"] = AutoresetMode.SAME_STEP`): the observation returned for such a
 row is already its next episode's first state; the state it ended in is `info["final_obs"][i]`
-(with `info["_final_obs"][i]` True), and its outcome `info["final_info"]["outcome"][i]`.
+(with `info["_final_obs"][i]` True), and its outcome `info["final_info"]["outcome"][i]`; as in
+gymnasium's own vector environments, the top-level info of a reset row is its reset's (empty), so
+`info["outcome"]` covers the rows that go on (`info["_outcome"]`).
 
 Observations are the state as float64 in `Environment.state_bounds()`; actions are float64 in
 [-action_bound, action_bound] and are clipped to it, as the program clips every action it applies.
@@ -126,8 +128,11 @@ class CalfVectorEnv(VectorEnv):
         a = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, self.env.action_dim)
         nxt, reward, outcome = self._stepper.step(self._states, a, self._steps)
         terminated, truncated = _split(outcome)
-        infos: dict[str, Any] = {"outcome": outcome.copy(), "_outcome": np.ones(self.num_envs, dtype=bool)}
-        done = np.flatnonzero(terminated | truncated)
+        ended = terminated | truncated
+        done = np.flatnonzero(ended)
+        infos: dict[str, Any] = {}
+        if done.size < self.num_envs:  # rows that go on; a reset row's info is its reset's (empty)
+            infos.update(outcome=np.where(ended, 0, outcome).astype(outcome.dtype), _outcome=~ended)
         self._states = nxt
         if done.size:
             final_obs = np.full(self.num_envs, None, dtype=object)
