@@ -22,6 +22,10 @@ from config.validators import number, to_float
 from envs.base import Environment
 
 
+#: half-width of the critic surface in view units (the point mass's default boundary_limit)
+SURFACE_HALF_WIDTH = 5.0
+
+
 def _num(default: float, lo: float, hi: float, **kw: bool):  # noqa: ANN202
     return field(default=default, converter=to_float, validator=number(lo, hi, **kw))
 
@@ -116,13 +120,16 @@ class Pendulum(Environment):
         u = np.where(near, pd, pump)
         return np.clip(u, -o.torque_bound, o.torque_bound)[:, None]
 
-    # -- the surface: theta across (its seam at the edges), omega in depth, scaled to the same width
+    # -- the surface: theta across (its seam at the X edges), omega in depth up to +-boundary_limit,
+    # both scaled to the view's usual half-width so the camera and markers fit as for the others
     @property
     def surface_extent(self) -> float:
-        return math.pi
+        return SURFACE_HALF_WIDTH
 
     def surface_coords(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return states[:, 0], states[:, 1] * (math.pi / self.cfg.boundary_limit)
+        return (states[:, 0] * (SURFACE_HALF_WIDTH / math.pi),
+                states[:, 1] * (SURFACE_HALF_WIDTH / self.cfg.boundary_limit))
 
     def surface_state(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.stack([a, b * (self.cfg.boundary_limit / math.pi)], axis=-1)
+        return np.stack([a * (math.pi / SURFACE_HALF_WIDTH), b * (self.cfg.boundary_limit / SURFACE_HALF_WIDTH)],
+                        axis=-1)

@@ -138,15 +138,15 @@ def test_surface_spans_theta_and_omega_and_heights_follow_the_surface_coordinate
     world.step()
     env = world.resource(Environment)
     surface = world.resource(CriticSurface)
-    assert (surface.lo, surface.hi) == (-math.pi, math.pi)
+    assert (surface.lo, surface.hi) == (-5.0, 5.0)
     a, b = surface.grid_points()
     states = env.surface_state(a.ravel(), b.ravel())
     assert states[:, 0].min() == -math.pi and states[:, 0].max() == math.pi
     np.testing.assert_allclose([states[:, 1].min(), states[:, 1].max()], [-10.0, 10.0])
     table = world.resource(AgentTable)
     x, z = env.surface_coords(table.state)
-    np.testing.assert_allclose(x, table.state[:, 0])
-    np.testing.assert_allclose(z, table.state[:, 1] * math.pi / 10.0)
+    np.testing.assert_allclose(x, table.state[:, 0] * 5.0 / math.pi)
+    np.testing.assert_allclose(z, table.state[:, 1] * 5.0 / 10.0)
     np.testing.assert_allclose(table.height, bilinear_loop(surface.heights, surface.lo, surface.hi, x, z), atol=1e-9)
     world.shutdown()
 
@@ -165,10 +165,10 @@ def test_trails_never_draw_across_the_seam():
         for r in range(table.n):
             e = int(table.entity[r])
             trail = trails.setdefault(e, [])
-            x, z = table.state[r, 0], table.state[r, 1] * math.pi / 10.0
+            x, z = table.state[r, 0] * 5.0 / math.pi, table.state[r, 1] * 5.0 / 10.0
             if table.outcome[r] != 0:
                 trail.clear()
-            elif trail and abs(x - trail[-1][0]) > math.pi:
+            elif trail and abs(x - trail[-1][0]) > 5.0:
                 trail.clear()
                 crossings += 1
             trail.append((x, table.height[r] + MARKER_LIFT, z))
@@ -179,6 +179,6 @@ def test_trails_never_draw_across_the_seam():
         pairs = read_indices(mesh.prim).reshape(-1, 2).astype(np.int64)
         drawn = pairs[pairs[:, 0] != pairs[:, 1]]
         pos = read_positions(mesh.vdata)
-        assert np.all(np.abs(pos[drawn[:, 0], 0] - pos[drawn[:, 1], 0]) < 0.5), "a segment crosses the surface"
+        assert np.all(np.abs(pos[drawn[:, 0], 0] - pos[drawn[:, 1], 0]) < 1.0), "a segment crosses the surface"
     assert crossings > 10  # the swing-ups pass the hanging position (the seam) many times
     world.shutdown()
