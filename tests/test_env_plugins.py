@@ -10,7 +10,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import app
@@ -89,11 +88,11 @@ def lab(tmp_path, monkeypatch):
 def test_a_user_environment_from_another_folder_runs_with_its_options(lab, capsys):
     (Path.cwd() / "spring.toml").write_text("[env.options]\nstiffness = 2.0\nforce_bound = 3.0\n")
     code = app.main(["--system", f"{lab}.spring:SpringMass", "--config", "spring.toml", "--headless", "--train-preset",
-                     "quick", "--episodes", "3", "--agents", "2", "--no-progress", "--out", "run"])
+                     "quick", "--frames", "150", "--agents", "2", "--no-progress", "--out", "run"])
     out, err = capsys.readouterr()
     assert code == 0, err
     summary = json.loads((Path("run") / "run_summary.json").read_text())
-    assert summary["system"] == f"{lab}.spring:SpringMass" and summary["episodes"] == 3
+    assert summary["system"] == f"{lab}.spring:SpringMass" and summary["total_steps"] == 150
     saved = (Path("run") / "config.toml").read_text()
     assert "options = { stiffness = 2.0, force_bound = 3.0 }" in saved and "max_steps_per_episode = 600" in saved
     # the saved config loads back into the same environment
@@ -136,7 +135,7 @@ def test_bad_options_of_a_user_environment_are_one_line(lab, capsys):
 
 def test_checkpoints_stay_with_their_environment(lab, capsys):
     """Same state and action sizes as the pendulum, yet neither resumes the other's checkpoint."""
-    common = ["--headless", "--episodes", "1", "--agents", "0", "--no-progress", "--train-preset", "quick"]
+    common = ["--headless", "--frames", "40", "--agents", "0", "--no-progress", "--train-preset", "quick"]
     assert app.main(["--system", "pendulum", "--out", "runs/pend", *common]) == 0
     user = f"{lab}.spring:SpringMass"
     assert app.main(["--system", user, "--out", "runs/spring", *common]) == 0
@@ -178,8 +177,5 @@ def test_the_real_program_loads_an_environment_from_the_folder_it_runs_in(tmp_pa
                           "--frames", "50", "--agents", "3", "--no-progress", "--out", "run"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert json.loads((tmp_path / "run" / "run_summary.json").read_text())["system"] == "mylab.spring:SpringMass"
-    res = subprocess.run([sys.executable, str(ROOT / "app.py"), "--system", "mylab.spring:Nope", "--headless"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "module mylab.spring has no Nope" in res.stderr
-    assert np.isfinite(json.loads((tmp_path / "run" / "run_summary.json").read_text())["total_steps"])
+    summary = json.loads((tmp_path / "run" / "run_summary.json").read_text())
+    assert summary["system"] == "mylab.spring:SpringMass" and summary["total_steps"] == 50
