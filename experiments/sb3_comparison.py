@@ -20,7 +20,7 @@ drive (bounds 1 and 2).
 
     python experiments/sb3_comparison.py                         # train what is missing, then the table
     python experiments/sb3_comparison.py --table-only            # re-read finished runs
-    python experiments/sb3_comparison.py --systems pendulum --seeds 1 2 3 4 5 --only ours
+    python experiments/sb3_comparison.py --systems pendulum --seeds 4 5 --only ours --policies calf
 
 Runs go to experiments/results/sb3/<system>/<policy>_s<seed>/ (a finished run is not redone);
 the table is written to docs/learning_sb3.md and experiments/results/sb3/comparison.json.
@@ -280,6 +280,8 @@ def main() -> None:
     p.add_argument("--systems", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     p.add_argument("--only", choices=("ours", "sb3"), help="train only these runs")
+    p.add_argument("--policies", nargs="+", choices=("calf", "actor"), default=["calf", "actor"],
+                   help="which of our policies to train (default both)")
     p.add_argument("--table-only", action="store_true", help="train nothing; evaluate what exists and write the table")
     p.add_argument("--eval-starts", type=int, default=100, help="evaluation starts (the [evaluation] default)")
     p.add_argument("--eval-seed", type=int, default=2026, help="seed of the evaluation starts (the [evaluation] default)")
@@ -288,7 +290,7 @@ def main() -> None:
         for system in args.systems:
             for seed in args.seeds:
                 if args.only in (None, "ours"):
-                    for policy in ("calf", "actor"):
+                    for policy in args.policies:
                         train_ours(system, policy, seed)
                 if args.only in (None, "sb3"):
                     train_sb3(system, seed)
