@@ -203,9 +203,37 @@ def _policy_from_checkpoint(policy: str, d: Path, env, cfg):  # noqa: ANN001, AN
     import rl.evaluation as ev
     from rl.calf import CalfParams
 
-    if not hasattr(ev, "FilterPolicy"):
-        raise SystemExit("this checkout's rl.evaluation cannot evaluate the CALF filter; run with eval.csv present")
-    return ev.FilterPolicy("calf", env, nets, CalfParams.from_config(cfg.calf), p_relax=0.0)
+    params = CalfParams.from_config(cfg.calf)
+    if hasattr(ev, "FilterPolicy"):
+        return ev.FilterPolicy("calf", env, nets, params, p_relax=0.0)
+    return CertifiedActor(env, nets, params)
+
+
+class CertifiedActor:
+    """CALF as evaluated (no noise, P_relax = 0: every uncertified step falls back to the nominal policy),
+    each row with its own certificate; for checkouts whose rl.evaluation has no filter policy."""
+
+    name = "calf"
+
+    def __init__(self, env, nets, params) -> None:  # noqa: ANN001
+        self.env, self.nets, self.params = env, nets, params
+
+    def reset(self, count: int) -> None:
+        sd, ad = self.env.state_dim, self.env.action_dim
+        self.s_cert, self.a_cert = np.zeros((count, sd)), np.zeros((count, ad))
+        self.q_cert, self.has_cert = np.full(count, np.nan), np.zeros(count, dtype=bool)
+
+    def act(self, states: np.ndarray):  # noqa: ANN201
+        from rl.calf import certificate_test, certified_q, choose_modes, filtered_actions, update_certificates
+
+        a = self.nets.act(states)
+        q = certified_q(self.nets.q(states, a, which="both"), self.params.certified_value)
+        test = certificate_test(q, self.q_cert, self.has_cert, self.env.state_norm(states), self.params)
+        modes = choose_modes(test.certified, np.ones(len(states)), 0.0, None)
+        actions = filtered_actions(modes, a, self.env.nominal(states))
+        update_certificates(modes, states, a, q, self.s_cert, self.a_cert, self.q_cert, self.has_cert,
+                            self.params.relax_updates_certificate)
+        return actions, modes
 
 
 def nominal(system: str, starts_count: int, eval_seed: int) -> dict:
