@@ -55,6 +55,9 @@ SETTINGS = {
     "differential_drive": {"train_preset": "quick", "env": {"max_steps_per_episode": 750}},
 }
 POLICIES = ("calf", "actor", "sb3")
+SOURCES = {"eval.csv": "by the run itself at its end (eval.csv)",
+           "checkpoint": "from the run's final checkpoint by this script",
+           "rollout": "by this script"}
 LABELS = {"calf": "CALF (ours)", "actor": "TD3 (ours, `--policy actor`)", "sb3": "TD3 (Stable-Baselines3)",
           "nominal": "nominal policy"}
 
@@ -294,7 +297,8 @@ def table(systems: list[str], seeds: list[int], starts_count: int, eval_seed: in
         for policy in POLICIES:
             if per[policy]:
                 detail = ", ".join(f"s{k}: {v['success']:.0%}" for k, v in sorted(per[policy].items()))
-                lines.append(f"- {LABELS[policy]} per seed: {detail}")
+                sources = sorted({SOURCES[v["source"]] for v in per[policy].values()})
+                lines.append(f"- {LABELS[policy]} per seed: {detail} (evaluated {', '.join(sources)})")
         lines.append("")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "comparison.json").write_text(json.dumps(results, indent=2) + "\n")
