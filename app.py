@@ -8,6 +8,7 @@ from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
 from runtime.outputs import check_output_file
 from runtime.plugins import parse_plugin_arg
 from runtime.preflight import check_flags
+from runtime.subcommands import SUBCOMMANDS, run_subcommand
 from runtime.view_cli import check_view_flags, list_view_systems
 
 
@@ -17,8 +18,12 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:  # python app.py sweep ... / python app.py report ...
+        return run_subcommand(argv[0], argv[1:])
     try:
         args = parse_args(argv)
+        args.argv = ["app.py", *argv]  # the command line, for run_summary.json's provenance
         check_view_flags(args)
         cfg = load_config(
             args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args),

@@ -228,6 +228,7 @@ class RunConfig:
     out: str | None = field(default=None, validator=optional_string())
     profile: str | None = field(default=None, validator=optional_string())
     resume: str | None = field(default=None, validator=optional_string())
+    tensorboard: bool = _bool(False)  # also write the episode scalars as a TensorBoard event file
 
 
 def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202

@@ -75,7 +75,10 @@ def build_parser() -> OneLineParser:
         epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
         "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
         "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
-        "| python app.py --headless --resume auto",
+        "| python app.py --headless --resume auto "
+        "| python app.py --headless --set calf.nu_bar=1.0. "
+        "Subcommands: python app.py sweep --help (many seeded runs on Ray), python app.py report --help "
+        "(curves and tables over run folders).",
     )
     run = p.add_argument_group("what to run")
     run.add_argument("--agents", type=_count(0, MAX_AGENTS, "--agents"), metavar="N",
@@ -103,6 +106,10 @@ def build_parser() -> OneLineParser:
     mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
     mode.add_argument("--verbose", action="store_true",
                       help="with --list-systems: also the columns and resources each system reads and writes")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="set",
+                     help="set any config key (e.g. calf.nu_bar=1.0, env.system=differential_drive), checked "
+                     "exactly like the config file; repeatable; wins over --config, and may not repeat a key "
+                     "another flag sets (docs/CONFIG.md lists the keys)")
     ext = p.add_argument_group("extending")
     ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME]",
                      help="add a system by import path, optionally placed after/before a named system "
@@ -123,6 +130,9 @@ def build_parser() -> OneLineParser:
     train.add_argument("--out", type=_nonempty("--out"), metavar="DIR",
                        help="folder for checkpoint, reward plot, summary, CALF log and config "
                        "(default runs/<timestamp>/)")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write the per-episode scalars (and evaluations) as a TensorBoard event file "
+                       "in the run folder's tensorboard/ (view with: tensorboard --logdir runs/)")
     train.add_argument("--resume", type=_nonempty("--resume"), metavar="auto|PATH",
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
                        "environment in the run folders beside --out (default: runs/)")
@@ -171,7 +181,22 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         out.setdefault("profiler", {})["enabled"] = False
     if getattr(args, "variant", None):
         out.setdefault("visual", {}).update(variant_overrides(args.variant)["visual"])
+    if getattr(args, "tensorboard", False):
+        out.setdefault("run", {})["tensorboard"] = True
+    _merge_assignments(out, getattr(args, "set", None) or [])
     return out
+
+
+def _merge_assignments(out: dict[str, dict[str, Any]], items: list[str]) -> None:
+    """--set values join the flags' overrides; a key that a flag sets too is refused."""
+    from config.assignments import assignments_to_overrides
+
+    for section, values in assignments_to_overrides(items).items():
+        for key, value in values.items():
+            if key in out.get(section, {}):
+                raise UsageError(f"--set {section}.{key} and another flag both set {section}.{key} "
+                                 f"({out[section][key]!r}); give it once")
+            out.setdefault(section, {})[key] = value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

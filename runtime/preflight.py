@@ -18,7 +18,8 @@ from runtime.cli import UsageError
 from runtime.plugins import instantiate
 
 #: files a run writes into its --out folder (runtime.run_outputs); --profile / --screenshot must not be one
-RUN_FILES = ("checkpoint.pt", "config.toml", "run_summary.json", "rewards.png", "calf_log.csv", "calf_log.prev.csv")
+RUN_FILES = ("checkpoint.pt", "config.toml", "run_summary.json", "rewards.png", "calf_log.csv", "calf_log.prev.csv",
+             "episodes.csv", "episodes.old.csv", "tensorboard")
 
 #: bytes per trail point with the view: the table's ring buffers (12 + 1), the trail mesh's position,
 #: colour and index arrays and the driver's copy of them (2 x 24), and the float64 temporaries of

@@ -5,6 +5,8 @@
     DIR/rewards.png          refreshed every `plot_every` episodes
     DIR/run_summary.json     refreshed with the plot, final at the end
     DIR/calf_log.csv         the training agent's per-step CALF log (bounded, see runtime.calf_log)
+    DIR/episodes.csv         one row per training episode, appended as it ends (runtime.episode_log)
+    DIR/tensorboard/         with run.tensorboard (--tensorboard): the same scalars and evaluations
 
 The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
 Usable from the headless loop and the rendered one alike. Every file is replaced atomically
@@ -32,6 +34,8 @@ from rl.checkpoint import FILENAME, save_checkpoint
 from runtime.atomic import atomic_write_json, atomic_write_text
 from runtime.calf_log import CalfLog
 from runtime.cli import UsageError
+from runtime.episode_log import EpisodeLog, FilterCounts, episode_row
+from runtime.provenance import provenance
 
 SUMMARY = "run_summary.json"
 PLOT = "rewards.png"
@@ -78,7 +82,8 @@ def _clean(x: Any) -> Any:
 
 
 class RunOutputs:
-    def __init__(self, world, out_dir: str | Path, *, resumed_from: str | None = None) -> None:  # noqa: ANN001
+    def __init__(self, world, out_dir: str | Path, *, resumed_from: str | None = None,  # noqa: ANN001
+                 command: list[str] | None = None) -> None:
         self.world = world
         self.cfg: AppConfig = world.resource(AppConfig)
         self.stats: TrainingStats = world.resource(TrainingStats)
@@ -95,6 +100,15 @@ class RunOutputs:
         self.write_errors: dict[str, str] = {}  # what -> the last error, for files that could not be written
         atomic_write_text(self.dir / CONFIG, to_toml(self.cfg))
         self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
+        self.provenance = provenance(command)
+        self.episode_log = EpisodeLog(self.dir)
+        self._filter_before = FilterCounts.of(self.stats)  # the counters when the current episode began
+        self.tensorboard = None
+        if self.cfg.run.tensorboard:
+            from runtime.tensorboard_log import TensorBoardLog
+
+            self.tensorboard = TensorBoardLog(self.dir)
+            world.events.subscribe("evaluation_done", self.tensorboard.write_evaluation)
         world.on_frame_end(self.on_frame_end)
         world.insert_resource(self)  # F1 exports the profile into this folder
 
@@ -108,6 +122,7 @@ class RunOutputs:
                        d.p_relax, d.filtered)
         if ended:
             self._seen_episodes = st.episodes
+            self._log_episode()
             if st.session_episodes % self.cfg.training.plot_every == 0:
                 self.refresh()
             if st.episodes % self.cfg.training.checkpoint_every == 0:
@@ -125,6 +140,13 @@ class RunOutputs:
             return False
         self.write_errors.pop(what, None)
         return True
+
+    def _log_episode(self) -> None:
+        row = episode_row(self.stats, self._filter_before, self.episode_log.wall_time())
+        self._filter_before = FilterCounts.of(self.stats)
+        self._safely("episode log", lambda: self.episode_log.write(row))
+        if self.tensorboard is not None:
+            self._safely("TensorBoard log", lambda: self.tensorboard.write_episode(row))
 
     # -- files -----------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
@@ -187,6 +209,7 @@ class RunOutputs:
             "interrupted": interrupted,
             "numerics": fault_counts(self.world.resource(Counters)),
             "extensions": extras.collect() if extras is not None else {},
+            "provenance": self.provenance,
         }.items()}
 
     def write_summary(self, interrupted: bool = False) -> None:
@@ -201,4 +224,7 @@ class RunOutputs:
         self._safely("reward plot", self.write_plot)
         self._safely("summary", lambda: self.write_summary(interrupted))
         self._safely("CALF log", self.log.close)
+        self._safely("episode log", self.episode_log.close)
+        if self.tensorboard is not None:
+            self._safely("TensorBoard log", self.tensorboard.close)
         return dict(self.write_errors)

@@ -84,7 +84,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
                 return _error(str(exc))
         try:
             outputs = RunOutputs(world, plan.out_dir,
-                                 resumed_from=str(plan.resume_path) if plan.resume_path else None)
+                                 resumed_from=str(plan.resume_path) if plan.resume_path else None,
+                                 command=getattr(args, "argv", None))
         except OSError as exc:
             return _error(f"--out: cannot write in {plan.out_dir} ({exc.strerror or exc})", EXIT_FAILED)
         start_frame = world.frame

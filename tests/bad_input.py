@@ -97,10 +97,26 @@ def environment_option_cases() -> list[tuple[str, str, str]]:
     return cases
 
 
-def flag_cases() -> list[tuple[str, list[str], str]]:
-    """(case id, argv, expected fragment) for every bad value of every flag that takes one."""
+def set_key_cases() -> list[tuple[str, list[str], str]]:
+    """The config-file cases again as `--set section.key=value` (the same values, the same checks)."""
     cases = []
-    for action in build_parser()._actions:
+    for section, cls in SECTIONS.items():
+        for f in attrs.fields(cls):
+            for value in bad_values(rule_of(f.validator)):
+                text = f"{section}.{f.name}={_toml(value)}"
+                cases.append((f"--set {text}", ["--set", text], f"{section}.{f.name}"))
+    return cases
+
+
+#: malformed --set arguments (the well-formed ones with bad values come from set_key_cases)
+BAD_ASSIGNMENTS = ["nodot=1", "calf.nu_bar", "calf.bogus=1", "bogus.key=1", "calf.nu_bar=", ".nu_bar=1", "=1"]
+
+
+def flag_cases(parser=None) -> list[tuple[str, list[str], str]]:  # noqa: ANN001
+    """(case id, argv, expected fragment) for every bad value of every flag that takes one
+    (of the run's parser, or of `parser`: a subcommand's)."""
+    cases = []
+    for action in (parser or build_parser())._actions:
         if not action.option_strings or action.nargs == 0:
             continue  # positional (none) or a switch (--headless): nothing to get wrong alone
         flag = max(action.option_strings, key=len)
@@ -116,6 +132,10 @@ def flag_cases() -> list[tuple[str, list[str], str]]:
                 values = [str(lo - 1), str(hi + 1), "1.5", "many", ""]
         elif getattr(kind, "nonempty", False):
             values = ["", "   "]
+        elif flag == "--set":
+            values = BAD_ASSIGNMENTS
+        elif getattr(kind, "bad_values", None) is not None:  # a flag that names its own bad values
+            values = list(kind.bad_values)
         elif flag == "--plugin":
             values = ["nocolon", "no_such_module_xyz:Sys", "os:path", "examples.lyapunov_monitor:LyapunovMonitor:after"]
         assert values, f"{flag} takes a value but the bad-input tests do not know what to feed it"
