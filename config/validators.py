@@ -100,17 +100,19 @@ def choice(options: Iterable[str]):
 
 
 def environment_name(builtins: Iterable[str]):
-    """A built-in environment's name or 'package.module:ClassName' (imported and checked later,
-    when the config is complete, so the error can name what is wrong with the class)."""
+    """A registered environment's name or 'package.module:ClassName': imported and its class
+    checked (envs/registry.py), so the error names what is wrong with it."""
     names = tuple(builtins)
 
     def check(_inst: Any, attr: Any, value: Any) -> None:
         if not isinstance(value, str):
             raise ConfigError(f"{attr.name} must be a string, got {_fmt(value)}")
-        parts = value.split(":")
-        if value in names or (len(parts) == 2 and all(p.strip() for p in parts)):
-            return
-        raise ConfigError(f"{attr.name} must be one of {', '.join(names)} or package.module:ClassName; got {_fmt(value)}")
+        from envs.registry import resolve
+
+        try:
+            resolve(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{attr.name}: {exc}") from None
 
     return _with_rule(check, Rule("environment", options=names))
 
