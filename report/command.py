@@ -15,7 +15,7 @@ from report.groups import by_group_and_task, label_runs
 from report.load import ReportError, load_runs
 from report.markdown import write_markdown
 from runtime.atomic import atomic_write_json
-from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty
+from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path
 from runtime.outputs import check_writable_dir
 
 PROG = "app.py report"
@@ -32,7 +32,7 @@ def build_parser() -> OneLineParser:
         "--group-by training.policy,calf.nu_bar",
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="run folders, or folders holding them (any depth)")
-    p.add_argument("--out", type=_nonempty("--out"), metavar="DIR", help="where the report goes (default DIR/report)")
+    p.add_argument("--out", type=_path("--out"), metavar="DIR", help="where the report goes (default DIR/report)")
     p.add_argument("--last", type=_count(1, 1_000_000, "--last"), default=20, metavar="K",
                    help="final training scores over each run's last K episodes (default 20)")
     p.add_argument("--window", type=_count(1, 1_000_000, "--window"), default=10, metavar="W",

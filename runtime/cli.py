@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
 from config.schema import MAX_AGENTS, RELAX_SCHEDULES
+from config.validators import path_problem
 from config.variants import variant_overrides
 
 EXIT_USAGE = 2
@@ -55,6 +56,8 @@ _probability.bounds = (0.0, 1.0)
 
 
 def _nonempty(what: str):
+    """Any text that is not blank (names, addresses; paths use _path)."""
+
     def parse(text: str) -> str:
         if not text.strip():
             raise argparse.ArgumentTypeError("must not be empty")
@@ -65,13 +68,30 @@ def _nonempty(what: str):
     return parse
 
 
+def _path(what: str):
+    """A file or folder name that can be used at all (config.validators.path_problem); whether it
+    exists, what kind of file it is and whether it may be written is runtime.paths' job."""
+
+    def parse(text: str) -> str:
+        problem = path_problem(text)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    parse.__name__ = what
+    parse.nonempty = True  # read by the generated bad-input tests
+    parse.path = True
+    return parse
+
+
 def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog="app.py",
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems. "
-        "Ctrl-C or SIGTERM stops after the current frame and saves everything (exit code 0); "
-        "bad input is one line and exit code 2.",
+        "Ctrl-C, SIGTERM or SIGHUP stops after the current frame and saves everything (exit code 0); "
+        "bad input is one line and exit code 2; a contained fault (a plugin failed) is exit code 1 with "
+        "everything saved; 3 means something could not be saved (each named on stderr).",
         epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
         "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
         "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
@@ -90,13 +110,13 @@ def build_parser() -> OneLineParser:
     run.add_argument("--train-preset", choices=tuple(TRAINING_PRESETS),
                      help="training preset: episodes and episode length (default standard)")
     run.add_argument("--seed", type=_count(0, 2**63 - 1, "--seed"), metavar="S", help="random seed (default 42)")
-    run.add_argument("--config", type=_nonempty("--config"), metavar="FILE.toml",
+    run.add_argument("--config", type=_path("--config"), metavar="FILE.toml",
                      help="config file; command-line flags override it")
     mode = p.add_argument_group("how to run")
     mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
     mode.add_argument("--offscreen", action="store_true",
                       help="render the 3D view into an offscreen buffer (EGL, no display needed) instead of a window")
-    mode.add_argument("--screenshot", type=_nonempty("--screenshot"), metavar="PATH",
+    mode.add_argument("--screenshot", type=_path("--screenshot"), metavar="PATH",
                       help="save the last rendered frame as a PNG (window or --offscreen)")
     mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
                       help="stop after N frames (headless default: run until --episodes are done)")
@@ -127,17 +147,21 @@ def build_parser() -> OneLineParser:
                        "fall back when uncertified)")
     train.add_argument("--train-steps-per-frame", type=_count(0, 1000, "--train-steps-per-frame"), metavar="K",
                        help="TD3 updates per training-agent step once training has started (default 1)")
-    train.add_argument("--out", type=_nonempty("--out"), metavar="DIR",
+    train.add_argument("--out", type=_path("--out"), metavar="DIR",
                        help="folder for checkpoint, reward plot, summary, CALF log and config "
                        "(default runs/<timestamp>/)")
     train.add_argument("--tensorboard", action="store_true",
                        help="also write the per-episode scalars (and evaluations) as a TensorBoard event file "
                        "in the run folder's tensorboard/ (view with: tensorboard --logdir runs/)")
-    train.add_argument("--resume", type=_nonempty("--resume"), metavar="auto|PATH",
+    train.add_argument("--overwrite", action="store_true",
+                       help="allow --out to name a folder that holds an earlier run (its files are replaced; "
+                       "with --resume of that run's checkpoint the run continues there) and --profile / "
+                       "--screenshot to replace existing files; without it nothing that exists is overwritten")
+    train.add_argument("--resume", type=_path("--resume"), metavar="auto|PATH",
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
                        "environment in the run folders beside --out (default: runs/)")
     prof = p.add_argument_group("profiling")
-    prof.add_argument("--profile", type=_nonempty("--profile"), metavar="PATH",
+    prof.add_argument("--profile", type=_path("--profile"), metavar="PATH",
                       help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
                       help="frames kept for profiler statistics (default 1000)")

@@ -10,13 +10,18 @@
 
 The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
 Usable from the headless loop and the rendered one alike. Every file is replaced atomically
-(temp file + rename). A periodic write that fails (a full disk, say) is reported once on stderr
-and retried at the next period; the run goes on. `close()` returns what it could not write.
+(temp file + rename). A periodic write that fails, however it fails (a full disk is an OSError
+from most writers but a RuntimeError from torch.save; a plot of strange values a ValueError), is
+reported once on stderr and retried at the next period; the run goes on. `close()` returns what
+it could not write. While a StopRequest is a world resource, writes are shielded from signals
+(a Ctrl-C lands after the write, never inside it).
+
+The run's own config.toml records `run.out`, `run.profile` and `run.resume` as comments only
+(config.loader.to_toml), so loading it back with --config starts a new run in a new folder.
 """
 from __future__ import annotations
 
-import os
-import sys
+import contextlib
 import time
 from datetime import datetime
 from pathlib import Path
@@ -33,14 +38,16 @@ from rl.calf_state import CalfState
 from rl.checkpoint import FILENAME, save_checkpoint
 from runtime.atomic import atomic_write_json, atomic_write_text
 from runtime.calf_log import CalfLog
-from runtime.cli import UsageError
 from runtime.episode_log import EpisodeLog, FilterCounts, episode_row
 from runtime.provenance import provenance
+from runtime.messages import warning
+from runtime.plugin_boundary import describe, failures_of
 
 SUMMARY = "run_summary.json"
 PLOT = "rewards.png"
 LOG = "calf_log.csv"
 CONFIG = "config.toml"
+ERRORS = "errors.log"
 RUNS_ROOT = Path("runs")
 
 
@@ -53,25 +60,6 @@ def default_out_dir(root: Path = RUNS_ROOT) -> Path:
         out = root / f"{stamp}-{k}"
         k += 1
     return out
-
-
-def check_out_dir(out: Path) -> None:
-    """The folder must be usable: an existing writable directory, or creatable. Checked with a
-    probe that is removed again, so a refused run leaves nothing behind."""
-    import tempfile
-
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a directory")
-    base = out
-    while not base.exists():
-        base = base.parent
-    if not base.is_dir():
-        raise UsageError(f"--out: cannot create {out}: {base} is not a directory")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".calf-ecs-probe-", dir=base))
-    except OSError as exc:
-        verb = "write in" if base == out else "create"
-        raise UsageError(f"--out: cannot {verb} {out} ({exc.strerror or exc})") from None
 
 
 def _clean(x: Any) -> Any:
@@ -98,7 +86,8 @@ class RunOutputs:
         self._plot = None
         self.checkpoints_written = 0
         self.write_errors: dict[str, str] = {}  # what -> the last error, for files that could not be written
-        atomic_write_text(self.dir / CONFIG, to_toml(self.cfg))
+        self.checkpoint_steps: int | None = None  # the training agent's step count the newest checkpoint holds
+        atomic_write_text(self.dir / CONFIG, to_toml(self.cfg, where=False))
         self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
         self.provenance = provenance(command)
         self.episode_log = EpisodeLog(self.dir)
@@ -120,23 +109,37 @@ class RunOutputs:
         episode = st.episodes if ended else st.episodes + 1  # 1-based: the episode this step belongs to
         self.log.write(st.total_steps, episode, d.q, d.q_cert, d.kappa_low, d.kappa_up, d.certified, d.mode,
                        d.p_relax, d.filtered)
+        if self.log.error is not None and "CALF log" not in self.write_errors:
+            self._report("CALF log", self.log.error)  # rows are counted as lost until it can write again
         if ended:
             self._seen_episodes = st.episodes
-            self._log_episode()
-            if st.session_episodes % self.cfg.training.plot_every == 0:
-                self.refresh()
-            if st.episodes % self.cfg.training.checkpoint_every == 0:
-                self._safely("checkpoint", self.save_checkpoint)
+            with self._shielded():
+                self._log_episode()
+                if st.session_episodes % self.cfg.training.plot_every == 0:
+                    self.refresh()
+                if st.episodes % self.cfg.training.checkpoint_every == 0:
+                    self._safely("checkpoint", self.save_checkpoint)
+
+    def _shielded(self):  # noqa: ANN202
+        from runtime.stop import StopRequest
+
+        stop = self.world.try_resource(StopRequest)
+        return stop.shield() if stop is not None else contextlib.nullcontext()
+
+    def _report(self, what: str, exc: BaseException) -> None:
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else describe(exc)
+        message = f"{what} in {self.dir}: not written ({reason})"
+        if what not in self.write_errors:
+            warning(f"{message}; the run goes on")
+        self.write_errors[what] = message
 
     def _safely(self, what: str, write) -> bool:  # noqa: ANN001
-        """Run one write; an OSError is reported (once per kind of file) instead of ending the run."""
+        """Run one write; any failure (OSError, torch's RuntimeError on a full disk, ...) is reported
+        once per kind of file instead of ending the run, and the write is tried again next time."""
         try:
             write()
-        except OSError as exc:
-            message = f"{what} in {self.dir}: not written ({exc.strerror or exc})"
-            if what not in self.write_errors:
-                print(f"app.py: warning: {message}; the run goes on", file=sys.stderr, flush=True)
-            self.write_errors[what] = message
+        except Exception as exc:  # noqa: BLE001 - no output may end the run
+            self._report(what, exc)
             return False
         self.write_errors.pop(what, None)
         return True
@@ -152,6 +155,7 @@ class RunOutputs:
     def save_checkpoint(self) -> Path:
         path = save_checkpoint(self.world, self.checkpoint_path)
         self.checkpoints_written += 1
+        self.checkpoint_steps = self.stats.total_steps
         return path
 
     def refresh(self) -> None:
@@ -179,6 +183,10 @@ class RunOutputs:
         st = self.stats
         lengths = list(st.lengths)
         extras = self.world.try_resource(ReportExtras)
+        try:
+            extensions = extras.collect() if extras is not None else {}
+        except Exception as exc:  # noqa: BLE001 - a figure that cannot be made must not lose the summary
+            extensions = {"error": describe(exc)}
         return {k: _clean(v) for k, v in {
             "episodes": st.episodes,
             "total_steps": st.total_steps,
@@ -208,7 +216,8 @@ class RunOutputs:
             "resumed_from": self.resumed_from,
             "interrupted": interrupted,
             "numerics": fault_counts(self.world.resource(Counters)),
-            "extensions": extras.collect() if extras is not None else {},
+            "extensions": extensions,
+            "plugin_failures": [f.line() for f in failures_of(self.world)],
             "provenance": self.provenance,
         }.items()}
 
@@ -228,3 +237,8 @@ class RunOutputs:
         if self.tensorboard is not None:
             self._safely("TensorBoard log", self.tensorboard.close)
         return dict(self.write_errors)
+
+    def write_errors_log(self, texts: list[str]) -> None:
+        """The tracebacks of contained failures (a plugin's, a frame's), for whoever debugs them."""
+        if texts:
+            self._safely("errors.log", lambda: atomic_write_text(self.dir / ERRORS, "\n".join(texts)))

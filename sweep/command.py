@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, ConfigError, load_config
-from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, overrides_from_args, parse_args
+from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path, overrides_from_args, parse_args
 from runtime.preflight import check_flags
-from runtime.run_outputs import check_out_dir
+from runtime.paths import check_out_dir
 from sweep.grid import RunSpec, expand, parse_seeds, parse_variants
 from sweep.state import ChangedRunError, clear_unfinished, finished
 
@@ -62,7 +62,7 @@ def build_parser() -> OneLineParser:
         "--set calf.nu_bar=0.01,1 --train-preset quick",
     )
     what = p.add_argument_group("the runs")
-    what.add_argument("--out", required=True, type=_nonempty("--out"), metavar="DIR",
+    what.add_argument("--out", required=True, type=_path("--out"), metavar="DIR",
                       help="the sweep's folder: one folder per run, logs/, sweep.json")
     what.add_argument("--seeds", type=_seeds, default=[42], metavar="LIST",
                       help="seeds: 42 | 1,2,3 | 0-9 (inclusive) | a mix such as 0-4,10 (default 42)")
@@ -78,7 +78,7 @@ def build_parser() -> OneLineParser:
     what.add_argument("--agents", type=_count(0, 100_000, "--agents"), default=0, metavar="N",
                       help="visual agents per run besides the training agent (default 0: they only cost time "
                       "headless)")
-    what.add_argument("--config", type=_nonempty("--config"), metavar="FILE.toml", help="config file of every run")
+    what.add_argument("--config", type=_path("--config"), metavar="FILE.toml", help="config file of every run")
     what.add_argument("--tensorboard", action="store_true", help="every run also writes TensorBoard event files")
     how = p.add_argument_group("where and how")
     how.add_argument("--cpus", type=_count(1, 4096, "--cpus"), metavar="N",

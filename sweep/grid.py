@@ -97,6 +97,6 @@ def expand(out: Path, seeds: list[int], policies: list[str], variants: dict[str,
             for seed in seeds:
                 folder = out / group / f"seed{seed}"
                 argv = ["--headless", "--no-progress", *base_args, "--policy", policy, "--seed", str(seed), *sets,
-                        "--out", str(folder)]
+                        "--out", str(folder), "--overwrite"]  # a run left unfinished is started again
                 specs.append(RunSpec(group, seed, folder, argv))
     return specs

@@ -8,6 +8,7 @@ Each case is (argv or TOML text, a fragment the one-line error must contain).
 """
 from __future__ import annotations
 
+import json
 import math
 
 import attrs
@@ -17,6 +18,9 @@ from config.validators import rule_of
 from runtime.cli import build_parser
 
 TOML_INT_MAX = 2**63 - 1
+#: names no file can have: empty, blank, a NUL byte, a newline, an escape character, a component
+#: longer than 255 bytes, a path longer than 4095 bytes
+BAD_PATHS = ["", "  ", "a\x00b", "a\nb", "a\x1b[2Jb", "d/" + "y" * 256, "/".join(["z" * 200] * 21)]
 
 
 def _toml(value: object) -> str:
@@ -29,7 +33,7 @@ def _toml(value: object) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return '"' + value + '"'
+        return json.dumps(value)  # a TOML basic string: JSON's escapes (\n, \u0000) are TOML's too
     return repr(value)
 
 
@@ -59,6 +63,8 @@ def bad_values(rule) -> list[object]:  # noqa: ANN001
         return ["yes", 1]
     if rule.kind == "string":
         return [3] + (["", "  "] if rule.nonempty else [])
+    if rule.kind == "path":
+        return [3, *BAD_PATHS]
     raise AssertionError(f"no bad values for rule kind {rule.kind!r}")
 
 
@@ -130,6 +136,8 @@ def flag_cases(parser=None) -> list[tuple[str, list[str], str]]:  # noqa: ANN001
                 values = [str(lo - 0.5), str(hi + 0.5), "nan", "inf", "half"]
             else:
                 values = [str(lo - 1), str(hi + 1), "1.5", "many", ""]
+        elif getattr(kind, "path", False):
+            values = list(BAD_PATHS)
         elif getattr(kind, "nonempty", False):
             values = ["", "   "]
         elif flag == "--set":

@@ -94,7 +94,7 @@ def test_a_user_environment_from_another_folder_runs_with_its_options(lab, capsy
     summary = json.loads((Path("run") / "run_summary.json").read_text())
     assert summary["system"] == f"{lab}.spring:SpringMass" and summary["total_steps"] == 150
     saved = (Path("run") / "config.toml").read_text()
-    assert "options = { stiffness = 2.0, force_bound = 3.0 }" in saved and "max_steps_per_episode = 600" in saved
+    assert "options = {stiffness = 2.0, force_bound = 3.0}" in saved and "max_steps_per_episode = 600" in saved
     # the saved config loads back into the same environment
     code = app.main(["--config", "run/config.toml", "--list-systems", "--headless"])
     assert code == 0, capsys.readouterr().err

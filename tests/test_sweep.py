@@ -50,7 +50,7 @@ def test_the_grid_is_policies_x_variants_x_seeds_each_in_its_own_folder(tmp_path
                                            "calf_calf.nu_bar=1/seed1", "calf_calf.nu_bar=1/seed2"]
     a = specs[2].argv
     assert a[:2] == ("--headless", "--no-progress") and ("--policy", "calf") == a[a.index("--policy"):][:2]
-    assert "calf.nu_bar=1" in a and "env.dt=0.02" in a and a[-2:] == ("--out", str(tmp_path / specs[2].name))
+    assert "calf.nu_bar=1" in a and "env.dt=0.02" in a and a[-3:] == ("--out", str(tmp_path / specs[2].name), "--overwrite")
     assert specs[2].command()[:2] == [sys.executable, str(ROOT / "app.py")]
 
 
@@ -155,7 +155,7 @@ def test_a_real_sweep_of_2_seeds_x_2_policies_then_a_resume_that_skips_them(loca
             assert len(rows) == 3  # header + 2 episodes
             summary = _json(run / "run_summary.json")
             assert summary["seed"] == seed and summary["policy"] == policy and summary["interrupted"] is False
-            assert summary["provenance"]["command"][-2:] == ["--out", str(run)]
+            assert summary["provenance"]["command"][-3:] == ["--out", str(run), "--overwrite"]
             assert (run / "sweep_run.json").exists()
     records = _json(out / "sweep.json")["runs"]
     assert sorted(r["name"] for r in records) == ["calf/seed1", "calf/seed2", "nominal/seed1", "nominal/seed2"]
