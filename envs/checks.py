@@ -134,7 +134,7 @@ def _call(label: str, what: str, func, *args):  # noqa: ANN001, ANN202
         return func(*args)
     except EnvironmentLoadError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a method must not end the program silently
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise _fail(label, f"{what} raised {type(exc).__name__}: {reason}") from None
 

@@ -57,7 +57,7 @@ def _import_target(target: str, label: str) -> object:
         sys.path.append(cwd)
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or anything raised while the module runs
+    except (Exception, SystemExit) as exc:  # ImportError, anything raised (or sys.exit()) while the module runs
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise EnvironmentLoadError(
             f"environment {label}: cannot import {module_name} ({type(exc).__name__}: {reason})") from None
@@ -91,7 +91,7 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
         env = cls(cfg)
     except EnvironmentLoadError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise EnvironmentLoadError(f"environment {label}: constructing it failed ({type(exc).__name__}: {reason})") from None
     env.name = canonical(cfg.system)

@@ -63,6 +63,8 @@ BROKEN = {
     "UnknownPreset": ("class UnknownPreset(SpringMass):\n    preset_defaults = {'fast': {}}\n",
                       "unknown training preset 'fast'"),
     "OptionsNotAttrs": ("class OptionsNotAttrs(SpringMass):\n    Options = dict\n", "Options must be an attrs class"),
+    "ExitsWhenSampled": ("class ExitsWhenSampled(SpringMass):\n    def sample_states(self, rng, count):\n"
+                         "        raise SystemExit(3)\n", "sample_states raised SystemExit: 3"),
     "ConstructorFails": ("class ConstructorFails(SpringMass):\n    def __init__(self, cfg):\n"
                          "        raise RuntimeError('no hardware')\n", "constructing it failed (RuntimeError: no hardware)"),
 }
@@ -80,6 +82,7 @@ def lab(tmp_path, monkeypatch):
     (pkg / "broken.py").write_text("import numpy as np\n\nfrom envs.base import Environment\n"
                                    f"from {name}.spring import SpringMass\n\n\n" + "\n\n".join(c for c, _ in BROKEN.values()))
     (pkg / "explodes.py").write_text("raise ImportError('missing driver library')\n")
+    (pkg / "quits.py").write_text("import sys\nsys.exit(4)\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the loader makes the current folder importable
     return name
@@ -118,6 +121,7 @@ def test_a_broken_environment_is_refused_in_one_line(lab, cls, capsys):
 @pytest.mark.parametrize("system, fragment", [
     ("{lab}.explodes:Env", "cannot import {lab}.explodes (ImportError: missing driver library)"),
     ("{lab}.spring:NoSuchClass", "module {lab}.spring has no NoSuchClass"),
+    ("{lab}.quits:Env", "cannot import {lab}.quits (SystemExit: 4)"),
     ("{lab}.nowhere:Env", "cannot import {lab}.nowhere (ModuleNotFoundError"),
 ])
 def test_an_environment_that_cannot_be_imported_is_refused_in_one_line(lab, capsys, system, fragment):
