@@ -40,6 +40,8 @@ class Environment:
     name: str = ""
     state_dim: int = 0
     action_dim: int = 0
+    #: a name per state component, for the view's inspection panel (empty: s0, s1, ...)
+    state_names: tuple[str, ...] = ()
     #: which state components the surface's two axes show (x -> X, second -> Z)
     surface_axes: tuple[int, int] = (0, 1)
     #: which state components count as position for the boundary test

@@ -53,6 +53,7 @@ class Pendulum(Environment):
     name = "pendulum"
     state_dim = 2
     action_dim = 1
+    state_names = ("theta", "omega")
     surface_axes = (0, 1)
     position_axes = (1,)  # |omega| > boundary_limit ends the episode; theta cannot leave
     periodic_axes = (0,)

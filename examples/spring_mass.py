@@ -35,6 +35,7 @@ class SpringMass(Environment):
     name = "spring_mass"
     state_dim = 2
     action_dim = 1
+    state_names = ("x", "v")
     surface_axes = (0, 1)  # x across the surface, v in depth
     position_axes = (0,)  # |x| > boundary_limit ends an episode
     Options = SpringMassOptions

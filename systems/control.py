@@ -30,7 +30,6 @@ from envs.base import Environment
 from rl.calf import (
     CalfParams,
     certificate_test,
-    certified_q,
     choose_modes,
     filtered_actions,
     reset_certificates,
@@ -43,6 +42,7 @@ from rl.networks import Networks
 
 
 class ControlSystem(System):
+    phase = "simulation"
     reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "Networks", "CalfState", "TrainingStats",
              "Environment", "Rngs", "Counters")
     writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "CalfState")
@@ -106,7 +106,7 @@ class ControlSystem(System):
         a_actor = nets.act(s)
         if tr >= 0:
             a_actor[tr] = np.clip(a_actor[tr] + noise, env.action_low, env.action_high)
-        q = certified_q(nets.q(s, a_actor, which="both"), self.params.certified_value)
+        q = nets.certificate_q(s, a_actor, self.params.certified_value)  # only the heads it needs
         counters.add("network_forward_calls", 2)
 
         norms = env.state_norm(s)
