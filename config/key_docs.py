@@ -11,7 +11,7 @@ TOP_LEVEL = {
 
 KEYS = {
     "env": {
-        "system": "the environment the agents live in",
+        "system": "the environment the agents live in (docs/PROBLEM.md, docs/CONFIG.md)",
         "dt": "integration step in seconds (RK4)",
         "goal_epsilon": "point mass: an episode succeeds once the state's norm |s| is below this",
         "dd_goal_position": "differential drive: success needs the distance to the origin below this...",
@@ -30,6 +30,7 @@ KEYS = {
         "dd_k_theta": "differential drive nominal policy: turn rate per radian of heading, once at the origin",
         "dd_backup_speed": "differential drive nominal policy: fraction of k_rho * distance used when reversing",
         "dd_final_rotation_radius": "differential drive nominal policy: within this distance it only turns to theta = 0",
+        "options": "the chosen environment's own settings (the pendulum's torque_bound, ...; docs/CONFIG.md)",
     },
     "td3": {
         "hidden_size": "units per hidden layer of the actor and of each critic",

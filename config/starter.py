@@ -28,6 +28,10 @@ def accepts(rule: Any) -> str:
         text = f"{'whole number' if rule.kind == 'integer' else 'number'} in {lo}{lo_text}, {hi_text}{hi}"
     elif rule.kind == "choice":
         text = "one of " + ", ".join(rule.options)
+    elif rule.kind == "environment":
+        text = "one of " + ", ".join(rule.options) + ", or package.module:ClassName"
+    elif rule.kind == "table":
+        text = "a table: { key = value, ... }"
     elif rule.kind == "boolean":
         text = "true or false"
     elif rule.kind == "path":

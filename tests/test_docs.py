@@ -133,6 +133,11 @@ def example_plugin(tmp_path, monkeypatch):
                 if block.startswith("# mysystems/speed.py"))
     (tmp_path / "mysystems").mkdir()
     (tmp_path / "mysystems" / "speed.py").write_text(code)
+    # "copy examples/spring_mass.py and change what you need": the environment the docs call mylab.cart:Cart
+    (tmp_path / "mylab").mkdir()
+    (tmp_path / "mylab" / "__init__.py").write_text("")
+    spring = (ROOT / "examples" / "spring_mass.py").read_text(encoding="utf-8")
+    (tmp_path / "mylab" / "cart.py").write_text(spring + "\n\nclass Cart(SpringMass):\n    pass\n")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
