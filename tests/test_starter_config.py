@@ -49,12 +49,12 @@ def test_the_plain_starter_file_sets_nothing_and_loads_to_the_defaults(in_tmp, c
 
 
 def test_what_the_command_line_sets_is_active_and_the_file_loads_back_to_the_same_config(in_tmp, capsys):
-    argv = ["--preset", "low", "--agents", "30", "--seed", "3", "--set", "calf.nu_bar=1.0", "--p-relax", "0",
+    argv = ["--preset", "low", "--agents", "30", "--seed", "3", "--set", "calf.nu_bar=1.0", "--p-relax", "0.5",
             "--plugin", "examples.lyapunov_monitor:LyapunovMonitor:after=ControlSystem"]
     assert app.main([*argv, "--write-config", "mine.toml"]) == 0
     text = (in_tmp / "mine.toml").read_text()
     assert sorted(active_lines(text)) == sorted([
-        'preset = "low"', "agents = 30", "seed = 3", "nu_bar = 1.0", "p_relax_init = 0.0",
+        'preset = "low"', "agents = 30", "seed = 3", "nu_bar = 1.0", "p_relax_init = 0.5",
         'system = "examples.lyapunov_monitor:LyapunovMonitor"', 'after = "ControlSystem"'])
     assert "# agents = " not in text and "# trail_max_length = 300" in text  # the low preset's, as a comment
     from runtime.cli import overrides_from_args, parse_args
