@@ -3,8 +3,11 @@
 One step for a batch of agents (DOMAIN.md section 1; conventions in docs/CALF.md):
 
 1. `certificate_test`: with no certified triple an action is certified; otherwise it is
-   certified iff the critic rose enough since the certificate (`q - q_cert >= nu_bar`, i.e. the
-   Lyapunov candidate -Q fell) and `kappa_low(r) <= -q <= kappa_up(r)`.
+   certified iff the critic rose enough since the certificate (`q - q_cert >= required`, i.e. the
+   Lyapunov candidate -Q fell by at least `required_decrease`) and `kappa_low(r) <= -q <= kappa_up(r)`.
+   The required decrease is relative by default, `nu_rate * dt * |q_cert|`: -Q must shrink at
+   least at the exponential rate `nu_rate` (per second of simulated time), whatever the scale of
+   the rewards or the discount; `decrease = "absolute"` keeps a fixed `nu_bar` instead.
 2. `choose_modes`: certified -> CERTIFIED; else a coin `u ~ U[0, 1)`: `u < p_relax` -> RELAX
    (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention).
 3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
@@ -32,7 +35,10 @@ CERTIFIED, RELAX, FALLBACK = np.int8(Mode.CERTIFIED), np.int8(Mode.RELAX), np.in
 class CalfParams:
     """The certificate's constants and conventions (from config.CalfConfig)."""
 
-    nu_bar: float = 0.01
+    nu_bar: float = 0.01  # the absolute decrease ("absolute")
+    decrease: str = "relative"  # "relative": q - q_cert >= nu_rate * dt * |q_cert|; "absolute": >= nu_bar
+    nu_rate: float = 1.0  # the relative decrease's rate, per second of simulated time
+    dt: float = 0.01  # the environment's step, which turns nu_rate into a per-step fraction
     kappa_low_coeff: float = 0.01
     kappa_up_coeff: float = 1000.0
     kappa_on: str = "squared_norm"  # kappa(r) = coeff * r**2 ("squared_norm") or coeff * r ("norm")
@@ -40,8 +46,9 @@ class CalfParams:
     relax_updates_certificate: bool = False  # does a relax action become the certified triple?
 
     @classmethod
-    def from_config(cls, calf) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
-        return cls(nu_bar=calf.nu_bar, kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
+    def from_config(cls, calf, dt: float) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
+        return cls(nu_bar=calf.nu_bar, decrease=calf.decrease, nu_rate=calf.nu_rate, dt=dt,
+                   kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
                    kappa_on=calf.kappa_on, certified_value=calf.certified_value,
                    relax_updates_certificate=calf.relax_updates_certificate)
 
@@ -50,10 +57,11 @@ class CertificateTest(NamedTuple):
     """Per-agent results of the certificate test (arrays of length n)."""
 
     certified: np.ndarray  # bool: the actor's action passes (or there is no certificate yet)
-    decrease_ok: np.ndarray  # bool: q - q_cert >= nu_bar
+    decrease_ok: np.ndarray  # bool: q - q_cert >= required
     bounds_ok: np.ndarray  # bool: kappa_low <= -q <= kappa_up
     kappa_low: np.ndarray
     kappa_up: np.ndarray
+    required: np.ndarray | float  # the decrease each row had to show (NaN where there is no certificate)
 
 
 def certified_q(q_both: np.ndarray, certified_value: str) -> np.ndarray:
@@ -76,15 +84,25 @@ def kappa_bounds(state_norm: np.ndarray, params: CalfParams) -> tuple[np.ndarray
     return params.kappa_low_coeff * r, params.kappa_up_coeff * r
 
 
+def required_decrease(q_cert: np.ndarray, params: CalfParams) -> np.ndarray | float:
+    """How much q must rise over q_cert: `nu_rate * dt * |q_cert|` (relative) or `nu_bar` (absolute)."""
+    if params.decrease == "relative":
+        return (params.nu_rate * params.dt) * np.abs(q_cert)
+    if params.decrease == "absolute":
+        return params.nu_bar
+    raise ValueError(f"decrease must be 'relative' or 'absolute', got {params.decrease!r}")
+
+
 def certificate_test(q: np.ndarray, q_cert: np.ndarray, has_cert: np.ndarray, state_norm: np.ndarray,
                      params: CalfParams) -> CertificateTest:
     low, up = kappa_bounds(state_norm, params)
     neg_q = -q
+    required = required_decrease(q_cert, params)
     with np.errstate(invalid="ignore"):  # q_cert is NaN where there is no certificate
-        decrease_ok = (q - q_cert) >= params.nu_bar
+        decrease_ok = (q - q_cert) >= required
     bounds_ok = (low <= neg_q) & (neg_q <= up)
     certified = np.isfinite(q) & (~has_cert | (decrease_ok & bounds_ok))  # a NaN / inf Q is never certified
-    return CertificateTest(certified, decrease_ok, bounds_ok, low, up)
+    return CertificateTest(certified, decrease_ok, bounds_ok, low, up, required)
 
 
 def unusable_rows(a_actor: np.ndarray, q: np.ndarray) -> np.ndarray | None:

@@ -72,8 +72,12 @@ def stats_text(v: Mapping[str, Any]) -> str:
         "",
         f"CALF mode {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",
         f"certified {_pct(v['certification_rate'])}  intervention {_pct(v['intervention_rate'])}  "
-        f"relax {_pct(v['relax_rate'])}",
-        f"Q(s,a) {_num(q, '.4f')}  q_cert {_num(q_cert, '.4f')}  diff {_num(diff, '+.4f')}  nu_bar {v['nu_bar']:g}",
+        f"relax {_pct(v['relax_rate'])}   (training agent)",
+        f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}  "
+        f"relax {_pct(v['all_relax_rate'])}   (all agents; success {_pct(v['all_success_rate'])}, "
+        f"learners: {v['collect']})",
+        f"Q(s,a) {_num(q, '.4f')}  q_cert {_num(q_cert, '.4f')}  diff {_num(diff, '+.4f')}  "
+        f"need {_num(v['required'], '.4g', 7)}",
         f"|s| {_num(v['state_norm'], '.4f')}  k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up "
         f"{_num(ku, '.2f')}  {bounds}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {v['grid_refreshes']}",
