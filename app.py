@@ -5,28 +5,44 @@ import sys
 
 from config import ConfigError, load_config
 from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
-from runtime.outputs import check_output_file
+from runtime.messages import error
 from runtime.plugins import parse_plugin_arg
 from runtime.preflight import check_flags
+from runtime.subcommands import SUBCOMMANDS, run_subcommand
 from runtime.view_cli import check_view_flags, list_view_systems
 
 
 def _fail(message: str) -> int:
-    print(f"app.py: error: {message}", file=sys.stderr)
+    error(message)  # one line, whatever the message quotes (runtime.messages)
     return EXIT_USAGE
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Python's warnings (numpy's on odd values, a library's deprecations) as one line each."""
+    from pathlib import Path
+
+    from runtime.messages import warning
+
+    warning(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the program itself, not a test calling main(): its warnings are one line too
+        import warnings
+
+        warnings.showwarning = _one_line_warning
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:  # python app.py sweep ... / python app.py report ...
+        return run_subcommand(argv[0], argv[1:])
     try:
         args = parse_args(argv)
+        args.argv = ["app.py", *argv]  # the command line, for run_summary.json's provenance
         check_view_flags(args)
         cfg = load_config(
             args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args),
             extra_plugins=[parse_plugin_arg(p) for p in args.plugin],
         )
-        check_flags(args, cfg)
-        if cfg.run.profile and not args.list_systems:
-            check_output_file(cfg.run.profile, "--profile")
+        check_flags(args, cfg)  # output paths are vetted with the run's plan (runtime.session)
     except (UsageError, ConfigError) as exc:
         return _fail(str(exc))
 
@@ -48,9 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     return run_session(args, cfg, mode)
 
 
+def _quiet_stdout() -> None:
+    """stdout's reader went away (`app.py ... | head -1`): drop what is still to be printed there."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
     try:
-        sys.exit(main())
+        code = main()
     except KeyboardInterrupt:  # Ctrl-C while starting up, before there is anything to save
-        print("app.py: interrupted", file=sys.stderr)
-        sys.exit(130)
+        error("interrupted")
+        code = 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = 0
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        _quiet_stdout()
+    sys.exit(code)

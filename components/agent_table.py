@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 from attrs import define, field
 
@@ -25,9 +26,19 @@ def _as_shape(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in value)
 
 
+#: what the finite check (systems.finite_check) does with NaN / inf in a float column
+NONFINITE_POLICIES = ("auto", "reset", "nan", "owner")
+
+
 @define(frozen=True)
 class ColumnSpec:
-    """One column: its per-row shape, dtype, the value new rows get, and who owns it."""
+    """One column: its per-row shape, dtype, the value new rows get, and who owns it.
+
+    `nonfinite` (float columns): what the finite check does with a NaN or inf found in it.
+    `reset`: set it back to `fill`; `nan`: NaN means "none" here, so NaN stays and inf becomes
+    NaN; `owner`: the owning system deals with it itself (PhysicsSystem ends the episode of an
+    agent whose state is not finite); `auto` (the default): `nan` if `fill` is NaN, else `reset`.
+    """
 
     name: str
     shape: tuple[int, ...] = field(default=(), converter=_as_shape)
@@ -35,6 +46,15 @@ class ColumnSpec:
     fill: Any = 0
     owner: str = ""
     doc: str = ""
+    nonfinite: str = field(default="auto", validator=attrs.validators.in_(NONFINITE_POLICIES))
+
+    @property
+    def nonfinite_policy(self) -> str:
+        """The policy in force: `auto` resolved from the fill value."""
+        if self.nonfinite != "auto":
+            return self.nonfinite
+        fill = np.asarray(self.fill)
+        return "nan" if fill.dtype.kind in "fc" and np.isnan(fill).any() else "reset"
 
     def __attrs_post_init__(self) -> None:
         if not self.name.isidentifier():

@@ -14,6 +14,8 @@ FAULT_COUNTERS = {
     "rejected_transitions": "training transitions with a non-finite value, kept out of the replay buffer",
     "skipped_updates": "TD3 critic or actor steps skipped because the loss or a gradient was not finite",
     "network_restores": "times a network with non-finite weights was restored from its target network",
+    "nonfinite_values": "NaN / inf values found in agent-table columns at a frame boundary or after a plugin, "
+                        "and repaired (systems.finite_check)",
 }
 
 

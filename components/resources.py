@@ -78,8 +78,14 @@ class SimClock:
 class HudLines(dict):
     """Resource: extra HUD lines by name (name -> text); the StatsSystem shows them under its own.
 
-    A plugin sets `world.resource(HudLines)["my_system"] = "..."` when its text changes.
+    A plugin sets `world.resource(HudLines)["my_system"] = "..."` when its text changes. Values
+    are kept as one line of text (a number or a multi-line string is made one), so whatever a
+    plugin stores here, the HUD can always show it.
     """
+
+    def __setitem__(self, key: object, value: object) -> None:
+        text = str(value)
+        super().__setitem__(str(key), " ".join(text.split()) if not text.isprintable() else text)
 
 
 class ReportExtras(dict):

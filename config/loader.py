@@ -1,7 +1,10 @@
 """Build an AppConfig from defaults, presets, a TOML file and CLI overrides (in that order)."""
 from __future__ import annotations
 
+import datetime
 import difflib
+import math
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,24 +26,65 @@ def _suggest(name: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a config file; every failure is a ConfigError naming the file."""
-    p = Path(path)
+#: how deep tables and arrays may nest in a config file (a real one needs 3: plugins, a plugin's
+#: options, a value in them); deeper documents are refused before anything walks them
+MAX_DEPTH = 32
+_BOM_UTF8 = b"\xef\xbb\xbf"
+_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def _depth(data: Any) -> int:
+    """The nesting depth of parsed TOML (tables and arrays), found without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
+    return deepest
+
+
+def decode_toml(raw: bytes, source: str) -> dict[str, Any]:
+    """Parse config-file bytes; every failure is a ConfigError starting with `source`.
+
+    A UTF-8 byte-order mark at the start is skipped (editors on Windows write one); UTF-16 and
+    UTF-32 files are named as such; nesting deeper than MAX_DEPTH is refused."""
+    if raw.startswith(_BOM_UTF8):
+        raw = raw[len(_BOM_UTF8):]
+    for bom, encoding in _BOMS.items():
+        if raw.startswith(bom):
+            raise ConfigError(f"{source}: encoded as {encoding} (it starts with a {encoding} byte-order mark); "
+                              "save it as UTF-8")
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {p}: not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config file {p}: is a directory") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {p}: not UTF-8 text") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {p}: malformed TOML ({exc})") from None
-    _check_keys(data, f"config file {p}")
+        raise ConfigError(f"{source}: malformed TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: values nested too deeply (at most {MAX_DEPTH} levels)") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError(f"{source}: values nested too deeply (at most {MAX_DEPTH} levels)")
+    return data
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a config file; every failure is a ConfigError naming the file. The file must be a
+    regular file of at most 1 MiB (runtime.paths): not a FIFO, a device or a directory."""
+    from runtime.paths import CONFIG_MAX_BYTES, PathError, read_input  # runtime imports config: import late
+
+    try:
+        raw = read_input(path, "config file", CONFIG_MAX_BYTES)
+    except PathError as exc:
+        raise ConfigError(str(exc)) from None
+    source = f"config file {path}"
+    data = decode_toml(raw, source)
+    _check_keys(data, source)
     return data
 
 
@@ -133,20 +177,59 @@ def replace(config: AppConfig, **sections: Mapping[str, Any]) -> AppConfig:
     return attrs.evolve(config, **changes)
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+#: RunConfig keys that say where a run writes and what it continues from, not what it does
+WHERE_KEYS = ("out", "profile", "resume")
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
+
+
 def _toml_value(value: Any) -> str:
+    """Any value a TOML file can hold (plugin options can be any of them), written back exactly."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} to TOML")
 
 
-def to_toml(config: AppConfig) -> str:
-    """The config as a TOML file that `load_config` reads back to an equal AppConfig."""
+def to_toml(config: AppConfig, *, where: bool = True) -> str:
+    """The config as a TOML file that `load_config` reads back to an equal AppConfig.
+
+    `where=False` (a run's own config.toml) writes `run.out`, `run.profile` and `run.resume` as
+    comments: they record where that run wrote and what it continued from, and loading the file
+    with --config starts a new run (in a new folder) with the same settings, instead of writing
+    into the old run's folder and files."""
     lines = [f"preset = {_toml_value(config.preset)}", f"train_preset = {_toml_value(config.train_preset)}"]
     for plugin in config.plugins:
         lines.append("")
@@ -156,12 +239,15 @@ def to_toml(config: AppConfig) -> str:
             if getattr(plugin, key) is not None:
                 lines.append(f"{key} = {_toml_value(getattr(plugin, key))}")
         if plugin.options:
-            opts = ", ".join(f"{k} = {_toml_value(v)}" for k, v in plugin.options.items())
-            lines.append(f"options = {{ {opts} }}")
+            lines.append(f"options = {_toml_value(dict(plugin.options))}")
     for name in SECTIONS:
         lines.append("")
         lines.append(f"[{name}]")
         for key, value in attrs.asdict(getattr(config, name)).items():
-            if value is not None:
+            if value is None:
+                continue
+            if name == "run" and key in WHERE_KEYS and not where:
+                lines.append(f"# {key} = {_toml_value(value)}  (this run's; not loaded back, see docs/CONFIG.md)")
+            else:
                 lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from config.validators import (
     number,
     optional_integer,
     optional_number,
-    optional_string,
+    optional_path,
     string,
     to_float,
 )
@@ -198,9 +198,10 @@ class RunConfig:
 
     seed: int = _int(42, 0, 2**63 - 1)
     frames: int | None = field(default=None, validator=optional_integer(1, 10**12))
-    out: str | None = field(default=None, validator=optional_string())
-    profile: str | None = field(default=None, validator=optional_string())
-    resume: str | None = field(default=None, validator=optional_string())
+    out: str | None = field(default=None, validator=optional_path())
+    profile: str | None = field(default=None, validator=optional_path())
+    resume: str | None = field(default=None, validator=optional_path())
+    tensorboard: bool = _bool(False)  # also write the episode scalars as a TensorBoard event file
 
 
 def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202

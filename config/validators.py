@@ -20,7 +20,7 @@ class ConfigError(ValueError):
 
 @define(frozen=True)
 class Rule:
-    """What one key accepts: kind is integer, number, choice, boolean or string."""
+    """What one key accepts: kind is integer, number, choice, boolean, string or path."""
 
     kind: str
     lo: float | None = None
@@ -128,3 +128,48 @@ def to_float(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+#: a file name (one path component) longer than this many bytes is refused by Linux file systems
+NAME_MAX_BYTES = 255
+#: and a whole path longer than this
+PATH_MAX_BYTES = 4095
+
+
+def path_problem(text: str) -> str | None:
+    """Why `text` cannot name a file, or None. Checked before the path is used, so a bad name is a
+    one-line error instead of an OSError deep inside a run: an empty name, a NUL byte, a control
+    character (a newline in a file name breaks logs and one-line messages), text that is not UTF-8
+    (the run's config.toml must be able to record it), a component longer than 255 bytes or a path
+    longer than 4095 bytes."""
+    if not text.strip():
+        return "must not be empty"
+    if "\x00" in text:
+        return "must not contain a NUL byte"
+    bad = next((ch for ch in text if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if bad is not None:
+        return f"must not contain control characters (found {bad!r})"
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8 text"
+    if len(encoded) > PATH_MAX_BYTES:
+        return f"is {len(encoded)} bytes long, more than the {PATH_MAX_BYTES} a path may have"
+    longest = max(text.split("/"), key=lambda part: len(part.encode("utf-8")))
+    if len(longest.encode("utf-8")) > NAME_MAX_BYTES:
+        return (f"has a name of {len(longest.encode('utf-8'))} bytes ({longest[:20]}...), more than the "
+                f"{NAME_MAX_BYTES} a file name may have")
+    return None
+
+
+def optional_path():
+    """None, or a string that can name a file (`path_problem`)."""
+
+    def check(_inst: Any, attr: Any, value: Any) -> None:
+        if not isinstance(value, str):
+            raise ConfigError(f"{attr.name} must be a string (a path), got {_fmt(value)}")
+        problem = path_problem(value)
+        if problem is not None:
+            raise ConfigError(f"{attr.name} {problem}")
+
+    return _optional(_with_rule(check, Rule("path", nonempty=True)))

@@ -37,7 +37,9 @@ class LyapunovMonitor(System):
     writes = tuple(name for name, *_ in COLUMNS)
 
     def __init__(self, hud_every: int = 30) -> None:
-        self.hud_every = int(hud_every)
+        if isinstance(hud_every, bool) or not isinstance(hud_every, int) or hud_every < 1:
+            raise ValueError(f"hud_every must be a whole number of frames >= 1, got {hud_every!r}")
+        self.hud_every = hud_every
         self._frames = 0
         # run-wide totals over finished episodes (all agents)
         self.episodes = 0

@@ -8,13 +8,12 @@ Written atomically (temp file + rename) with `torch.save`; read with
 loading one never runs code. Every way a file can be wrong is a CheckpointError whose message
 names the file and the problem. Restoring is all or nothing: a checkpoint is loaded into scratch
 objects and checked (shapes, finite weights and replay rows, counters, random states) before the
-world's own state is touched.
+world's own state is touched. A content hash is stored with the tensors and checked on load, and
+every value is checked against what a fresh run holds (rl.checkpoint_integrity).
 """
 from __future__ import annotations
 
-import pickle
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,15 @@ from config.loader import to_toml
 from config.schema import AppConfig, critic_value_scale
 from envs.base import Environment
 from rl.calf_state import CalfState
+from rl.checkpoint_integrity import (
+    IntegrityError,
+    check_archive,
+    check_consistency,
+    check_values,
+    fresh_reference,
+    seal,
+    verify,
+)
 from rl.learning import make_scratch_learner, new_training_stats
 from rl.replay import ReplayBuffer
 from rl.td3 import TD3
@@ -88,26 +96,41 @@ def capture(world) -> dict[str, Any]:  # noqa: ANN001
 
 
 def save_checkpoint(world, path: str | Path) -> Path:  # noqa: ANN001
-    data = capture(world)
+    data = seal(capture(world))  # with the content hash that read_checkpoint checks
     return atomic_write_with(path, lambda f: torch.save(data, f))
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load and check the file's own structure (not yet whether it fits this run)."""
+def _default_max_bytes() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def read_checkpoint(path: str | Path, max_bytes: int | None = None) -> dict[str, Any]:
+    """Load and check the file's own structure and content hash (not yet whether it fits this run).
+
+    The file must be a regular file (runtime.paths) of at most `max_bytes` (default: the memory
+    available), a zip archive of stored members within that size (checked before unpickling)."""
+    from runtime.paths import PathError, open_input
+
     p = Path(path)
-    if not p.exists():
-        raise CheckpointError(f"checkpoint {p}: not found")
-    if p.is_dir():
-        raise CheckpointError(f"checkpoint {p}: is a directory, not a checkpoint file")
+    limit = _default_max_bytes() if max_bytes is None else int(max_bytes)
     try:
-        data = torch.load(p, map_location="cpu", weights_only=True)
-    except PermissionError:
-        raise CheckpointError(f"checkpoint {p}: cannot be read (permission denied)") from None
-    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, RuntimeError, ValueError, KeyError,
-            AttributeError, IndexError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"checkpoint {p}: truncated or corrupted, cannot be read ({reason[:160]})") from None
+        f = open_input(p, "checkpoint", limit)
+    except PathError as exc:
+        raise CheckpointError(str(exc)) from None
+    with f:
+        try:
+            check_archive(f, limit)
+            data = torch.load(f, map_location="cpu", weights_only=True)
+        except IntegrityError as exc:
+            raise CheckpointError(f"checkpoint {p}: {exc}") from None
+        except PermissionError:
+            raise CheckpointError(f"checkpoint {p}: cannot be read (permission denied)") from None
+        except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes torch.load raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"checkpoint {p}: truncated or corrupted, cannot be read ({reason[:160]})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {p}: not a calf-ecs checkpoint")
     version = data.get("format_version")
@@ -117,6 +140,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
                            "calf", "training_agent", "stats", "rng") if k not in data]
     if missing:
         raise CheckpointError(f"checkpoint {p}: incomplete, missing {', '.join(missing)}")
+    try:
+        verify(data)
+    except IntegrityError as exc:
+        raise CheckpointError(f"checkpoint {p}: {exc}") from None
     return data
 
 
@@ -152,7 +179,7 @@ def restore(world, data: dict[str, Any], path: str | Path) -> None:  # noqa: ANN
         staged = _stage(world, data)
     except CheckpointError as exc:
         raise CheckpointError(f"checkpoint {path}: {exc}") from None
-    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+    except Exception as exc:  # noqa: BLE001 - anything the file's values make staging raise
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"checkpoint {path}: does not match this run ({reason[:160]})") from None
     _swap_in(world, staged)
@@ -198,8 +225,14 @@ def _stage(world, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
     Rngs(0).set_state(numpy_state)  # raises if a stream's state is not a valid PCG64 state
     torch_state = data["rng"]["torch"]
     torch.Generator().set_state(torch_state)  # raises if it is not a CPU generator state
-    return {"td3": td3, "replay": replay, "calf": calf, "stats": stats, "row": row,
-            "rng_numpy": numpy_state, "rng_torch": torch_state}
+    staged = {"td3": td3, "replay": replay, "calf": calf, "stats": stats, "row": row,
+              "rng_numpy": numpy_state, "rng_torch": torch_state}
+    try:  # generic over the contents: every value possible, the values consistent with each other
+        check_consistency(staged, cfg)
+        check_values(data, fresh_reference(world))
+    except IntegrityError as exc:
+        raise CheckpointError(str(exc)) from None
+    return staged
 
 
 def _swap_in(world, staged: dict[str, Any]) -> None:  # noqa: ANN001
@@ -252,16 +285,23 @@ def _training_row_values(table: AgentTable, row: dict[str, Any]) -> dict[str, np
 
 
 # -- finding ---------------------------------------------------------------------------------------
-def find_latest(root: str | Path, system: str, exclude: Path | None = None) -> Path | None:
+def find_latest(root: str | Path, system: str, exclude: Path | None = None,
+                max_bytes: int | None = None) -> Path | None:
     """The newest checkpoint for `system` among the run folders under `root` (`--resume auto`)."""
     root = Path(root)
     if not root.is_dir():
         return None
-    candidates = sorted(root.glob(f"*/{FILENAME}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:  # a dangling link, say: read_checkpoint names it if it comes up
+            return -1.0
+
+    candidates = sorted(root.glob(f"*/{FILENAME}"), key=mtime, reverse=True)
     for path in candidates:
         if exclude is not None and path.parent.resolve() == exclude.resolve():
             continue
-        data = read_checkpoint(path)  # a damaged newest file is reported, not skipped silently
+        data = read_checkpoint(path, max_bytes)  # a damaged newest file is reported, not skipped silently
         if data["system"] == system:
             return path
     return None

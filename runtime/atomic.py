@@ -7,7 +7,9 @@ umask), not mkstemp's private 0600.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -30,8 +32,46 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: how deep json_safe follows nested containers (a plugin's figures); deeper values are written as text
+JSON_MAX_DEPTH = 64
+
+
+def json_safe(obj: Any, _depth: int = 0) -> Any:
+    """`obj` as plain JSON data: NaN and inf become null (JSON has neither), numpy scalars and
+    arrays become numbers and lists, tuples lists, keys strings, anything else its `str()`. A
+    plugin's report figures can hold any of these; the file must still be written."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if _depth >= JSON_MAX_DEPTH:
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v, _depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [json_safe(v, _depth + 1) for v in obj]
+    tolist = getattr(obj, "tolist", None)  # numpy scalars and arrays, torch tensors
+    if callable(tolist):
+        try:
+            return json_safe(tolist(), _depth + 1)
+        except Exception:  # noqa: BLE001 - an object with a broken tolist() is written as text
+            pass
+    return str(obj)
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    """Written with `json_safe`, so a NaN or an odd type in the data never stops the file being written."""
+    return atomic_write_text(path, json.dumps(json_safe(obj), indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def is_temp_of(name: str, target: str) -> bool:
+    """Whether a file called `name` is one of our temp files for `target` (`.TARGET.XXXXXXXX.tmp`, or
+    with the target's suffix for `atomic_write_via_path`). A run killed mid-write leaves one behind;
+    runtime.paths removes them when the folder is next used."""
+    suffix = re.escape(Path(target).suffix) if Path(target).suffix else "(?!)"
+    return re.fullmatch(rf"\.{re.escape(target)}\.[a-z0-9_]{{8}}(\.tmp|{suffix})", name) is not None
 
 
 def _temp_beside(target: Path, suffix: str) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from ecs.world import World
 from envs.base import Environment, make_environment
 from systems.control import ControlSystem
 from systems.evaluation import EvaluationSystem
+from systems.finite_check import FiniteCheckSystem
 from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents
 from systems.profiler import ProfilerSystem, RunMeta
@@ -25,6 +26,7 @@ from runtime.plugins import add_plugins
 def core_systems(cfg: AppConfig) -> list[System]:
     """The systems every run has, in frame order (the render layer adds its own)."""
     return [
+        FiniteCheckSystem(),  # NaN / inf in any float column is repaired before anything reads the table
         PopulationSystem(),
         ControlSystem(),
         PhysicsSystem(),

@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
 from config.schema import MAX_AGENTS, RELAX_SCHEDULES
+from config.validators import path_problem
 from config.variants import variant_overrides
 
 EXIT_USAGE = 2
@@ -55,6 +56,8 @@ _probability.bounds = (0.0, 1.0)
 
 
 def _nonempty(what: str):
+    """Any text that is not blank (names, addresses; paths use _path)."""
+
     def parse(text: str) -> str:
         if not text.strip():
             raise argparse.ArgumentTypeError("must not be empty")
@@ -65,17 +68,37 @@ def _nonempty(what: str):
     return parse
 
 
+def _path(what: str):
+    """A file or folder name that can be used at all (config.validators.path_problem); whether it
+    exists, what kind of file it is and whether it may be written is runtime.paths' job."""
+
+    def parse(text: str) -> str:
+        problem = path_problem(text)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    parse.__name__ = what
+    parse.nonempty = True  # read by the generated bad-input tests
+    parse.path = True
+    return parse
+
+
 def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog="app.py",
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems. "
-        "Ctrl-C or SIGTERM stops after the current frame and saves everything (exit code 0); "
-        "bad input is one line and exit code 2.",
+        "Ctrl-C, SIGTERM or SIGHUP stops after the current frame and saves everything (exit code 0); "
+        "bad input is one line and exit code 2; a contained fault (a plugin failed) is exit code 1 with "
+        "everything saved; 3 means something could not be saved (each named on stderr).",
         epilog="Examples: python app.py --agents 30 | python app.py --headless --episodes 100 "
         "| python app.py --headless --frames 500 --profile profile.json | python app.py --list-systems "
         "| python app.py --headless --train-preset quick --policy actor --out runs/actor "
-        "| python app.py --headless --resume auto",
+        "| python app.py --headless --resume auto "
+        "| python app.py --headless --set calf.nu_bar=1.0. "
+        "Subcommands: python app.py sweep --help (many seeded runs on Ray), python app.py report --help "
+        "(curves and tables over run folders).",
     )
     run = p.add_argument_group("what to run")
     run.add_argument("--agents", type=_count(0, MAX_AGENTS, "--agents"), metavar="N",
@@ -85,13 +108,13 @@ def build_parser() -> OneLineParser:
     run.add_argument("--train-preset", choices=tuple(TRAINING_PRESETS),
                      help="training preset: episodes and episode length (default standard)")
     run.add_argument("--seed", type=_count(0, 2**63 - 1, "--seed"), metavar="S", help="random seed (default 42)")
-    run.add_argument("--config", type=_nonempty("--config"), metavar="FILE.toml",
+    run.add_argument("--config", type=_path("--config"), metavar="FILE.toml",
                      help="config file; command-line flags override it")
     mode = p.add_argument_group("how to run")
     mode.add_argument("--headless", action="store_true", help="no rendering at all (never imports ursina)")
     mode.add_argument("--offscreen", action="store_true",
                       help="render the 3D view into an offscreen buffer (EGL, no display needed) instead of a window")
-    mode.add_argument("--screenshot", type=_nonempty("--screenshot"), metavar="PATH",
+    mode.add_argument("--screenshot", type=_path("--screenshot"), metavar="PATH",
                       help="save the last rendered frame as a PNG (window or --offscreen)")
     mode.add_argument("--frames", type=_count(1, 10**12, "--frames"), metavar="N",
                       help="stop after N frames (headless default: run until --episodes are done)")
@@ -101,6 +124,10 @@ def build_parser() -> OneLineParser:
     mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
     mode.add_argument("--verbose", action="store_true",
                       help="with --list-systems: also the columns and resources each system reads and writes")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="set",
+                     help="set any config key (e.g. calf.nu_bar=1.0, env.system=differential_drive), checked "
+                     "exactly like the config file; repeatable; wins over --config, and may not repeat a key "
+                     "another flag sets (docs/CONFIG.md lists the keys)")
     ext = p.add_argument_group("extending")
     ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME]",
                      help="add a system by import path, optionally placed after/before a named system "
@@ -118,14 +145,21 @@ def build_parser() -> OneLineParser:
                        "fall back when uncertified)")
     train.add_argument("--train-steps-per-frame", type=_count(0, 1000, "--train-steps-per-frame"), metavar="K",
                        help="TD3 updates per training-agent step once training has started (default 1)")
-    train.add_argument("--out", type=_nonempty("--out"), metavar="DIR",
+    train.add_argument("--out", type=_path("--out"), metavar="DIR",
                        help="folder for checkpoint, reward plot, summary, CALF log and config "
                        "(default runs/<timestamp>/)")
-    train.add_argument("--resume", type=_nonempty("--resume"), metavar="auto|PATH",
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write the per-episode scalars (and evaluations) as a TensorBoard event file "
+                       "in the run folder's tensorboard/ (view with: tensorboard --logdir runs/)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="allow --out to name a folder that holds an earlier run (its files are replaced; "
+                       "with --resume of that run's checkpoint the run continues there) and --profile / "
+                       "--screenshot to replace existing files; without it nothing that exists is overwritten")
+    train.add_argument("--resume", type=_path("--resume"), metavar="auto|PATH",
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
                        "environment in the run folders beside --out (default: runs/)")
     prof = p.add_argument_group("profiling")
-    prof.add_argument("--profile", type=_nonempty("--profile"), metavar="PATH",
+    prof.add_argument("--profile", type=_path("--profile"), metavar="PATH",
                       help="write the profiler's JSON report here at the end")
     prof.add_argument("--profile-window", type=_count(10, 1_000_000, "--profile-window"), metavar="F",
                       help="frames kept for profiler statistics (default 1000)")
@@ -169,7 +203,22 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         out.setdefault("profiler", {})["enabled"] = False
     if getattr(args, "variant", None):
         out.setdefault("visual", {}).update(variant_overrides(args.variant)["visual"])
+    if getattr(args, "tensorboard", False):
+        out.setdefault("run", {})["tensorboard"] = True
+    _merge_assignments(out, getattr(args, "set", None) or [])
     return out
+
+
+def _merge_assignments(out: dict[str, dict[str, Any]], items: list[str]) -> None:
+    """--set values join the flags' overrides; a key that a flag sets too is refused."""
+    from config.assignments import assignments_to_overrides
+
+    for section, values in assignments_to_overrides(items).items():
+        for key, value in values.items():
+            if key in out.get(section, {}):
+                raise UsageError(f"--set {section}.{key} and another flag both set {section}.{key} "
+                                 f"({out[section][key]!r}); give it once")
+            out.setdefault(section, {})[key] = value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

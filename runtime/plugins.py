@@ -2,26 +2,25 @@
 
 A plugin is any `ecs.System` subclass importable as `package.module:ClassName`. The whole list
 is placed as one batch, so plugins may anchor on each other; an import failure, a class that
-is not a System, bad options, an unknown anchor, a duplicate name or a cycle is a PluginError
-(a one-line message and exit code 2 from app.py) before the first frame runs.
+is not a System, bad options, a failing setup, an unknown anchor, a duplicate name or a cycle is
+a PluginError (a one-line message and exit code 2 from app.py) before the first frame runs.
+Every plugin runs behind runtime.plugin_boundary, which contains its failures during the run.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import TYPE_CHECKING
 
 from config.schema import PluginSpec
-from config.validators import ConfigError
 from ecs.errors import ScheduleError
 from ecs.system import System
+from runtime.plugin_boundary import PluginError, check_declarations, construct, contain, import_module
 
 if TYPE_CHECKING:
     from ecs.world import World
 
 
-class PluginError(ConfigError):
-    """A plugin could not be loaded or placed."""
+__all__ = ["PluginError", "add_plugins", "instantiate", "parse_plugin_arg", "resolve"]
 
 
 def parse_plugin_arg(text: str) -> PluginSpec:
@@ -40,24 +39,19 @@ def parse_plugin_arg(text: str) -> PluginSpec:
 
 def resolve(spec: PluginSpec) -> type[System]:
     module_name, class_name = spec.system.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or an error raised while importing the module
-        raise PluginError(f"plugin {spec.system!r}: cannot import {module_name} ({type(exc).__name__}: {exc})") from None
+    module = import_module(module_name, spec.system)
     cls = getattr(module, class_name, None)
     if cls is None:
         raise PluginError(f"plugin {spec.system!r}: module {module_name} has no {class_name}")
     if not (inspect.isclass(cls) and issubclass(cls, System)):
         raise PluginError(f"plugin {spec.system!r}: {class_name} is not an ecs.System subclass")
+    check_declarations(cls, spec.system)
     return cls
 
 
 def instantiate(spec: PluginSpec) -> System:
-    cls = resolve(spec)
-    try:
-        return cls(**spec.options)
-    except TypeError as exc:
-        raise PluginError(f"plugin {spec.system!r}: bad options {spec.options!r} ({exc})") from None
+    """The plugin, made from its options and put behind the boundary."""
+    return contain(construct(resolve(spec), dict(spec.options), spec.system), spec.system)
 
 
 def add_plugins(world: "World", specs: tuple[PluginSpec, ...] | list[PluginSpec]) -> list[System]:

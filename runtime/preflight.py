@@ -2,13 +2,11 @@
 
 Each failure is a UsageError (one line, exit code 2, nothing written). They catch settings that
 are valid one by one but would fail, or silently do something else, only once the run is going:
-flags that contradict each other, output paths that would overwrite one another, and runs that
-cannot fit in memory.
+flags that contradict each other and runs that cannot fit in memory (output paths: runtime.paths).
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import psutil
 
@@ -16,9 +14,6 @@ from config.schema import AppConfig
 from envs.base import make_environment
 from runtime.cli import UsageError
 from runtime.plugins import instantiate
-
-#: files a run writes into its --out folder (runtime.run_outputs); --profile / --screenshot must not be one
-RUN_FILES = ("checkpoint.pt", "config.toml", "run_summary.json", "rewards.png", "calf_log.csv", "calf_log.prev.csv")
 
 #: bytes per trail point with the view: the table's ring buffers (12 + 1), the trail mesh's position,
 #: colour and index arrays and the driver's copy of them (2 x 24), and the float64 temporaries of
@@ -39,19 +34,6 @@ def check_flags(args: argparse.Namespace, cfg: AppConfig) -> None:
         raise UsageError(
             f"--episodes {args.episodes} and --frames {cfg.run.frames} exclude each other: a run stops after "
             "--frames frames, or without --frames after --episodes episodes")
-
-
-def check_output_paths(out_dir: Path, profile: str | None, screenshot: str | None) -> None:
-    """--profile and --screenshot must not overwrite each other or a file of the run's folder."""
-    taken = {(out_dir / name).resolve(): f"the run's {name}" for name in RUN_FILES}
-    taken[out_dir.resolve()] = "the run's --out folder"
-    for flag, path in (("--profile", profile), ("--screenshot", screenshot)):
-        if path is None:
-            continue
-        target = Path(path).resolve()
-        if target in taken:
-            raise UsageError(f"{flag} {path} would overwrite {taken[target]}")
-        taken[target] = f"{flag} {path}"
 
 
 def _network_params(state_dim: int, action_dim: int, hidden: int, layers: int) -> int:

@@ -42,11 +42,18 @@ class RewardPlot:
         self.fig.tight_layout()
 
     def update(self, returns: np.ndarray, successes: np.ndarray, first_episode: int = 1) -> Path:
+        """Plot the returns; a NaN or inf among them (nothing should put one there) is left out of
+        the plot rather than failing it."""
         returns = np.asarray(returns, dtype=np.float64)
         x = np.arange(first_episode, first_episode + len(returns))
+        finite = np.isfinite(returns)
+        ok = np.asarray(successes, dtype=bool)
+        if len(ok) != len(returns):
+            ok = np.zeros(len(returns), dtype=bool)
+        if not finite.all():
+            x, returns, ok = x[finite], returns[finite], ok[finite]
         self.raw.set_data(x, returns)
         self.mean.set_data(x, moving_mean(returns))
-        ok = np.asarray(successes, dtype=bool)
         self.hits.set_data(x[ok], returns[ok])
         if len(returns):
             lo, hi = float(returns.min()), float(returns.max())

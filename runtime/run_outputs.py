@@ -6,16 +6,23 @@
     DIR/run_summary.json     refreshed with the plot, final at the end
     DIR/calf_log.csv         the training agent's per-step CALF log (bounded, see runtime.calf_log)
     DIR/eval.csv             one row per evaluation without noise (runtime.eval_log)
+    DIR/episodes.csv         one row per training episode, appended as it ends (runtime.episode_log)
+    DIR/tensorboard/         with run.tensorboard (--tensorboard): the same scalars and evaluations
 
 The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
 Usable from the headless loop and the rendered one alike. Every file is replaced atomically
-(temp file + rename). A periodic write that fails (a full disk, say) is reported once on stderr
-and retried at the next period; the run goes on. `close()` returns what it could not write.
+(temp file + rename). A periodic write that fails, however it fails (a full disk is an OSError
+from most writers but a RuntimeError from torch.save; a plot of strange values a ValueError), is
+reported once on stderr and retried at the next period; the run goes on. `close()` returns what
+it could not write. While a StopRequest is a world resource, writes are shielded from signals
+(a Ctrl-C lands after the write, never inside it).
+
+The run's own config.toml records `run.out`, `run.profile` and `run.resume` as comments only
+(config.loader.to_toml), so loading it back with --config starts a new run in a new folder.
 """
 from __future__ import annotations
 
-import os
-import sys
+import contextlib
 import time
 from datetime import datetime
 from pathlib import Path
@@ -32,13 +39,17 @@ from rl.calf_state import CalfState
 from rl.checkpoint import FILENAME, save_checkpoint
 from runtime.atomic import atomic_write_json, atomic_write_text
 from runtime.calf_log import CalfLog
-from runtime.cli import UsageError
 from runtime.eval_log import FILENAME as EVAL_LOG, EvalLog
+from runtime.episode_log import EpisodeLog, FilterCounts, episode_row
+from runtime.provenance import provenance
+from runtime.messages import warning
+from runtime.plugin_boundary import describe, failures_of
 
 SUMMARY = "run_summary.json"
 PLOT = "rewards.png"
 LOG = "calf_log.csv"
 CONFIG = "config.toml"
+ERRORS = "errors.log"
 RUNS_ROOT = Path("runs")
 
 
@@ -53,25 +64,6 @@ def default_out_dir(root: Path = RUNS_ROOT) -> Path:
     return out
 
 
-def check_out_dir(out: Path) -> None:
-    """The folder must be usable: an existing writable directory, or creatable. Checked with a
-    probe that is removed again, so a refused run leaves nothing behind."""
-    import tempfile
-
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a directory")
-    base = out
-    while not base.exists():
-        base = base.parent
-    if not base.is_dir():
-        raise UsageError(f"--out: cannot create {out}: {base} is not a directory")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".calf-ecs-probe-", dir=base))
-    except OSError as exc:
-        verb = "write in" if base == out else "create"
-        raise UsageError(f"--out: cannot {verb} {out} ({exc.strerror or exc})") from None
-
-
 def _clean(x: Any) -> Any:
     """JSON has no NaN: write null."""
     if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
@@ -80,7 +72,8 @@ def _clean(x: Any) -> Any:
 
 
 class RunOutputs:
-    def __init__(self, world, out_dir: str | Path, *, resumed_from: str | None = None) -> None:  # noqa: ANN001
+    def __init__(self, world, out_dir: str | Path, *, resumed_from: str | None = None,  # noqa: ANN001
+                 command: list[str] | None = None) -> None:
         self.world = world
         self.cfg: AppConfig = world.resource(AppConfig)
         self.stats: TrainingStats = world.resource(TrainingStats)
@@ -95,12 +88,22 @@ class RunOutputs:
         self._plot = None
         self.checkpoints_written = 0
         self.write_errors: dict[str, str] = {}  # what -> the last error, for files that could not be written
-        atomic_write_text(self.dir / CONFIG, to_toml(self.cfg))
+        self.checkpoint_steps: int | None = None  # the training agent's step count the newest checkpoint holds
+        atomic_write_text(self.dir / CONFIG, to_toml(self.cfg, where=False))
         self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
         same_folder = resumed_from is not None and Path(resumed_from).resolve().parent == self.dir.resolve()
         self.eval_log = EvalLog(self.dir / EVAL_LOG, keep_existing=same_folder)
         self.last_eval = None
         world.events.subscribe("evaluation_done", self._on_evaluation)
+        self.provenance = provenance(command)
+        self.episode_log = EpisodeLog(self.dir)
+        self._filter_before = FilterCounts.of(self.stats)  # the counters when the current episode began
+        self.tensorboard = None
+        if self.cfg.run.tensorboard:
+            from runtime.tensorboard_log import TensorBoardLog
+
+            self.tensorboard = TensorBoardLog(self.dir)
+            world.events.subscribe("evaluation_done", self.tensorboard.write_evaluation)
         world.on_frame_end(self.on_frame_end)
         world.insert_resource(self)  # F1 exports the profile into this folder
 
@@ -112,34 +115,57 @@ class RunOutputs:
         episode = st.episodes if ended else st.episodes + 1  # 1-based: the episode this step belongs to
         self.log.write(st.total_steps, episode, d.q, d.q_cert, d.kappa_low, d.kappa_up, d.certified, d.mode,
                        d.p_relax, d.filtered)
+        if self.log.error is not None and "CALF log" not in self.write_errors:
+            self._report("CALF log", self.log.error)  # rows are counted as lost until it can write again
         if ended:
             self._seen_episodes = st.episodes
-            if st.session_episodes % self.cfg.training.plot_every == 0:
-                self.refresh()
-            if st.episodes % self.cfg.training.checkpoint_every == 0:
-                self._safely("checkpoint", self.save_checkpoint)
+            with self._shielded():
+                self._log_episode()
+                if st.session_episodes % self.cfg.training.plot_every == 0:
+                    self.refresh()
+                if st.episodes % self.cfg.training.checkpoint_every == 0:
+                    self._safely("checkpoint", self.save_checkpoint)
+
+    def _shielded(self):  # noqa: ANN202
+        from runtime.stop import StopRequest
+
+        stop = self.world.try_resource(StopRequest)
+        return stop.shield() if stop is not None else contextlib.nullcontext()
+
+    def _report(self, what: str, exc: BaseException) -> None:
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else describe(exc)
+        message = f"{what} in {self.dir}: not written ({reason})"
+        if what not in self.write_errors:
+            warning(f"{message}; the run goes on")
+        self.write_errors[what] = message
 
     def _on_evaluation(self, result) -> None:  # noqa: ANN001 - rl.evaluation.EvalResult
         self.last_eval = result
         self._safely("evaluation log", lambda: self.eval_log.append(result))
 
     def _safely(self, what: str, write) -> bool:  # noqa: ANN001
-        """Run one write; an OSError is reported (once per kind of file) instead of ending the run."""
+        """Run one write; any failure (OSError, torch's RuntimeError on a full disk, ...) is reported
+        once per kind of file instead of ending the run, and the write is tried again next time."""
         try:
             write()
-        except OSError as exc:
-            message = f"{what} in {self.dir}: not written ({exc.strerror or exc})"
-            if what not in self.write_errors:
-                print(f"app.py: warning: {message}; the run goes on", file=sys.stderr, flush=True)
-            self.write_errors[what] = message
+        except Exception as exc:  # noqa: BLE001 - no output may end the run
+            self._report(what, exc)
             return False
         self.write_errors.pop(what, None)
         return True
+
+    def _log_episode(self) -> None:
+        row = episode_row(self.stats, self._filter_before, self.episode_log.wall_time())
+        self._filter_before = FilterCounts.of(self.stats)
+        self._safely("episode log", lambda: self.episode_log.write(row))
+        if self.tensorboard is not None:
+            self._safely("TensorBoard log", lambda: self.tensorboard.write_episode(row))
 
     # -- files -----------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
         path = save_checkpoint(self.world, self.checkpoint_path)
         self.checkpoints_written += 1
+        self.checkpoint_steps = self.stats.total_steps
         return path
 
     def refresh(self) -> None:
@@ -167,6 +193,10 @@ class RunOutputs:
         st = self.stats
         lengths = list(st.lengths)
         extras = self.world.try_resource(ReportExtras)
+        try:
+            extensions = extras.collect() if extras is not None else {}
+        except Exception as exc:  # noqa: BLE001 - a figure that cannot be made must not lose the summary
+            extensions = {"error": describe(exc)}
         return {k: _clean(v) for k, v in {
             "episodes": st.episodes,
             "total_steps": st.total_steps,
@@ -203,7 +233,9 @@ class RunOutputs:
             },
             "evaluation": self._evaluation_summary(),
             "numerics": fault_counts(self.world.resource(Counters)),
-            "extensions": extras.collect() if extras is not None else {},
+            "extensions": extensions,
+            "plugin_failures": [f.line() for f in failures_of(self.world)],
+            "provenance": self.provenance,
         }.items()}
 
     def _evaluation_summary(self) -> dict[str, Any] | None:
@@ -230,4 +262,12 @@ class RunOutputs:
         self._safely("reward plot", self.write_plot)
         self._safely("summary", lambda: self.write_summary(interrupted))
         self._safely("CALF log", self.log.close)
+        self._safely("episode log", self.episode_log.close)
+        if self.tensorboard is not None:
+            self._safely("TensorBoard log", self.tensorboard.close)
         return dict(self.write_errors)
+
+    def write_errors_log(self, texts: list[str]) -> None:
+        """The tracebacks of contained failures (a plugin's, a frame's), for whoever debugs them."""
+        if texts:
+            self._safely("errors.log", lambda: atomic_write_text(self.dir / ERRORS, "\n".join(texts)))

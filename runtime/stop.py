@@ -1,11 +1,12 @@
-"""Stopping a run politely on Ctrl-C (SIGINT) or SIGTERM, so its outputs are saved and whole.
+"""Stopping a run politely on Ctrl-C (SIGINT), SIGTERM or SIGHUP, so its outputs are saved and whole.
 
 While a StopRequest is installed (main thread only), the first SIGINT or SIGTERM only sets
 `requested`: the frame loop finishes the current frame and stops, and the caller saves a
 checkpoint that holds a whole frame, the profile and the summary, then exits 0. A second signal
 raises KeyboardInterrupt (stop at once, mid-frame; the last periodic checkpoint is kept). Inside
-`shield()` (while the final files are written) every signal is only noted, so saving is never
-cut short.
+`shield()` (while any output is written, periodic or final) every signal is only noted, so
+saving is never cut short. SIGHUP (the terminal closed) counts like SIGTERM, unless it was ignored
+when the run started (`nohup`): then it stays ignored.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class StopRequest:
@@ -22,6 +23,7 @@ class StopRequest:
         self.requested = False
         self.signal_name: str | None = None  # the first signal received, e.g. "SIGTERM"
         self._shielded = False
+        self._depth = 0
         self._previous: dict[int, object] = {}
 
     def handle(self, signum, frame) -> None:  # noqa: ANN001
@@ -39,16 +41,20 @@ class StopRequest:
 
     @contextlib.contextmanager
     def shield(self) -> Iterator[None]:
-        """Signals inside only set `requested`; nothing interrupts the block."""
+        """Signals inside only set `requested`; nothing interrupts the block (blocks may nest)."""
+        self._depth += 1
         self._shielded = True
         try:
             yield
         finally:
-            self._shielded = False
+            self._depth -= 1
+            self._shielded = self._depth > 0
 
     def __enter__(self) -> "StopRequest":
         if threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started under nohup: the user asked for hang-ups to be ignored
                 self._previous[sig] = signal.signal(sig, self.handle)
         return self
 

@@ -2,6 +2,7 @@
 up front so that a bad --out or --resume is a one-line error with nothing written."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ from attrs import define
 from config.schema import AppConfig
 from envs.base import make_environment
 from rl.checkpoint import check_compatible, find_latest, read_checkpoint
-from runtime.run_outputs import RUNS_ROOT, check_out_dir, default_out_dir
+from rl.checkpoint_integrity import size_limit
+from runtime.messages import note
+from runtime.paths import RUN_FILES, check_aliasing, check_out_dir, check_output_file
+from runtime.run_outputs import RUNS_ROOT, default_out_dir
 
 
 @define
@@ -19,24 +23,75 @@ class RunPlan:
     out_dir: Path
     resume_path: Path | None = None
     resume_data: dict[str, Any] | None = None
+    default_out: bool = False  # out_dir is a new runs/<timestamp>/ folder (claimed exclusively)
 
 
-def plan_run(cfg: AppConfig) -> RunPlan:
+def checkpoint_max_bytes(cfg: AppConfig) -> int:
+    """The largest checkpoint file this run reads (rl.checkpoint_integrity.size_limit)."""
+    from runtime.preflight import _network_params
+
+    env = make_environment(cfg.env)
+    width = 2 * env.state_dim + env.action_dim + 2
+    params = _network_params(env.state_dim, env.action_dim, cfg.td3.hidden_size, cfg.td3.hidden_layers)
+    return size_limit(cfg.td3.buffer_size, width, params)
+
+
+def plan_run(cfg: AppConfig, *, overwrite: bool = False) -> RunPlan:
     """Resolve and check the output folder and the checkpoint to resume (raises UsageError/CheckpointError)."""
-    out_dir = Path(cfg.run.out) if cfg.run.out else default_out_dir(RUNS_ROOT)
-    check_out_dir(out_dir)
-    plan = RunPlan(out_dir)
+    default = not cfg.run.out
+    out_dir = default_out_dir(RUNS_ROOT) if default else Path(cfg.run.out)
+    check_out_dir(out_dir, overwrite=overwrite)
+    plan = RunPlan(out_dir, default_out=default)
     if not cfg.run.resume:
         return plan
+    limit = checkpoint_max_bytes(cfg)
     if cfg.run.resume == "auto":
-        path = find_latest(out_dir.parent, cfg.env.system)
+        path = find_latest(out_dir.parent, cfg.env.system, max_bytes=limit)
         if path is None:
-            print(f"app.py: --resume auto: no {cfg.env.system} checkpoint in {out_dir.parent}/*/; starting fresh",
-                  file=sys.stderr)
+            note(f"--resume auto: no {cfg.env.system} checkpoint in {out_dir.parent}/*/; starting fresh")
             return plan
+        note(f"--resume auto: continuing from {path}")
     else:
         path = Path(cfg.run.resume)
-    data = read_checkpoint(path)
+    data = read_checkpoint(path, limit)
     check_compatible(data, cfg, make_environment(cfg.env), path)
     plan.resume_path, plan.resume_data = path, data
     return plan
+
+
+def plugin_files(cfg: AppConfig) -> dict[str, Path]:
+    """The source files of the plugins (inputs: no output may replace one)."""
+    files = {}
+    for spec in cfg.plugins:
+        module = sys.modules.get(spec.system.split(":")[0])
+        origin = getattr(module, "__file__", None)
+        if origin:
+            files[f"the plugin's source {origin}"] = Path(origin)
+    return files
+
+
+def check_outputs(plan: RunPlan, cfg: AppConfig, args: argparse.Namespace) -> None:
+    """--profile and --screenshot: usable, not existing without --overwrite; and no output may be an
+    input (the config file, the checkpoint resumed, a plugin's source) or another output."""
+    overwrite = bool(getattr(args, "overwrite", False))
+    screenshot = getattr(args, "screenshot", None)
+    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot)):
+        if path:
+            check_output_file(path, flag)  # usable at all (the name, its folder, its kind)
+    inputs: dict[str, Path] = {}
+    if getattr(args, "config", None):
+        inputs[f"--config {args.config}"] = Path(args.config)
+    if plan.resume_path is not None:
+        inputs[f"the checkpoint resumed ({plan.resume_path})"] = plan.resume_path
+    inputs.update(plugin_files(cfg))
+    run_files = {f"the run's {name}": plan.out_dir / name for name in RUN_FILES}
+    outputs = {**run_files, "the run's --out folder": plan.out_dir}
+    if cfg.run.profile:
+        outputs[f"--profile {cfg.run.profile}"] = Path(cfg.run.profile)
+    if screenshot:
+        outputs[f"--screenshot {screenshot}"] = Path(screenshot)
+    # with --overwrite the run may replace its own folder's files, inputs included (read in full by now)
+    check_aliasing(outputs, inputs, replaceable=run_files if overwrite else ())
+    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot)):
+        if path:
+            check_output_file(path, flag, overwrite=overwrite)  # an earlier file is replaced only with --overwrite

@@ -43,9 +43,10 @@ def _pct(rate: float) -> str:
 def faults_line(counts: Mapping[str, int]) -> str:
     """Numerical faults caught so far (components.faults): all zero while nothing diverges."""
     c = {k: int(counts.get(k, 0)) for k in ("nonfinite_agents", "nonfinite_actions", "rejected_transitions",
-                                            "skipped_updates", "network_restores")}
+                                            "skipped_updates", "network_restores", "nonfinite_values")}
     return (f"non-finite  respawned {c['nonfinite_agents']}  fell back {c['nonfinite_actions']}  "
-            f"rejected {c['rejected_transitions']}  skipped {c['skipped_updates']}  restored {c['network_restores']}")
+            f"rejected {c['rejected_transitions']}  skipped {c['skipped_updates']}  restored {c['network_restores']}"
+            f"  repaired {c['nonfinite_values']}")
 
 
 def stats_text(v: Mapping[str, Any]) -> str:

@@ -29,10 +29,15 @@ class PhysicsSystem(System):
         d = env.state_dim
         world.resource(AgentTable).add_columns(
             [
-                ColumnSpec("state", (d,), np.float64, 0.0, owner=self.name, doc="current state"),
-                ColumnSpec("prev_state", (d,), np.float64, 0.0, owner=self.name, doc="state before this step"),
-                ColumnSpec("next_state", (d,), np.float64, 0.0, owner=self.name, doc="state after this step (pre-respawn)"),
-                ColumnSpec("reward", (), np.float64, 0.0, owner=self.name, doc="scaled reward of this step"),
+                # NaN / inf in these is this system's to handle (the episode ends as NONFINITE, the
+                # transition stays out of replay), not the finite check's (systems.finite_check)
+                ColumnSpec("state", (d,), np.float64, 0.0, owner=self.name, doc="current state", nonfinite="owner"),
+                ColumnSpec("prev_state", (d,), np.float64, 0.0, owner=self.name, doc="state before this step",
+                           nonfinite="owner"),
+                ColumnSpec("next_state", (d,), np.float64, 0.0, owner=self.name,
+                           doc="state after this step (pre-respawn)", nonfinite="owner"),
+                ColumnSpec("reward", (), np.float64, 0.0, owner=self.name, doc="scaled reward of this step",
+                           nonfinite="owner"),
                 ColumnSpec("outcome", (), np.int8, 0, owner=self.name, doc="envs.Outcome of this step"),
                 ColumnSpec("episode_step", (), np.int64, 0, owner=self.name, doc="steps in the current episode"),
                 ColumnSpec("episode_return", (), np.float64, 0.0, owner=self.name, doc="scaled return so far"),

@@ -8,6 +8,7 @@ Each case is (argv or TOML text, a fragment the one-line error must contain).
 """
 from __future__ import annotations
 
+import json
 import math
 
 import attrs
@@ -17,6 +18,9 @@ from config.validators import rule_of
 from runtime.cli import build_parser
 
 TOML_INT_MAX = 2**63 - 1
+#: names no file can have: empty, blank, a NUL byte, a newline, an escape character, a component
+#: longer than 255 bytes, a path longer than 4095 bytes
+BAD_PATHS = ["", "  ", "a\x00b", "a\nb", "a\x1b[2Jb", "d/" + "y" * 256, "/".join(["z" * 200] * 21)]
 
 
 def _toml(value: object) -> str:
@@ -29,7 +33,7 @@ def _toml(value: object) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return '"' + value + '"'
+        return json.dumps(value)  # a TOML basic string: JSON's escapes (\n, \u0000) are TOML's too
     return repr(value)
 
 
@@ -55,6 +59,8 @@ def bad_values(rule) -> list[object]:  # noqa: ANN001
         return ["yes", 1]
     if rule.kind == "string":
         return [3] + (["", "  "] if rule.nonempty else [])
+    if rule.kind == "path":
+        return [3, *BAD_PATHS]
     raise AssertionError(f"no bad values for rule kind {rule.kind!r}")
 
 
@@ -71,10 +77,26 @@ def config_key_cases() -> list[tuple[str, str, str]]:
     return cases
 
 
-def flag_cases() -> list[tuple[str, list[str], str]]:
-    """(case id, argv, expected fragment) for every bad value of every flag that takes one."""
+def set_key_cases() -> list[tuple[str, list[str], str]]:
+    """The config-file cases again as `--set section.key=value` (the same values, the same checks)."""
     cases = []
-    for action in build_parser()._actions:
+    for section, cls in SECTIONS.items():
+        for f in attrs.fields(cls):
+            for value in bad_values(rule_of(f.validator)):
+                text = f"{section}.{f.name}={_toml(value)}"
+                cases.append((f"--set {text}", ["--set", text], f"{section}.{f.name}"))
+    return cases
+
+
+#: malformed --set arguments (the well-formed ones with bad values come from set_key_cases)
+BAD_ASSIGNMENTS = ["nodot=1", "calf.nu_bar", "calf.bogus=1", "bogus.key=1", "calf.nu_bar=", ".nu_bar=1", "=1"]
+
+
+def flag_cases(parser=None) -> list[tuple[str, list[str], str]]:  # noqa: ANN001
+    """(case id, argv, expected fragment) for every bad value of every flag that takes one
+    (of the run's parser, or of `parser`: a subcommand's)."""
+    cases = []
+    for action in (parser or build_parser())._actions:
         if not action.option_strings or action.nargs == 0:
             continue  # positional (none) or a switch (--headless): nothing to get wrong alone
         flag = max(action.option_strings, key=len)
@@ -88,8 +110,14 @@ def flag_cases() -> list[tuple[str, list[str], str]]:
                 values = [str(lo - 0.5), str(hi + 0.5), "nan", "inf", "half"]
             else:
                 values = [str(lo - 1), str(hi + 1), "1.5", "many", ""]
+        elif getattr(kind, "path", False):
+            values = list(BAD_PATHS)
         elif getattr(kind, "nonempty", False):
             values = ["", "   "]
+        elif flag == "--set":
+            values = BAD_ASSIGNMENTS
+        elif getattr(kind, "bad_values", None) is not None:  # a flag that names its own bad values
+            values = list(kind.bad_values)
         elif flag == "--plugin":
             values = ["nocolon", "no_such_module_xyz:Sys", "os:path", "examples.lyapunov_monitor:LyapunovMonitor:after"]
         assert values, f"{flag} takes a value but the bad-input tests do not know what to feed it"

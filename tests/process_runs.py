@@ -54,10 +54,12 @@ def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
 class Run:
     """One app.py process in its own folder (outputs in FOLDER/run), started by `start()`."""
 
-    def __init__(self, folder: Path, args: list[str], env: dict | None = None, sig: signal.Signals | None = None):
+    def __init__(self, folder: Path, args: list[str], env: dict | None = None, sig: signal.Signals | None = None,
+                 max_file_bytes: int | None = None):
         folder.mkdir(parents=True)
         (folder / "det.toml").write_text(DET_CONFIG)
         self.folder, self.args, self.env, self.sig = folder, args, env, sig
+        self.max_file_bytes = max_file_bytes  # RLIMIT_FSIZE (ulimit -f): writes beyond it fail like a full disk
         self.stdout_path, self.stderr_path = folder / "stdout.txt", folder / "stderr.txt"
         self.proc: subprocess.Popen | None = None
         self.outputs_open_at: float | None = None
@@ -68,7 +70,13 @@ class Run:
             # a new session: a Ctrl-C on the terminal running pytest does not reach these runs
             self.proc = subprocess.Popen([sys.executable, APP, *self.args, "--out", "run"], cwd=self.folder,
                                          stdout=out, stderr=err, env={**os.environ, **(self.env or {})},
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=self._limits)
+
+    def _limits(self) -> None:  # in the child, before app.py starts
+        if self.max_file_bytes is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_bytes, self.max_file_bytes))
 
     @property
     def running(self) -> bool:
@@ -106,6 +114,9 @@ class Pool:
             "term_headless": Run(self.base / "term_headless", ["--headless", *SIGNAL_ARGS], sig=signal.SIGTERM),
             "int_offscreen": Run(self.base / "int_offscreen", ["--offscreen", "--screenshot", "s.png", *SIGNAL_ARGS],
                                  sig=signal.SIGINT),
+            # files may not grow past 64 KiB: the checkpoint cannot be written, as on a full disk
+            "file_size_limit": Run(self.base / "file_size_limit", ["--headless", "--config", "det.toml", "--episodes",
+                                   "4", "--agents", "0", "--no-progress"], max_file_bytes=64 * 1024),
         }
         if display is not None:
             self.runs["term_window"] = Run(self.base / "term_window", ["--screenshot", "s.png", *SIGNAL_ARGS],

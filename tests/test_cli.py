@@ -105,7 +105,8 @@ def test_list_systems_prints_the_order(capsys):
     code, out, err = run_main(["--list-systems", "--headless"], capsys)
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].endswith("PopulationSystem") and lines[-1].endswith("ProfilerSystem")
+    assert lines[0].endswith("FiniteCheckSystem") and lines[1].endswith("PopulationSystem")
+    assert lines[-1].endswith("ProfilerSystem")
     assert any(line.endswith("PhysicsSystem") for line in lines)
 
 
@@ -157,7 +158,8 @@ def test_headless_training_writes_every_output(capsys, tmp_path, monkeypatch):
     assert code == 0, err
     run = tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == ["calf_log.csv", "calf_log.prev.csv", "checkpoint.pt",
-                                                      "config.toml", "rewards.png", "run_summary.json"]
+                                                      "config.toml", "episodes.csv", "rewards.png",
+                                                      "run_summary.json"]
     summary = json.loads((run / "run_summary.json").read_text())
     required = {"episodes", "total_steps", "success_rate", "success_rate_last20", "certification_rate",
                 "intervention_rate", "relax_rate", "p_relax", "steps_per_second", "seed", "system"}

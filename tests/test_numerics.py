@@ -270,9 +270,9 @@ def test_the_hud_line_names_every_count():
     from systems.hud_text import faults_line
 
     line = faults_line({"nonfinite_agents": 3, "nonfinite_actions": 4, "rejected_transitions": 5,
-                        "skipped_updates": 6, "network_restores": 7})
-    assert line == "non-finite  respawned 3  fell back 4  rejected 5  skipped 6  restored 7"
-    assert faults_line({}) == "non-finite  respawned 0  fell back 0  rejected 0  skipped 0  restored 0"
+                        "skipped_updates": 6, "network_restores": 7, "nonfinite_values": 8})
+    assert line == "non-finite  respawned 3  fell back 4  rejected 5  skipped 6  restored 7  repaired 8"
+    assert faults_line({}) == "non-finite  respawned 0  fell back 0  rejected 0  skipped 0  restored 0  repaired 0"
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])

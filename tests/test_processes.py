@@ -5,6 +5,8 @@ rest of the suite:
 - SIGINT / SIGTERM sent to headless, offscreen and window runs (the window on a private Xvfb
   display): each stops after the current frame, saves a checkpoint that holds that very frame,
   the summary, the CALF log, the profile (and the screenshot), and exits 0;
+- a run whose files may not grow past 64 KiB (RLIMIT_FSIZE, a full disk as the kernel sees it)
+  goes on, says what it could not write, and exits 3;
 - the same seed and config twice headless and once offscreen: the same trajectory (the training
   agent's CALF log, byte for byte), the same weights and replay rows, and the same
   run_summary.json (floats within 1e-9 relative; `steps_per_second` excluded).
@@ -87,8 +89,12 @@ def test_the_same_seed_and_config_give_the_same_run(runs, other):
     sa, sb = summary_of(a), summary_of(b)
     for s in (sa, sb):
         s.pop("steps_per_second")
+        s.pop("provenance")  # the command line and folder differ by design
     assert sa["episodes"] >= 3 and sa["train_updates"] > 0  # episodes ended and training ran
     _close(sa, sb)
+    episodes = [[row.rsplit(",", 1)[0] for row in (r.folder / "run" / "episodes.csv").read_text().splitlines()]
+                for r in (a, b)]  # every column but the wall time
+    assert episodes[0] == episodes[1] and len(episodes[0]) == sa["episodes"] + 1
     log_a = (a.folder / "run" / "calf_log.csv").read_bytes()
     assert log_a == (b.folder / "run" / "calf_log.csv").read_bytes()  # the same trajectory, step by step
     ca, cb = checkpoint_of(a), checkpoint_of(b)
@@ -97,3 +103,15 @@ def test_the_same_seed_and_config_give_the_same_run(runs, other):
             assert torch.equal(t, cb["td3"][part][k]), (part, k)
     assert torch.equal(ca["replay"]["rows"], cb["replay"]["rows"])
     assert ca["training_agent"] == cb["training_agent"] and ca["rng"]["numpy"] == cb["rng"]["numpy"]
+
+
+def test_a_file_size_limit_is_a_full_disk_the_run_goes_on_and_exits_3(runs):
+    """Python ignores SIGXFSZ, so writes past the limit fail with EFBIG like a full disk's ENOSPC."""
+    run = runs["file_size_limit"]
+    assert run.proc is not None and run.proc.returncode == 3, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr and "4 training episodes" in run.stdout
+    assert "app.py: error: checkpoint in run: not written (" in run.stderr and "File too large" in run.stderr
+    assert all(line.startswith(("app.py: warning: ", "app.py: error: ")) for line in run.stderr.splitlines())
+    out = run.folder / "run"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp file left behind
+    assert json.loads((out / "run_summary.json").read_text())["episodes"] == 4

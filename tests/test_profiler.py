@@ -40,8 +40,8 @@ def test_report_has_the_documented_shape(tmp_path):
     assert REQUIRED_META <= set(data["meta"])
     assert data["meta"]["frames"] == 120 and data["meta"]["agents"] == 5
     assert set(data["frame"]) >= {"mean_ms", "median_ms", "p95_ms", "max_ms", "fps"}
-    assert list(data["systems"]) == ["PopulationSystem", "ControlSystem", "PhysicsSystem", "TrainingSystem",
-                                     "ProfilerSystem"]
+    assert list(data["systems"]) == ["FiniteCheckSystem", "PopulationSystem", "ControlSystem", "PhysicsSystem",
+                                     "TrainingSystem", "ProfilerSystem"]
     for s in data["systems"].values():
         assert set(s) >= {"mean_ms", "median_ms", "p95_ms", "max_ms", "share"}
         assert 0 <= s["median_ms"] <= s["p95_ms"] <= s["max_ms"]
@@ -58,7 +58,8 @@ def test_a_system_added_later_appears_with_its_own_timing_and_counter():
     world.add_system(Sleepy(), after="PhysicsSystem")
     world.run(40)
     rep = world.system("ProfilerSystem").report()
-    assert list(rep["systems"])[:4] == ["PopulationSystem", "ControlSystem", "PhysicsSystem", "Sleepy"]
+    assert list(rep["systems"])[:5] == ["FiniteCheckSystem", "PopulationSystem", "ControlSystem", "PhysicsSystem",
+                                        "Sleepy"]
     s = rep["systems"]["Sleepy"]
     assert s["median_ms"] >= 0.9 and s["frames"] == 40  # time.sleep(1 ms) sleeps at least that long
     assert s["share"] == pytest.approx(s["mean_ms"] / rep["frame"]["mean_ms"])  # share of the frame's mean

@@ -37,6 +37,7 @@ def test_list_systems_shows_the_view_order_without_a_renderer():
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = [line.split(". ", 1)[1] for line in res.stdout.splitlines() if ". " in line]
     view = ["HeatmapSystem", "HeightSystem", "TrailBatchSystem", "StatsSystem", "RenderSystem"]
-    assert lines[:3] == ["PopulationSystem", "ControlSystem", "PhysicsSystem"], res.stdout + res.stderr
+    assert lines[:4] == ["FiniteCheckSystem", "PopulationSystem", "ControlSystem", "PhysicsSystem"], (
+        res.stdout + res.stderr)
     assert lines[-6:] == view + ["ProfilerSystem"]  # after everything that moves agents (and training)
     assert "LOADED []" in res.stdout

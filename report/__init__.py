@@ -1,0 +1,1 @@
+"""Reports over run folders: learning curves across seeds, IQM with bootstrap intervals, tables, markdown."""

@@ -1,0 +1,140 @@
+"""The report's PNG charts (matplotlib, no display needed).
+
+- curves_episodes.png: training curves over episodes, one column per environment, one colour per group:
+  the median across the group's runs and the interquartile band.
+- curves_eval.png (when runs evaluated): evaluation success, return, return gain and certified share
+  against total steps, and the certified share against wall time.
+- final_scores.png: every run's final score as a dot, and each group's IQM with its 95 % bootstrap interval.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from report.aggregate import Summary
+from runtime.atomic import atomic_write_with
+from report.load import Run
+from report.metrics import EPISODE_CURVES, EPISODE_SCORES, EVAL_CURVES, EVAL_SCORES, episode_band, eval_band, \
+    final_scores
+
+#: scores that are shares of something (drawn on [0, 1])
+SHARES = {"success", "certified_share", "eval_success_rate", "eval_certified_share"}
+X_LABELS = {"total_steps": "training-agent steps", "wall_time": "wall time (s)"}
+
+
+def _plt():  # noqa: ANN202
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(labels: list[str]) -> dict[str, tuple]:
+    plt = _plt()
+    cmap = plt.get_cmap("tab10")
+    return {label: cmap(i % 10) for i, label in enumerate(labels)}
+
+
+def _grid(rows: int, cols: int, row_height: float = 2.9):  # noqa: ANN202
+    plt = _plt()
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 1.0, row_height * rows + 0.8), squeeze=False)
+    return plt, fig, axes
+
+
+def _draw(ax, b, color, label) -> None:  # noqa: ANN001
+    ax.fill_between(b.x, b.q25, b.q75, color=color, alpha=0.22, lw=0)
+    ax.plot(b.x, b.median, color=color, lw=1.8, label=f"{label} ({b.runs} runs)")
+
+
+def episode_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], path: Path, window: int) -> Path:
+    colors = _colors(list(groups))
+    plt, fig, axes = _grid(len(EPISODE_CURVES), len(tasks))
+    for i, (name, title) in enumerate(EPISODE_CURVES.items()):
+        for j, task in enumerate(tasks):
+            ax = axes[i, j]
+            for label, by_task in groups.items():
+                b = episode_band(by_task.get(task, []), name, window) if task in by_task else None
+                if b is not None:
+                    _draw(ax, b, colors[label], label)
+            ax.set_title(f"{task}: {title}, window {window}", fontsize=9)
+            ax.set_xlabel("episode", fontsize=8)
+            if name in ("success", "certified_share"):
+                ax.set_ylim(-0.03, 1.03)
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle("Training curves: median across runs, band from the 25th to the 75th percentile", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
+    atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
+    plt.close(fig)
+    return path
+
+
+def eval_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], path: Path) -> Path | None:
+    colors = _colors(list(groups))
+    drawn = False
+    plt, fig, axes = _grid(len(EVAL_CURVES), len(tasks))
+    for i, ((column, x_column), title) in enumerate(EVAL_CURVES.items()):
+        for j, task in enumerate(tasks):
+            ax = axes[i, j]
+            for label, by_task in groups.items():
+                b = eval_band(by_task.get(task, []), column, x_column)
+                if b is not None:
+                    _draw(ax, b, colors[label], label)
+                    drawn = True
+            ax.set_title(f"{task}: {title}", fontsize=9)
+            ax.set_xlabel(X_LABELS[x_column], fontsize=8)
+            if column in ("success_rate", "certified_share"):
+                ax.set_ylim(-0.03, 1.03)
+            if column == "return_gain":
+                ax.axhline(0.0, color="k", lw=0.8, ls="--")
+            ax.grid(alpha=0.3)
+    if not drawn:
+        plt.close(fig)
+        return None
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle("Evaluations on fixed starts: median across runs, interquartile band", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
+    atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
+    plt.close(fig)
+    return path
+
+
+def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary], names: list[str], path: Path,
+                last: int) -> Path:
+    """Dots: each run's final score; bar: the group's IQM and its 95 % interval (per environment)."""
+    titles = {**{k: v.format(last=last) for k, v in EPISODE_SCORES.items()},
+              **{f"eval_{k}": v for k, v in EVAL_SCORES.items()}}
+    tasks = list(dict.fromkeys(t for g in groups.values() for t in g))
+    labels = list(groups)
+    colors = _colors(labels)
+    plt, fig, axes = _grid(len(names), len(tasks), row_height=1.0 + 0.45 * len(labels))
+    index = {(s.group, s.task, s.score): s for s in summaries}
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(names):
+        for j, task in enumerate(tasks):
+            ax = axes[i, j]
+            for k, label in enumerate(labels):
+                runs = groups[label].get(task, [])
+                values = np.array([final_scores(r, last)[name] for r in runs], float)
+                y = k + rng.uniform(-0.12, 0.12, len(values))
+                ax.scatter(values, y, s=14, color=colors[label], alpha=0.7, zorder=3)
+                s = index.get((label, task, name))
+                if s is not None and np.isfinite(s.iqm):
+                    ax.plot([s.ci_low, s.ci_high], [k, k], color=colors[label], lw=5, alpha=0.45, zorder=2)
+                    ax.plot([s.iqm], [k], marker="|", ms=16, mew=2.5, color="k", zorder=4)
+            ax.set_yticks(range(len(labels)))
+            ax.set_yticklabels(labels if j == 0 else [""] * len(labels), fontsize=7)
+            ax.set_ylim(-0.6, len(labels) - 0.4)
+            ax.set_title(f"{task}: {titles[name]}", fontsize=9)
+            if name in SHARES:
+                ax.set_xlim(-0.03, 1.03)
+            ax.grid(alpha=0.3, axis="x")
+    fig.suptitle("Final scores: dots are runs; black tick is the IQM, the bar its 95 % stratified-bootstrap "
+                 "interval", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
+    atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
+    plt.close(fig)
+    return path

@@ -1,0 +1,150 @@
+"""Run a sweep's runs as Ray tasks: a local Ray on this machine's cores by default, or a cluster.
+
+Each task asks Ray for `threads` CPUs and runs one app.py child process limited to that many
+threads (sweep.task), so the tasks Ray runs at once never ask for more cores than it was given.
+The driver waits on the tasks with a progress bar over runs; a run that fails is named (with
+the last line of its stderr and where the rest is) and the others go on.
+
+The first Ctrl-C or SIGTERM stops the sweep: queued runs are cancelled, running ones are asked
+to stop (their app.py saves at the end of its frame and exits), and the sweep waits for them;
+runs that had finished stay finished and are skipped when the same sweep runs again. A second
+signal stops at once (the runs' children then get SIGTERM when their workers end).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from attrs import define, field
+from tqdm import tqdm
+
+from runtime.stop import StopRequest
+from sweep import task as task_module
+from sweep.grid import RunSpec
+from sweep.state import mark_finished, write_sweep_file
+
+#: seconds a cancelled run may take to save and exit before its task is ended by force
+CANCEL_WAIT = 90.0
+
+
+@define
+class SweepOutcome:
+    records: dict[str, dict] = field(factory=dict)  # run name -> status record (as in sweep.json)
+    interrupted: bool = False
+    ray_start_seconds: float = 0.0  # ray.init (0 when joining a Ray that was already up)
+    wall_seconds: float = 0.0  # from the first task submitted to the last one done
+
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.records.values())
+
+
+def start_ray(cpus: int | None, address: str | None) -> tuple[bool, float]:
+    """Start a local Ray with `cpus` CPUs, or join the cluster at `address`; reuse one already up.
+    Returns (whether we started it and must shut it down, seconds it took)."""
+    import ray
+
+    if ray.is_initialized():
+        return False, 0.0
+    t0 = time.perf_counter()
+    kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=cpus or os.cpu_count() or 1, **kwargs)
+    return True, time.perf_counter() - t0
+
+
+def remote_task(threads: int):  # noqa: ANN201
+    """The Ray remote function for one run (sweep.task travels by value: workers need no calf-ecs)."""
+    import cloudpickle
+    import ray
+
+    cloudpickle.register_pickle_by_value(task_module)
+    return ray.remote(num_cpus=threads, max_retries=0)(task_module.run_process)
+
+
+def _record(spec: RunSpec, status: str, **extra) -> dict:
+    return {"name": spec.name, "group": spec.group, "seed": spec.seed, "folder": str(spec.folder),
+            "status": status, **extra}
+
+
+def run_sweep(specs: list[RunSpec], skipped: list[RunSpec], out: Path, command: list[str], *, threads: int = 1,
+              progress: bool = True, log=print) -> SweepOutcome:  # noqa: ANN001
+    """Submit every spec as a Ray task (Ray must be started) and wait for all; never raises for a run."""
+    import ray
+
+    outcome = SweepOutcome({s.name: _record(s, "skipped") for s in skipped})
+    outcome.records.update({s.name: _record(s, "pending") for s in specs})
+    logs = out / "logs"
+    write_sweep_file(out, command, outcome.records)
+    fn = remote_task(threads)
+    start = time.perf_counter()
+    pending = {}
+    for spec in specs:
+        stem = stem_of(logs, spec)
+        ref = fn.remote(spec.command(), os.getcwd(), stem + ".stdout.txt", stem + ".stderr.txt", threads)
+        pending[ref] = spec
+    bar = tqdm(total=len(specs) + len(skipped), initial=len(skipped), unit="run", disable=not progress,
+               dynamic_ncols=True, file=sys.stderr)
+    stop_wait_until = None
+    with StopRequest() as stop:
+        try:
+            while pending:
+                if stop.requested and stop_wait_until is None:
+                    outcome.interrupted = True
+                    bar.write(f"sweep: stopping ({stop.signal_name}): {len(pending)} runs not finished are "
+                              "cancelled; finished runs are kept (run the same command again to resume)", file=sys.stderr)
+                    for ref in pending:
+                        ray.cancel(ref)
+                    stop_wait_until = time.perf_counter() + CANCEL_WAIT
+                if stop_wait_until is not None and time.perf_counter() > stop_wait_until:
+                    break
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                for ref in done:
+                    spec = pending.pop(ref)
+                    outcome.records[spec.name] = rec = _finish(spec, ref, stem_of(logs, spec))
+                    if rec["status"] == "ok":
+                        mark_finished(spec, rec)
+                    elif rec["status"] == "failed":
+                        bar.write(f"sweep: run {spec.name} failed: {rec['error']} (log: {rec['stderr']})", file=sys.stderr)
+                    write_sweep_file(out, command, outcome.records)
+                    bar.update(1)
+                    bar.set_postfix_str(_postfix(outcome), refresh=False)
+        except KeyboardInterrupt:  # a second signal: stop waiting now
+            outcome.interrupted = True
+        finally:
+            bar.close()
+            for ref in pending:
+                ray.cancel(ref, force=True)
+    for spec in pending.values():
+        outcome.records[spec.name]["status"] = "interrupted"
+    outcome.wall_seconds = time.perf_counter() - start
+    write_sweep_file(out, command, outcome.records)
+    return outcome
+
+
+def stem_of(logs: Path, spec: RunSpec) -> str:
+    return str(logs / spec.name.replace("/", "__"))
+
+
+def _finish(spec: RunSpec, ref, stem: str) -> dict:  # noqa: ANN001
+    import ray
+    from ray.exceptions import RayError, TaskCancelledError
+
+    try:
+        res = ray.get(ref)
+    except TaskCancelledError:
+        return _record(spec, "interrupted", seconds=None, returncode=None, error="cancelled",
+                       stderr=stem + ".stderr.txt")
+    except RayError as exc:  # the worker itself died (killed, out of memory)
+        return _record(spec, "failed", seconds=None, returncode=None,
+                       error=f"Ray task failed: {str(exc).strip().splitlines()[0]}", stderr=stem + ".stderr.txt")
+    return _record(spec, res["status"], seconds=res["seconds"], returncode=res["returncode"],
+                   error=res["error"], stderr=stem + ".stderr.txt")
+
+
+def _postfix(outcome: SweepOutcome) -> str:
+    return (f"ok {outcome.count('ok')} failed {outcome.count('failed')} skipped {outcome.count('skipped')}")

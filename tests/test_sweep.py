@@ -1,0 +1,231 @@
+"""The sweep: grid expansion and bad input without Ray; then real sweeps of real app.py runs on one
+local Ray shared by this module (Ray takes seconds to start): 2 seeds x 2 policies, resuming,
+failing and crashing runs, and a Ctrl-C from a sweep that joined that Ray by its address."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import app
+from sweep.command import build_parser
+from sweep.grid import expand, parse_seeds, parse_variants
+from tests.bad_input import flag_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+#: a few steps per episode, training from the 10th step
+SHORT = ["--episodes", "2", "--set", "env.max_steps_per_episode=20", "--set", "td3.start_training_step=10",
+         "--set", "td3.batch_size=8", "--no-progress"]
+
+
+def _sweep(argv, capsys):
+    code = app.main(["sweep", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _json(path):
+    return json.loads(Path(path).read_text())
+
+
+# -- without Ray -----------------------------------------------------------------------------------
+def test_seeds_and_variants_are_parsed():
+    assert parse_seeds("42") == [42] and parse_seeds("0-3,7,2") == [0, 1, 2, 3, 7]
+    assert parse_variants(["calf.nu_bar=0.01,1", "env.dt=0.02"]) == {"calf.nu_bar": ["0.01", "1"],
+                                                                     "env.dt": ["0.02"]}
+
+
+def test_the_grid_is_policies_x_variants_x_seeds_each_in_its_own_folder(tmp_path):
+    specs = expand(tmp_path, [1, 2], ["calf", "actor"], {"calf.nu_bar": ["0.01", "1"], "env.dt": ["0.02"]},
+                   ["--agents", "0"])
+    assert len(specs) == 8 and len({s.folder for s in specs}) == 8
+    assert [s.name for s in specs[:4]] == ["calf_calf.nu_bar=0.01/seed1", "calf_calf.nu_bar=0.01/seed2",
+                                           "calf_calf.nu_bar=1/seed1", "calf_calf.nu_bar=1/seed2"]
+    a = specs[2].argv
+    assert a[:2] == ("--headless", "--no-progress") and ("--policy", "calf") == a[a.index("--policy"):][:2]
+    assert "calf.nu_bar=1" in a and "env.dt=0.02" in a and a[-3:] == ("--out", str(tmp_path / specs[2].name), "--overwrite")
+    assert specs[2].command()[:2] == [sys.executable, str(ROOT / "app.py")]
+
+
+SWEEP_BAD = [
+    ([], "the following arguments are required: --out"),
+    (["--out", "o", "--set", "calf.nu_bar=abc,1"], "run calf_calf.nu_bar=abc: --set calf.nu_bar=abc: calf.nu_bar must be"),
+    (["--out", "o", "--set", "calf.nu_bar=1,1"], "a value is listed twice"),
+    (["--out", "o", "--set", "calf.nu_bar=1,"], "an empty value"),
+    (["--out", "o", "--set", "calf.nu_bar=1", "--set", "calf.nu_bar=2"], "sets calf.nu_bar twice"),
+    (["--out", "o", "--set", "run.seed=3"], "run calf: --set run.seed and another flag both set run.seed"),
+    (["--out", "o", "--set", "env.reset_range=9"], "reset_range (9.0) must be smaller than boundary_limit"),
+    (["--out", "o", "--config", "missing.toml"], "config file missing.toml: not found"),
+    (["--out", "o", "--address", "auto", "--cpus", "2"], "--cpus sets the size of a local Ray"),
+    (["--out", "o", "--threads-per-run", "2", "--set", "td3.torch_threads=2"], "do not --set it too"),
+    (["--out", "afile"], "--out: afile exists and is not a directory"),
+    (["--out", "/proc/calf-sweep"], "--out: cannot create /proc/calf-sweep"),
+]
+
+
+@pytest.mark.parametrize("argv,fragment", SWEEP_BAD, ids=[" ".join(a) for a, _ in SWEEP_BAD])
+def test_bad_sweeps_are_one_line_exit_2_and_write_nothing(argv, fragment, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    code, out, err = _sweep(argv, capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("app.py sweep: error: "), err
+    assert fragment in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_every_sweep_flag_refuses_its_generated_bad_values(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cases = flag_cases(build_parser())
+    assert {c[1][0] for c in cases} >= {"--seeds", "--policies", "--set", "--episodes", "--cpus", "--address"}
+    for case_id, argv, fragment in cases:
+        full = argv if argv[0] == "--out" else ["--out", "o", *argv]
+        code, out, err = _sweep(full, capsys)
+        assert code == 2 and fragment in err and err.count("\n") == 1, (case_id, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dry_run_lists_the_runs_and_writes_nothing(tmp_path, capsys):
+    code, out, _ = _sweep(["--out", str(tmp_path / "o"), "--seeds", "1-3", "--policies", "calf,nominal",
+                           "--set", "calf.nu_bar=0.01,1", "--dry-run"], capsys)
+    assert code == 0 and out.count("to run ") == 12 and "12 runs: 0 finished, 12 to run" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_run_gets_sigterm_when_the_worker_running_it_dies(tmp_path):
+    """A Ray worker killed outright (the sweep's second Ctrl-C, a node lost) must not leave its run
+    going on unseen: the run's process is told by the kernel (SIGTERM) and ends."""
+    pid_file = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    worker = ("import sys; from sweep.task import run_process; "
+              f"run_process([sys.executable, '-c', {child!r}], '.', {str(tmp_path / 'o')!r}, {str(tmp_path / 'e')!r}, 1)")
+    proc = subprocess.Popen([sys.executable, "-c", worker], cwd=ROOT)
+    try:
+        deadline = time.time() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.time() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+        proc.kill()  # SIGKILL: no handler of the worker runs
+        proc.wait()
+        deadline = time.time() + 20
+        while Path(f"/proc/{pid}").exists() and "Z" not in _proc_state(pid):
+            assert time.time() < deadline, "the run outlived its worker"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
+# -- on Ray ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for every sweep of this module (the sweeps find it running and use it)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_a_real_sweep_of_2_seeds_x_2_policies_then_a_resume_that_skips_them(local_ray, tmp_path, capsys):
+    out = tmp_path / "sw"
+    argv = ["--out", str(out), "--seeds", "1-2", "--policies", "calf,nominal", *SHORT]
+    code, stdout, err = _sweep(argv, capsys)
+    assert code == 0, err
+    assert "4 runs" in stdout and "4 finished now, 0 before, 0 failed" in stdout
+    for policy in ("calf", "nominal"):
+        for seed in (1, 2):
+            run = out / policy / f"seed{seed}"
+            rows = (run / "episodes.csv").read_text().splitlines()
+            assert len(rows) == 3  # header + 2 episodes
+            summary = _json(run / "run_summary.json")
+            assert summary["seed"] == seed and summary["policy"] == policy and summary["interrupted"] is False
+            assert summary["provenance"]["command"][-3:] == ["--out", str(run), "--overwrite"]
+            assert (run / "sweep_run.json").exists()
+    records = _json(out / "sweep.json")["runs"]
+    assert sorted(r["name"] for r in records) == ["calf/seed1", "calf/seed2", "nominal/seed1", "nominal/seed2"]
+    assert {r["status"] for r in records} == {"ok"}
+    marks = {p: p.stat().st_mtime_ns for p in out.rglob("sweep_run.json")}
+
+    code, stdout, err = _sweep(argv, capsys)  # again: everything is finished, nothing runs
+    assert code == 0 and "all finished before; nothing to do" in stdout, err
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("sweep_run.json")} == marks
+
+    code, stdout, err = _sweep([*argv[:-1], "--set", "calf.nu_bar=0.5", "--no-progress"], capsys)
+    assert code == 2 and "holds a finished run made with other settings" in err  # never overwritten
+
+    assert app.main(["report", str(out)]) == 0
+    assert (out / "report" / "summary.md").exists()
+
+
+PLUGINS = ("[[plugins]]\nsystem = 'tests.plugins_for_tests.sweep_faults:SlowForSeeds'\n"
+           "options = {{ seeds = [2], seconds = {slow} }}\n"
+           "[[plugins]]\nsystem = 'tests.plugins_for_tests.sweep_faults:CrashForSeeds'\n"
+           "options = {{ kill_seeds = {kill} }}\n")
+
+
+@pytest.mark.slow
+def test_a_crash_is_named_ctrl_c_keeps_finished_runs_and_the_same_command_resumes(local_ray, tmp_path, capsys):
+    """Seed 1 finishes, seed 3 is killed by SIGKILL (a crash) and named while the others go on, seed 2
+    is slow and still running when the sweep gets Ctrl-C; then the same command (the config file now
+    harmless) runs seeds 2 and 3 again from scratch and skips seed 1."""
+    conf = tmp_path / "plugins.toml"
+    conf.write_text(PLUGINS.format(slow=2.0, kill=[3]))
+    out = tmp_path / "sw"
+    argv = ["--out", str(out), "--seeds", "1-3", "--config", str(conf), *SHORT]
+    address = local_ray.get_runtime_context().gcs_address  # this sweep joins the module's Ray
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "sweep", *argv, "--address", address],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def status():
+        try:
+            return {r["name"]: r["status"] for r in _json(out / "sweep.json")["runs"]}
+        except (OSError, ValueError):
+            return {}
+
+    try:
+        deadline = time.time() + 180
+        while status().get("calf/seed1") != "ok" or status().get("calf/seed3") != "failed" or \
+                not (out / "calf" / "seed2" / "config.toml").exists():
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)  # seed 2 is stepping (2 s a frame: its 40 frames would take 80 s)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "3 runs" in stdout and "1 finished now, 0 before, 1 failed, 1 stopped" in stdout, stdout
+    assert "stopping (SIGINT)" in stderr
+    assert "app.py sweep: failed run calf/seed3: killed by SIGKILL" in stderr
+    assert status() == {"calf/seed1": "ok", "calf/seed2": "interrupted", "calf/seed3": "failed"}
+    summary2 = _json(out / "calf" / "seed2" / "run_summary.json")  # the stopped run saved on its way out
+    assert summary2["interrupted"] is True and not (out / "calf" / "seed2" / "sweep_run.json").exists()
+    assert not (out / "calf" / "seed3" / "sweep_run.json").exists()
+    kept = (out / "calf" / "seed1" / "sweep_run.json").stat().st_mtime_ns
+
+    conf.write_text(PLUGINS.format(slow=0.0, kill=[]))  # the same command line, now harmless
+    code, stdout, err = _sweep(argv, capsys)
+    assert code == 0, err
+    assert "2 finished now, 1 before, 0 failed" in stdout
+    assert (out / "calf" / "seed1" / "sweep_run.json").stat().st_mtime_ns == kept
+    for seed in (2, 3):
+        assert _json(out / "calf" / f"seed{seed}" / "run_summary.json")["interrupted"] is False
+        # a fresh run (the unfinished folder was cleared), not rows appended to the stopped one
+        assert len((out / "calf" / f"seed{seed}" / "episodes.csv").read_text().splitlines()) == 3
+        assert os.path.exists(out / "calf" / f"seed{seed}" / "sweep_run.json")
