@@ -38,7 +38,7 @@ from rl.td3 import TD3
 class TrainingSystem(System):
     after = ("PhysicsSystem",)
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
-             "has_cert", "q_cert", "CalfState", "Counters")
+             "has_cert", "q_cert", "mode", "CalfState", "Counters")
     writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats")
 
     def __init__(self) -> None:
