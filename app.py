@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             world = build_world(cfg, mode=mode, spawn=False, extend=extend)
         except ConfigError as exc:  # a plugin that cannot be imported or placed
             return _fail(str(exc))
-        print(world.schedule.describe(verbose=args.verbose))
+        warp = "auto" if cfg.visual.warp_auto else str(cfg.visual.warp)
+        print(world.schedule.describe(verbose=args.verbose, steps_per_frame=warp))
         world.shutdown()
         return 0
 

@@ -36,7 +36,7 @@ POSITION_TOL = 1e-4
 PIXEL_LEVELS = 16  # out of 255
 PIXEL_SHARE = 0.001  # of the compared pixels
 #: HUD lines whose numbers come from Q(s, a): the baseline's per-frame critic query at the post-step state
-HUD_VOLATILE = ("Q(s,a)", "|s|")
+HUD_VOLATILE = ("Q(s,a)", "|s|", "<= -Q")  # lines holding Q(s,a) or a value derived from it
 VARIANTS = ("baseline", "optimized")
 
 
@@ -52,29 +52,31 @@ def config(variant: str, agents: int, frames: int, seed: int, extra: dict | None
     return build_config(overrides=overrides)
 
 
-def _pixel_box(hud, xs, ys, width: int, height: int) -> tuple[int, int, int, int]:  # noqa: ANN001
+def _pixel_box(aspect: float, xs, ys, width: int, height: int) -> tuple[int, int, int, int]:  # noqa: ANN001
     """UI coordinates (y up, 1 unit high) -> pixel box (top, bottom, left, right), a pixel of margin around."""
-    x = (np.asarray(xs, dtype=np.float64) / hud.aspect + 0.5) * width
+    x = (np.asarray(xs, dtype=np.float64) / aspect + 0.5) * width
     y = (0.5 - np.asarray(ys, dtype=np.float64)) * height
     return (max(0, int(np.floor(y.min())) - 1), min(height, int(np.ceil(y.max())) + 1),
             max(0, int(np.floor(x.min())) - 1), min(width, int(np.ceil(x.max())) + 1))
 
 
-def hud_boxes(hud, stats: str, width: int, height: int) -> dict:  # noqa: ANN001
-    """Pixel boxes of the HUD's panels, and of the stats lines whose numbers may differ (HUD_VOLATILE)."""
-    from render.hud import TEXT_SCALE
-    from render.vertex_arrays import read_positions
+def hud_boxes(rs, stats: str, width: int, height: int) -> dict:  # noqa: ANN001 - the RenderSystem
+    """Pixel boxes of the HUD's panels (from its layout), and of the stats lines whose numbers may
+    differ (HUD_VOLATILE)."""
+    from render.layout import TEXT_SCALE
 
-    quads = read_positions(hud.vdata)[:8].reshape(2, 4, 3).astype(np.float64)
-    panels = [_pixel_box(hud, q[:, 0], q[:, 1], width, height) for q in quads]
-    x0, y0, _ = hud.stats_np.getPos()
+    layout, hud = rs.layout, rs.hud
+    a = layout.aspect
+    box = {name: _pixel_box(a, r[:2], r[2:], width, height) for name, r in layout.panels.items()}
+    x0, y0 = layout.text_origin["stats"]
+    left, right = layout.panels["stats"][:2]
     s = TEXT_SCALE
     lines = []
     for i, line in enumerate(stats.split("\n")):
         if any(tag in line for tag in HUD_VOLATILE):
             base = y0 - i * hud.line_h * s
-            lines.append(_pixel_box(hud, quads[0][:, 0], (base - 0.35 * s, base + 0.9 * s), width, height))
-    return {"stats_panel": panels[0], "profiler_panel": panels[1], "volatile_lines": lines}
+            lines.append(_pixel_box(a, (left, right), (base - 0.35 * s, base + 0.9 * s), width, height))
+    return {"stats_panel": box["stats"], "profiler_panel": box["profiler"], "volatile_lines": lines}
 
 
 def capture(app, variant: str, agents: int, frames: int, seed: int, extra: dict | None) -> dict:  # noqa: ANN001
@@ -97,7 +99,7 @@ def capture(app, variant: str, agents: int, frames: int, seed: int, extra: dict 
             "trail_pos": table.trail_pos.copy(),
             "trail_len": table.trail_len.copy(),
             "hud_stats": world.resource(HudText).stats,
-            "hud_boxes": hud_boxes(rs.hud, world.resource(HudText).stats, w, h),
+            "hud_boxes": hud_boxes(rs, world.resource(HudText).stats, w, h),
             "draw_calls": rs.draw_calls.last if rs.draw_calls is not None else None,
             "frame": world.frame,
         }

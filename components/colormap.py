@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: colour stops from low to high (RGB in [0, 1]); DOMAIN.md section 2
+#: colour stops from low to high (RGB in [0, 1]), as the original program drew the surface
 SURFACE_STOPS = np.array(
     [
         (0.80, 0.70, 1.00),  # light violet

@@ -235,7 +235,7 @@ def to_toml(config: AppConfig, *, where: bool = True) -> str:
         lines.append("")
         lines.append("[[plugins]]")
         lines.append(f"system = {_toml_value(plugin.system)}")
-        for key in ("after", "before"):
+        for key in ("after", "before", "phase"):
             if getattr(plugin, key) is not None:
                 lines.append(f"{key} = {_toml_value(getattr(plugin, key))}")
         if plugin.options:

@@ -155,6 +155,12 @@ class VisualConfig:
     use_batched_trails: bool = _bool(True)
     window_width: int = _int(1280, 64, 8192)
     window_height: int = _int(720, 64, 8192)
+    # time warp: simulation steps per rendered frame (--warp K|auto; keys [ and ])
+    warp: int = _int(1, 1, 1000)
+    warp_auto: bool = _bool(False)  # choose K to keep the view at 20 FPS (components.time_warp)
+    # trail level of detail (docs/VIEW.md): above trail_lod_points drawn points, each trail is decimated
+    trail_lod: bool = _bool(True)
+    trail_lod_points: int = _int(25_000, 1_000, 100_000_000)
 
 
 @define(frozen=True, kw_only=True)
@@ -200,6 +206,7 @@ class RunConfig:
     frames: int | None = field(default=None, validator=optional_integer(1, 10**12))
     out: str | None = field(default=None, validator=optional_path())
     profile: str | None = field(default=None, validator=optional_path())
+    record: str | None = field(default=None, validator=optional_path())  # --record: an H.264 video of the view
     resume: str | None = field(default=None, validator=optional_path())
     tensorboard: bool = _bool(False)  # also write the episode scalars as a TensorBoard event file
 
@@ -207,6 +214,13 @@ class RunConfig:
 def _anchor(_inst, attr, value):  # noqa: ANN001, ANN202
     if value is not None and (not isinstance(value, str) or not value):
         raise ConfigError(f"{attr.name} must be a system name, got {value!r}")
+
+
+def _phase(_inst, attr, value):  # noqa: ANN001, ANN202
+    from ecs.schedule import PHASES
+
+    if value is not None and value not in PHASES:
+        raise ConfigError(f"{attr.name} must be one of {', '.join(PHASES)}, got {value!r}")
 
 
 def _target(_inst, attr, value):  # noqa: ANN001, ANN202
@@ -222,10 +236,11 @@ class PluginSpec:
     after: str | None = field(default=None, validator=_anchor)
     before: str | None = field(default=None, validator=_anchor)
     options: dict = field(factory=dict, validator=attrs.validators.instance_of(dict))
+    phase: str | None = field(default=None, validator=_phase)  # None: its anchors' phase (ecs.schedule)
 
 
 def _plugins(value):  # noqa: ANN001, ANN202
-    """Accept PluginSpecs, 'module:Class' strings or {system, after, before, options} tables."""
+    """Accept PluginSpecs, 'module:Class' strings or {system, after, before, options, phase} tables."""
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"plugins must be a list, got {value!r}")
     out = []
@@ -236,9 +251,9 @@ def _plugins(value):  # noqa: ANN001, ANN202
             elif isinstance(item, str):
                 out.append(PluginSpec(system=item))
             elif isinstance(item, dict):
-                unknown = set(item) - {"system", "after", "before", "options"}
+                unknown = set(item) - {"system", "after", "before", "options", "phase"}
                 if unknown:
-                    raise ConfigError(f"unknown key {sorted(unknown)[0]!r} (use system, after, before, options)")
+                    raise ConfigError(f"unknown key {sorted(unknown)[0]!r} (use system, after, before, options, phase)")
                 if "system" not in item:
                     raise ConfigError("each entry needs system = 'package.module:ClassName'")
                 out.append(PluginSpec(**item))

@@ -13,6 +13,8 @@ class System:
     Class attributes a system may set:
       name      -- unique name in the schedule (defaults to the class name); the profiler uses it.
       after / before -- default ordering anchors (names) used when `add_system` gives none.
+      phase     -- 'simulation' (K fixed steps per frame) or 'view' (once per frame); None: the
+                   anchors' phase, or the end of the view phase without anchors (ecs.schedule).
       reads / writes -- the agent-table columns and resources it touches, for `--list-systems
                         --verbose` and for a test that checks the declarations.
     """
@@ -20,6 +22,7 @@ class System:
     name: ClassVar[str] = ""
     after: ClassVar[tuple[str, ...]] = ()
     before: ClassVar[tuple[str, ...]] = ()
+    phase: ClassVar[str | None] = None
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
 

@@ -1,7 +1,7 @@
 """Creating the Ursina app for a window or an offscreen EGL buffer, and GL synchronisation.
 
 Ursina is a singleton: one app per process. Offscreen runs pin Panda3D's headless EGL pipe, so
-they render identically with or without a display (RENDERING_FACTS.md section 0).
+they render identically with or without a display.
 """
 from __future__ import annotations
 

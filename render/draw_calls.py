@@ -3,7 +3,7 @@
 PStats levels are only tracked while a PStats client is connected, so a dummy TCP listener in
 this process accepts the connection and discards the bytes. The GSG flushes its batch counts at
 the end of each frame and the frame loop clears them right after, so they are read from the draw
-callback of a tiny texture buffer that renders after the main window (RENDERING_FACTS.md section 4).
+callback of a tiny texture buffer that renders after the main window.
 """
 from __future__ import annotations
 

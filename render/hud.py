@@ -1,6 +1,7 @@
-"""The HUD: the stats text with its legend (top left), the profiler panel (top right), and one Geom
-holding both translucent backgrounds and the legend's colour swatches. Three draw calls, whatever
-the number of agents.
+"""The HUD: the sidebar's text panels (stats with legend and keys, the surface's colour scale, the
+timeline's caption, the inspected agent, the profiler, messages), one Geom holding every flat
+quad (the sidebar's background, the timeline's plot area, the colour bar's bands, the legend's
+swatches), and the certificate timeline's curve. Where each goes comes from render.layout.
 
 Text goes into raw Panda3D TextNodes (one batch each with all glyphs on one texture page; glyphs
 are built at cull time) and only when HudText's version for it moved; ursina's Text would
@@ -10,25 +11,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from panda3d.core import Geom, GeomTriangles, NodePath, TextNode, TransparencyAttrib
 
+from components.colormap import SURFACE_BANDS, banded_gradient
 from components.modes import MODE_COLORS, TRAINING_CERTIFIED_COLOR, Mode
-from components.view_state import HudText
+from components.view_state import HUD_TEXTS, HudText
+from render.layout import TEXT_SCALE, Layout
+from render.timeline import CertificateTimeline
 from render.vertex_arrays import colors, geom_node, new_vertex_data, positions, rgba8
-from systems.hud_text import LEGEND, LEGEND_INDENT
+from systems.hud_text import LEGEND, LEGEND_INDENT, legend_positions
 
-TEXT_SCALE = 0.0165  # UI units per text line (the UI is 1 unit high)
-MARGIN = 0.012
-PAD = 0.4  # background padding, in text units
-TEXT_RGBA = (0.93, 0.93, 0.95, 1.0)
-PANEL_RGBA = (0.02, 0.02, 0.05, 0.62)
+TEXT_RGBA = (0.95, 0.95, 0.97, 1.0)
+MESSAGE_RGBA = (1.0, 0.92, 0.55, 1.0)  # confirmations stand out from the rest
+SIDEBAR_RGBA = (0.13, 0.13, 0.15, 1.0)
 LEGEND_COLORS = {
     "certified": MODE_COLORS[Mode.CERTIFIED],
     "relax": MODE_COLORS[Mode.RELAX],
     "fallback": MODE_COLORS[Mode.FALLBACK],
     "training": TRAINING_CERTIFIED_COLOR,
 }
-PANELS = 2  # quads 0 and 1: backgrounds; then one swatch quad per legend entry
+# quads of the one flat Geom
+Q_SIDEBAR, Q_PLOT = 0, 1
+Q_BAR = 2
+Q_SWATCH = Q_BAR + SURFACE_BANDS
+QUADS = Q_SWATCH + len(LEGEND)
 
 
 def text_extent(text: str) -> tuple[int, int]:
@@ -37,102 +44,140 @@ def text_extent(text: str) -> tuple[int, int]:
     return max((len(line) for line in lines), default=0), len(lines)
 
 
-def legend_rows(text: str) -> dict[str, int]:
-    """Legend entry name -> its line number in `text` (entries not shown are absent)."""
-    lines = text.split("\n")
-    rows = {}
-    for name, label in LEGEND:
-        wanted = " " * LEGEND_INDENT + label
-        if wanted in lines:
-            rows[name] = lines.index(wanted)
-    return rows
+def line_count(text: str) -> int:
+    return 0 if not text else text.count("\n") + 1
+
+
+def bar_line(scale_text: str) -> int:
+    """The scale text's empty line, where the colour bar is drawn."""
+    lines = scale_text.split("\n")
+    return lines.index("") if "" in lines else len(lines)
 
 
 class Hud:
-    def __init__(self, ui: NodePath, aspect: float, font) -> None:  # noqa: ANN001
-        self.aspect = aspect
-        self.stats_node = self._text_node("hud-stats", font)
-        self.profiler_node = self._text_node("hud-profiler", font)
-        self.char_w = self.stats_node.calcWidth("M") or 0.6
-        self.line_h = self.stats_node.getLineHeight() or 1.2
-        self.stats_np = ui.attachNewNode(self.stats_node)
-        self.profiler_np = ui.attachNewNode(self.profiler_node)
-        for np_ in (self.stats_np, self.profiler_np):
-            np_.setScale(TEXT_SCALE)
-            np_.setBin("fixed", 10)
-        top = 0.5 - MARGIN - 1.0 * TEXT_SCALE
-        self.stats_np.setPos(-0.5 * aspect + MARGIN + PAD * TEXT_SCALE, top, 0)  # y-up coordinates (ursina)
-        quads = PANELS + len(LEGEND)
-        self.vdata = new_vertex_data("hud-panels", 4 * quads)
+    def __init__(self, ui: NodePath, font, surface_alpha: float, background_rgb) -> None:  # noqa: ANN001
+        self.root = ui.attachNewNode("calf-hud")
+        self.nodes: dict[str, TextNode] = {}
+        self.paths: dict[str, NodePath] = {}
+        for name in HUD_TEXTS:  # the timeline's entry is its caption
+            node = TextNode(f"hud-{name}")
+            if font is not None:
+                node.setFont(font)
+            node.setAlign(TextNode.ALeft)
+            node.setTextColor(*(MESSAGE_RGBA if name == "messages" else TEXT_RGBA))
+            path = self.root.attachNewNode(node)
+            path.setScale(TEXT_SCALE)
+            path.setBin("fixed", 10)
+            self.nodes[name], self.paths[name] = node, path
+        self.stats_node, self.profiler_node = self.nodes["stats"], self.nodes["profiler"]
+        self.char_w = self.nodes["stats"].calcWidth("M") or 0.6
+        self.line_h = self.nodes["stats"].getLineHeight() or 1.2
+        self.vdata = new_vertex_data("hud-quads", 4 * QUADS)
         col = colors(self.vdata)
-        col[: 4 * PANELS] = rgba8(PANEL_RGBA)
+        col[4 * Q_SIDEBAR : 4 * Q_SIDEBAR + 4] = rgba8(SIDEBAR_RGBA)
+        bg = np.asarray(background_rgb, dtype=np.float64)[:3]
+        col[4 * Q_PLOT : 4 * Q_PLOT + 4] = rgba8((*bg, 1.0))  # the timeline on the scene's background
+        t = (np.arange(SURFACE_BANDS) + 0.5) / SURFACE_BANDS
+        bands = banded_gradient(t, 1.0)[:, :3] * surface_alpha + (1.0 - surface_alpha) * bg  # as the surface looks
+        for k in range(SURFACE_BANDS):
+            col[4 * (Q_BAR + k) : 4 * (Q_BAR + k + 1)] = rgba8((*bands[k], 1.0))
         for k, (name, _label) in enumerate(LEGEND):
-            col[4 * (PANELS + k) : 4 * (PANELS + k + 1)] = rgba8((*LEGEND_COLORS[name], 1.0))
+            col[4 * (Q_SWATCH + k) : 4 * (Q_SWATCH + k + 1)] = rgba8((*LEGEND_COLORS[name], 1.0))
         prim = GeomTriangles(Geom.UH_static)
-        for q in range(quads):
+        for q in range(QUADS):
             prim.addVertices(4 * q, 4 * q + 1, 4 * q + 2)
             prim.addVertices(4 * q, 4 * q + 2, 4 * q + 3)
-        self.panels_np, _ = geom_node(ui, "hud-panels", self.vdata, prim)
-        self.panels_np.setTransparency(TransparencyAttrib.M_alpha)
-        self.panels_np.setBin("fixed", 0)
-        self.panels_np.setTwoSided(True)
-        self.stats_version = -1
-        self.profiler_version = -1
+        self.quads_np, _ = geom_node(self.root, "hud-quads", self.vdata, prim)
+        self.quads_np.setTransparency(TransparencyAttrib.M_none)
+        self.quads_np.setBin("fixed", 0)
+        self.quads_np.setTwoSided(True)
+        self.timeline = CertificateTimeline(self.root, 0.0, 1.0, 0.0, 1.0, 0.0)
+        self.timeline.nodepath.setBin("fixed", 5)
+        self.versions = {name: -1 for name in HUD_TEXTS}
+        self.texts = {name: "" for name in HUD_TEXTS}
         self.assignments = 0  # text (re)assignments, for tests and the benchmark
+        self.layout: Layout | None = None
+        self.visible = True
 
-    @staticmethod
-    def _text_node(name: str, font) -> TextNode:  # noqa: ANN001
-        node = TextNode(name)
-        if font is not None:
-            node.setFont(font)
-        node.setAlign(TextNode.ALeft)
-        node.setTextColor(*TEXT_RGBA)
-        return node
+    # -- text ----------------------------------------------------------------------------------
+    def sync(self, hud: HudText) -> bool:
+        """Copy changed strings into their nodes; True if a panel's line count changed (relayout)."""
+        relayout = False
+        for name in HUD_TEXTS:
+            version = hud.versions[name]
+            if version == self.versions[name]:
+                continue
+            text = hud.texts[name]
+            relayout |= line_count(text) != line_count(self.texts[name])
+            if name == "scale":
+                relayout |= bar_line(text) != bar_line(self.texts[name])
+            self.nodes[name].setText(text)
+            self.texts[name] = text
+            self.versions[name] = version
+            self.assignments += 1
+            if name == "stats":
+                self._swatches()
+        return relayout
 
+    def line_counts(self) -> dict[str, int]:
+        return {name: line_count(self.texts[name]) for name in HUD_TEXTS}
+
+    # -- placement -----------------------------------------------------------------------------
     def _quad(self, q: int, left: float, right: float, bottom: float, top: float) -> None:
         positions(self.vdata)[4 * q : 4 * q + 4] = [(left, bottom, 0), (right, bottom, 0), (right, top, 0), (left, top, 0)]
 
-    def _panel(self, q: int, text_np: NodePath, text: str) -> None:
-        cols, rows = text_extent(text)
-        x, y, _ = text_np.getPos()
-        s = TEXT_SCALE
-        if not text:
-            self._quad(q, x, x, y, y)
+    def apply(self, layout: Layout) -> None:
+        """Put every panel where the layout says (or hide them all)."""
+        self.layout = layout
+        if not layout.panels_visible:
+            self.root.hide()
+            self.visible = False
             return
-        self._quad(q, x - PAD * s, x + (cols * self.char_w + PAD) * s,
-                   y - ((rows - 1) * self.line_h + 0.35 + PAD) * s, y + (0.9 + PAD) * s)
+        self.root.show()
+        self.visible = True
+        self._quad(Q_SIDEBAR, *layout.sidebar)
+        self._quad(Q_PLOT, *layout.plot)
+        left, right, bottom, top = layout.bar
+        edges = np.linspace(left, right, SURFACE_BANDS + 1)
+        for k in range(SURFACE_BANDS):
+            self._quad(Q_BAR + k, edges[k], edges[k + 1], bottom, top)
+        for name, path in self.paths.items():
+            x, y = layout.text_origin[name]
+            path.setPos(x, y, 0)
+        x0, x1, y0, y1 = layout.plot
+        pad = 0.05 * (y1 - y0)
+        self.timeline.set_box(x0 + pad, x1 - pad, y0 + pad, y1 - pad)
+        self._swatches()
 
-    def _swatches(self, text: str) -> None:
-        rows = legend_rows(text)
-        x, y, _ = self.stats_np.getPos()
+    def _swatches(self) -> None:
+        if self.layout is None or not self.layout.panels_visible:
+            return
+        found = legend_positions(self.texts["stats"])
+        x, y = self.layout.text_origin["stats"]
         s = TEXT_SCALE
         for k, (name, _label) in enumerate(LEGEND):
-            if name in rows:
-                base = y - rows[name] * self.line_h * s
-                self._quad(PANELS + k, x + 0.1 * s, x + (LEGEND_INDENT - 1.5) * self.char_w * s,
+            if name in found:
+                line, col = found[name]
+                base = y - line * self.line_h * s
+                left = x + (col + 0.3) * self.char_w * s
+                self._quad(Q_SWATCH + k, left, left + (LEGEND_INDENT - 1.8) * self.char_w * s,
                            base - 0.05 * s, base + 0.65 * s)
             else:
-                self._quad(PANELS + k, x, x, y, y)
+                self._quad(Q_SWATCH + k, x, x, y, y)
 
-    def sync(self, hud: HudText) -> None:
-        if hud.stats_version != self.stats_version:
-            self.stats_node.setText(hud.stats)
-            self.stats_version = hud.stats_version
-            self.assignments += 1
-            self._panel(0, self.stats_np, hud.stats)
-            self._swatches(hud.stats)
-        if hud.profiler_version != self.profiler_version:
-            self.profiler_node.setText(hud.profiler)
-            self.profiler_version = hud.profiler_version
-            self.assignments += 1
-            cols, _ = text_extent(hud.profiler)
-            self.profiler_np.setPos(0.5 * self.aspect - MARGIN - (cols * self.char_w + PAD) * TEXT_SCALE,
-                                    0.5 - MARGIN - 1.0 * TEXT_SCALE, 0)
-            self._panel(1, self.profiler_np, hud.profiler)
+    def text_rects(self) -> dict[str, tuple[float, float, float, float]]:
+        """Each non-empty text's bounds as drawn (UI units: left, right, bottom, top), for tests."""
+        out = {}
+        ui = self.root.getParent()
+        for name, path in self.paths.items():
+            if not self.texts[name] or not self.visible:
+                continue
+            lo, hi = path.getTightBounds(ui)
+            out[name] = (lo[0], hi[0], lo[1], hi[1])
+        return out
 
     def destroy(self) -> None:
-        for np_ in (self.stats_np, self.profiler_np, self.panels_np):
-            np_.removeNode()
+        self.root.removeNode()
 
 
 def load_mono_font(loader):  # noqa: ANN001, ANN201
@@ -148,4 +193,3 @@ def load_mono_font(loader):  # noqa: ANN001, ANN201
         font.setPixelsPerUnit(48)
         font.setPageSize(1024, 1024)  # every glyph on one texture page: one draw call per text node
     return font
-

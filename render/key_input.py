@@ -1,7 +1,8 @@
-"""Keys: an invisible ursina Entity that receives every key press (ursina delivers input to entities).
+"""Keys and mouse: an invisible ursina Entity that receives every input event (ursina delivers input to entities).
 
-Camera keys (WASD held, scroll) move the CameraRig; every other key goes to runtime.controls,
-which knows DOMAIN.md's bindings and works without a renderer.
+Camera keys (WASD held, scroll) move the CameraRig; a left click picks the agent under the mouse
+(RenderSystem.click); every other key goes to runtime.controls, which knows the bindings and
+works without a renderer.
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from runtime import controls
 
 
 class KeyInput(Entity):
-    def __init__(self, world, rig) -> None:  # noqa: ANN001
+    def __init__(self, world, rig, on_click=None) -> None:  # noqa: ANN001
         super().__init__(name="calf-key-input")
         self.world = world
         self.rig = rig
+        self.on_click = on_click
         self.clock = ClockObject.getGlobalClock()
 
     def input(self, key: str) -> bool:
@@ -24,6 +26,11 @@ class KeyInput(Entity):
             return True
         if key == "scroll down":
             self.rig.zoom(False, self.rig.mouse_film_xy())
+            return True
+        if key == "left mouse down":
+            xy = self.rig.mouse_window_xy()
+            if xy is not None and self.on_click is not None:
+                self.on_click(self.world, xy)
             return True
         return controls.press(self.world, key)
 

@@ -3,12 +3,17 @@
 Each agent is a small solid from a template (an octahedron for the point mass; a dart pointing
 along theta for differential drive, so heading shows), placed by numpy broadcasting at
 (x, height + MARKER_LIFT, v). The training agent's solid is larger. Faces carry a fixed shade so
-the solids read as 3-D without lights.
+the solids read as 3-D without lights; the shaded colours come from a lookup table per mode.
+
+Above MARKER_POINTS_ABOVE agents each marker is one square point of POINT_PX pixels instead (and
+the training agent one of TRAINING_POINT_PX in a second Geom): at 10 000 agents the solids'
+240 000 vertices cost more to place and to rasterise than the rest of the frame, while a marker
+on screen is then only a few pixels wide anyway. Heading is not drawn in that mode.
 """
 from __future__ import annotations
 
 import numpy as np
-from panda3d.core import Geom, GeomTriangles, NodePath, OmniBoundingVolume
+from panda3d.core import Geom, GeomPoints, GeomTriangles, NodePath, OmniBoundingVolume
 
 from components.agent_table import AgentTable
 from render.palette import mode_colors8
@@ -17,6 +22,8 @@ from systems.trails import MARKER_LIFT
 
 MARKER_RADIUS = 0.10
 TRAINING_SCALE = 1.8
+MARKER_POINTS_ABOVE = 2000  # agents; more are drawn as points
+POINT_PX, TRAINING_POINT_PX = 4.0, 9.0
 
 OCTAHEDRON = (
     np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)], dtype=np.float64),
@@ -60,6 +67,15 @@ class AgentMarkers:
         self._modes = np.zeros(0, dtype=np.int8)
         self._training_row = -2
         self._scale = np.ones(0)
+        self._offsets32 = self.offsets.astype(np.float32)
+        # shaded colours per colour index (the modes, then the certified training agent) and vertex
+        base = np.vstack([mode_colors8(np.arange(3, dtype=np.int8)), mode_colors8(np.zeros(1, np.int8), np.ones(1, bool))])
+        lut = np.empty((base.shape[0], self.k, 4), dtype=np.uint8)
+        lut[..., :3] = np.clip(np.rint(base[:, None, :3].astype(np.float32) * self.shade[None, :, None]), 0, 255)
+        lut[..., 3] = 255
+        self._lut = lut
+        self.points = _PointMarkers(parent)
+        self.points_mode = False
 
     @staticmethod
     def centres(table: AgentTable, axes: tuple[int, int]) -> np.ndarray:
@@ -69,6 +85,12 @@ class AgentMarkers:
         out[:, 1] = table.height + MARKER_LIFT
         out[:, 2] = table.state[:, axes[1]]
         return out
+
+    @staticmethod
+    def centres_of(table: AgentTable, axes: tuple[int, int], row: int) -> np.ndarray:
+        """One row's marker centre (3,)."""
+        height = float(table.height[row]) if table.has_column("height") else 0.0
+        return np.array([table.state[row, axes[0]], height + MARKER_LIFT, table.state[row, axes[1]]])
 
     def offsets_for(self, table: AgentTable) -> np.ndarray:
         """Template offsets per row (n, k, 3): rotated by theta for differential drive, training agent larger."""
@@ -89,6 +111,18 @@ class AgentMarkers:
         return out * scale[:, None, None]
 
     def sync(self, table: AgentTable, axes: tuple[int, int]) -> None:
+        points = table.n > MARKER_POINTS_ABOVE
+        if points != self.points_mode:
+            self.points_mode = points
+            self.points.set_visible(points)
+            self.nodepath.show() if not points else self.nodepath.hide()
+            self._modes = np.zeros(0, dtype=np.int8)  # colours again when the solids come back
+        if points:
+            self.points.sync(table, self.centres(table, axes))
+            return
+        self._sync_solids(table, axes)
+
+    def _sync_solids(self, table: AgentTable, axes: tuple[int, int]) -> None:
         n = table.n
         if n > self.capacity:
             cap = max(16, self.capacity)
@@ -105,7 +139,14 @@ class AgentMarkers:
         if n == 0:
             return
         pos = positions(self.vdata)[: n * self.k].reshape(n, self.k, 3)
-        pos[:] = self.centres(table, axes)[:, None, :] + self.offsets_for(table)
+        centres = self.centres(table, axes).astype(np.float32)
+        if self.heading:
+            pos[:] = centres[:, None, :] + self.offsets_for(table)
+        else:
+            np.add(centres[:, None, :], self._offsets32[None, :, :], out=pos)
+            tr = table.training_row
+            if 0 <= tr < n:
+                pos[tr] = centres[tr] + self._offsets32 * TRAINING_SCALE
         mode = table.mode
         if self._modes.shape != mode.shape or self._training_row != table.training_row or not np.array_equal(self._modes, mode):
             self._write_colors(table, n)
@@ -113,9 +154,54 @@ class AgentMarkers:
             self._training_row = table.training_row
 
     def _write_colors(self, table: AgentTable, n: int) -> None:
-        rows = np.arange(n)
-        base = mode_colors8(table.mode, rows == table.training_row).astype(np.float32)  # (n, 4)
-        col = colors(self.vdata)[: n * self.k].reshape(n, self.k, 4)
-        shaded = base[:, None, :3] * self.shade[None, :, None]
-        col[..., :3] = np.clip(np.rint(shaded), 0, 255).astype(np.uint8)
-        col[..., 3] = 255
+        index = table.mode.astype(np.intp)
+        tr = table.training_row
+        if 0 <= tr < n and index[tr] == 0:
+            index[tr] = 3  # the certified training agent's own colour
+        np.take(self._lut, index, axis=0, out=colors(self.vdata)[: n * self.k].reshape(n, self.k, 4))
+
+
+class _PointMarkers:
+    """Every agent as a square point (one Geom), the training agent as a larger one (a second Geom)."""
+
+    def __init__(self, parent: NodePath) -> None:
+        self.vdata = new_vertex_data("marker-points", 0)
+        self.prim = GeomPoints(Geom.UH_dynamic)
+        self.nodepath, _ = geom_node(parent, "marker-points", self.vdata, self.prim)
+        self.train_vdata = new_vertex_data("training-point", 1)
+        train_prim = GeomPoints(Geom.UH_static)
+        train_prim.addVertex(0)
+        self.train_np, _ = geom_node(parent, "training-point", self.train_vdata, train_prim)
+        for np_, px in ((self.nodepath, POINT_PX), (self.train_np, TRAINING_POINT_PX)):
+            np_.setRenderModeThickness(px)
+            np_.setLightOff()
+            np_.node().setBounds(OmniBoundingVolume())
+            np_.node().setFinal(True)
+        self.n = 0
+        self.set_visible(False)
+
+    def set_visible(self, on: bool) -> None:
+        for np_ in (self.nodepath, self.train_np):
+            np_.show() if on else np_.hide()
+
+    def sync(self, table: AgentTable, centres: np.ndarray) -> None:
+        n = table.n
+        if self.vdata.getNumRows() < n:
+            self.vdata.setNumRows(max(n, 2 * self.vdata.getNumRows()))
+        if n != self.n:
+            self.prim.clearVertices()
+            if n:
+                self.prim.addConsecutiveVertices(0, n)
+            self.n = n
+        positions(self.vdata)[:n] = centres
+        rows_training = np.zeros(n, dtype=bool)
+        tr = table.training_row
+        if 0 <= tr < n:
+            rows_training[tr] = True
+        colors(self.vdata)[:n] = mode_colors8(table.mode, rows_training)
+        if 0 <= tr < n:
+            positions(self.train_vdata)[0] = centres[tr]
+            colors(self.train_vdata)[0] = mode_colors8(table.mode[tr : tr + 1], np.ones(1, bool))[0]
+            self.train_np.show()
+        else:
+            self.train_np.hide()

@@ -6,7 +6,7 @@ import numpy as np
 from components.modes import MODE_COLORS, TRAINING_CERTIFIED_COLOR, Mode
 from render.vertex_arrays import rgba8
 
-#: row m = colour of Mode m (RGBA, alpha 1); DOMAIN.md section 2
+#: row m = colour of Mode m (RGBA, alpha 1); components.modes says why these colours
 MODE_RGBA = np.array([(*MODE_COLORS[Mode(m)], 1.0) for m in range(len(Mode))], dtype=np.float32)
 TRAINING_CERTIFIED_RGBA = np.array((*TRAINING_CERTIFIED_COLOR, 1.0), dtype=np.float32)
 MODE_RGBA8 = rgba8(MODE_RGBA)

@@ -1,9 +1,9 @@
-"""The certificate timeline: q_cert over the training agent's current episode, a small 2-D graph in the scene.
+"""The certificate timeline: q_cert over one agent's current episode (the inspected agent, else the
+training agent), a small 2-D graph in the HUD's sidebar.
 
-It stands upright behind the surface's far edge. The curve is coloured by mode, stretched to the
-panel's width as the episode grows and rescaled to its value range; it empties when a new episode
-starts. Frame and curve are one GeomLines (one draw call); it is rewritten only when the
-timeline's length changed.
+The curve is coloured by mode, stretched to the plot's width as the episode grows and rescaled to
+its value range; it empties when a new episode starts. Frame and curve are one GeomLines (one draw
+call); it is rewritten only when the timeline changed.
 """
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ class CertificateTimeline:
         self._write_frame()
         self.segments = 0
 
+    def set_box(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        """Move the plot (the layout changed): the frame is rewritten and the curve redrawn."""
+        if (x0, x1, y0, y1) != self.box:
+            self.box = (x0, x1, y0, y1)
+            self._write_frame()
+            self.drawn = None
+
     def _write_frame(self) -> None:
         x0, x1, y0, y1 = self.box
         ym = 0.5 * (y0 + y1)
@@ -60,13 +67,23 @@ class CertificateTimeline:
         colors(self.vdata)[4:6] = rgba8(MID_RGBA)
 
     def sync(self, stats: TrainingStats) -> bool:
+        """Draw the training agent's timeline (TrainingStats)."""
         n = int(stats.timeline_len)
-        key = (stats.episodes, n, stats.total_steps)  # a full, scrolling timeline keeps its length
+        key = ("training", stats.episodes, n, stats.total_steps)  # a full, scrolling timeline keeps its length
+        return self.draw(key, stats.timeline_q[:n], stats.timeline_mode[:n])
+
+    def sync_trace(self, entity: int, trace) -> bool:  # noqa: ANN001 - components.inspection.CertificateTrace
+        """Draw an inspected agent's timeline."""
+        return self.draw(("agent", entity, trace.version), trace.q[: trace.length], trace.mode[: trace.length])
+
+    def draw(self, key: object, q: np.ndarray, mode: np.ndarray) -> bool:
+        """Rewrite the curve unless `key` says it is the one drawn."""
         if key == self.drawn:
             return False
         self.drawn = key
-        q = np.asarray(stats.timeline_q[:n], dtype=np.float64)
-        mode = np.asarray(stats.timeline_mode[:n], dtype=np.int64)
+        n = len(q)
+        q = np.asarray(q, dtype=np.float64)
+        mode = np.asarray(mode, dtype=np.int64)
         if FRAME_VERTICES + n > self.capacity:
             self.capacity = max(64, 2 * (FRAME_VERTICES + n))
             self.vdata.setNumRows(self.capacity)

@@ -83,7 +83,6 @@ class FilterPolicy:
         self.nets = nets  # rl.networks.Networks
         self.params = params  # rl.calf.CalfParams
         self.p_relax = float(p_relax)
-        self.which = "q1" if params.certified_value == "q1" else "min"
         self.reset(0)
 
     def reset(self, count: int) -> None:
@@ -95,7 +94,7 @@ class FilterPolicy:
         from rl.calf import certificate_test, choose_modes, filtered_actions, unusable_rows, update_certificates
 
         a = self.nets.act(states)
-        q = self.nets.q(states, a, which=self.which)
+        q = self.nets.certificate_q(states, a, self.params.certified_value)
         test = certificate_test(q, self.q_cert, self.has_cert, self.env.state_norm(states), self.params)
         unusable = unusable_rows(a, q) if self.p_relax < 1.0 else None
         # the coin is never below 0 and always below 1: P_relax 0 never relaxes, 1 always does

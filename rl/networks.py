@@ -100,38 +100,105 @@ class TwinCritic(nn.Module):
         return x if self.value_scale == 1.0 else x * self.value_scale
 
 
+#: rows per block of the inference path: activations of one block (8192 x 64 float32 = 2 MB) stay
+#: in cache and reuse the same buffers, so the cost stays linear in N (bench/filter_floor.py)
+INFERENCE_CHUNK = 8192
+#: `Networks.q(which=...)` -> which critic heads it evaluates
+_HEADS = {"q1": (0,), "min": (0, 1), "both": (0, 1)}
+#: the certificate's convention (`calf.certified_value`) -> `Networks.q`'s `which`
+CERTIFIED_WHICH = {"q1": "q1", "min_twin": "min"}
+
+
 class Networks:
     """Resource: the actor and critic used for inference by control, surface and HUD.
 
     `version` goes up whenever training changes the weights, so caches (the critic surface)
     know when they are stale. Inputs and outputs are numpy float64 arrays.
+
+    Inference runs the layers as `addmm` into reused buffers, block by block of INFERENCE_CHUNK
+    rows, and evaluates only the critic heads asked for: `q(which="q1")` (the certificate's
+    default) never touches Q2's weights. Why not the training path (`TwinCritic.forward`): its
+    batched matmul on an expanded input computes both heads and, at 100 000 rows, allocates
+    tens of MB per layer every call, which made it superlinear in N.
     """
 
     def __init__(self, actor: Actor, critic: TwinCritic) -> None:
         self.actor = actor
         self.critic = critic
         self.version = 0
+        self._buffers: dict[tuple[int, int], torch.Tensor] = {}
 
     @staticmethod
     def _t(x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
+    def _buffer(self, slot: int, width: int) -> torch.Tensor:
+        """A reused (INFERENCE_CHUNK, width) float32 work buffer."""
+        key = (slot, width)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = torch.empty(INFERENCE_CHUNK, width)
+        return buf
+
+    def _chain(self, layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor, out: torch.Tensor) -> None:
+        """out = the MLP `layers` (ReLU between, none after the last) at x, one block at a time."""
+        n = x.shape[0]
+        last = len(layers) - 1
+        for lo in range(0, n, INFERENCE_CHUNK):
+            hi = min(n, lo + INFERENCE_CHUNK)
+            h = x[lo:hi]
+            for i, (w, b) in enumerate(layers):
+                if i == last:
+                    torch.addmm(b, h, w, out=out[lo:hi])
+                else:
+                    buf = self._buffer(i, w.shape[1])[: hi - lo]
+                    torch.addmm(b, h, w, out=buf)
+                    h = buf.relu_()
+
     @torch.inference_mode()
     def act(self, states: np.ndarray) -> np.ndarray:
         """The actor's action for every row (one forward call)."""
-        return self.actor(self._t(states)).numpy().astype(np.float64)
+        x = self._t(states)
+        layers = [(w.detach().t(), b.detach()) for w, b in self.actor._layers]
+        out = torch.empty(x.shape[0], self.actor.action_dim)
+        self._chain(layers, x, out)
+        out.tanh_().mul_(self.actor.scale)
+        return out.numpy().astype(np.float64)
 
     @torch.inference_mode()
     def q(self, states: np.ndarray, actions: np.ndarray, which: str = "q1") -> np.ndarray:
-        """Q for every row (one forward call): which = 'q1', 'min' (of the twins) or 'both' -> (2, n)."""
-        both = self.critic(self._t(states), self._t(actions)).numpy().astype(np.float64)
+        """Q for every row (one forward call): which = 'q1' (Q1 alone), 'min' (of the twins) or
+        'both' -> (2, n)."""
+        heads = _HEADS.get(which)
+        if heads is None:
+            raise ValueError(f"which must be 'q1', 'min' or 'both', got {which!r}")
+        states = np.asarray(states)
+        actions = np.asarray(actions)
+        n, sd = states.shape
+        x = np.empty((n, sd + actions.shape[1]), dtype=np.float32)  # concat(s, a) without torch.cat
+        x[:, :sd] = states
+        x[:, sd:] = actions
+        xt = torch.from_numpy(x)
+        out = torch.empty(len(heads), n, 1)
+        for k, head in enumerate(heads):
+            layers = [(w.detach()[head], b.detach()[head, 0]) for w, b in self.critic._layers]
+            self._chain(layers, xt, out[k])
+        q = out[..., 0]
+        if self.critic.value_scale != 1.0:
+            q.mul_(self.critic.value_scale)
         if which == "q1":
-            return both[0]
+            return q[0].numpy().astype(np.float64)
         if which == "min":
-            return both.min(axis=0)
-        if which == "both":
-            return both
-        raise ValueError(f"which must be 'q1', 'min' or 'both', got {which!r}")
+            return torch.minimum(q[0], q[1]).numpy().astype(np.float64)
+        return q.numpy().astype(np.float64)
+
+    def certificate_q(self, states: np.ndarray, actions: np.ndarray, certified_value: str) -> np.ndarray:
+        """The critic value the CALF certificate uses (`calf.certified_value`: 'q1' or 'min_twin'),
+        computing only the heads it needs."""
+        which = CERTIFIED_WHICH.get(certified_value)
+        if which is None:
+            raise ValueError(f"certified_value must be 'q1' or 'min_twin', got {certified_value!r}")
+        return self.q(states, actions, which=which)
 
 
 def build_networks(state_dim: int, action_dim: int, action_high: np.ndarray, hidden: int = 64, layers: int = 2,

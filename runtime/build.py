@@ -63,6 +63,7 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     so a plugin may anchor on any of them.
     """
     world = World(dt=cfg.env.dt)
+    world.steps_per_frame = cfg.visual.warp  # simulation steps per frame (--warp K); the view may change it
     world.insert_resource(cfg)
     world.insert_resource(make_environment(cfg.env), Environment)
     world.insert_resource(Rngs(cfg.run.seed))

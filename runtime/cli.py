@@ -84,6 +84,23 @@ def _path(what: str):
     return parse
 
 
+def _warp(text: str) -> str:
+    """`--warp`: a whole number of simulation steps per frame, or 'auto'."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of steps per frame or 'auto', got {text!r}") from None
+    if not 1 <= value <= _warp.bounds[1]:
+        raise argparse.ArgumentTypeError(f"must be in [1, {_warp.bounds[1]}] or 'auto', got {value}")
+    return text
+
+
+_warp.__name__ = "--warp"
+_warp.bounds = (1, 1000)  # read by the generated bad-input tests
+
+
 def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog="app.py",
@@ -121,6 +138,15 @@ def build_parser() -> OneLineParser:
     mode.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",
                       help="stop after E episodes of the training agent (training preset default; "
                       "not with --frames)")
+    mode.add_argument("--warp", type=_warp, metavar="K|auto",
+                      help="simulation steps per rendered frame (default 1; headless: per frame of the loop); "
+                      "'auto': as many as keep the view at 20 FPS. Keys [ and ] change it live")
+    mode.add_argument("--record", type=_path("--record"), metavar="PATH.mp4",
+                      help="write an H.264 video of the view, HUD included, at the view's frame rate (window or "
+                      "--offscreen; needs the 'video' extra: pip install -e '.[video]')")
+    mode.add_argument("--no-trail-lod", action="store_true",
+                      help="draw every trail point at any number of agents (default: trails are decimated "
+                      "above visual.trail_lod_points drawn points; docs/VIEW.md)")
     mode.add_argument("--list-systems", action="store_true", help="print the system order and exit")
     mode.add_argument("--verbose", action="store_true",
                       help="with --list-systems: also the columns and resources each system reads and writes")
@@ -129,8 +155,9 @@ def build_parser() -> OneLineParser:
                      "exactly like the config file; repeatable; wins over --config, and may not repeat a key "
                      "another flag sets (docs/CONFIG.md lists the keys)")
     ext = p.add_argument_group("extending")
-    ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME]",
+    ext.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS[:after=NAME|:before=NAME][:phase=simulation|view]",
                      help="add a system by import path, optionally placed after/before a named system "
+                     "(it joins that system's phase) or in a phase (simulation: every step; view: every frame) "
                      "(repeatable; appended to the config file's plugins list; see docs/EXTENDING.md)")
     train = p.add_argument_group("training")
     train.add_argument("--policy", choices=POLICIES,
@@ -201,6 +228,15 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             out.setdefault(section, {})[key] = value
     if args.no_profiler:
         out.setdefault("profiler", {})["enabled"] = False
+    if getattr(args, "warp", None) is not None:
+        auto = args.warp == "auto"
+        out.setdefault("visual", {})["warp_auto"] = auto
+        if not auto:
+            out["visual"]["warp"] = int(args.warp)
+    if getattr(args, "record", None) is not None:
+        out.setdefault("run", {})["record"] = args.record
+    if getattr(args, "no_trail_lod", False):
+        out.setdefault("visual", {})["trail_lod"] = False
     if getattr(args, "variant", None):
         out.setdefault("visual", {}).update(variant_overrides(args.variant)["visual"])
     if getattr(args, "tensorboard", False):

@@ -1,5 +1,8 @@
 """The headless loop: step the world as fast as possible until frames or episodes run out.
 
+One frame is `World.steps_per_frame` simulation steps (1 unless --warp K) and one pass of the
+view phase (the profiler); the episode limit is checked after every step.
+
 Progress (tqdm): episodes of the training agent with success rate, P_relax, certification rate
 and steps/s. Ctrl-C or SIGTERM asks the loop to stop at the end of the current frame (so outputs
 and the final checkpoint hold a whole frame); a second signal interrupts at once (runtime.stop).
@@ -77,8 +80,9 @@ def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True, sto
                 before_ep = stats.session_episodes
                 before_frame = world.frame
                 n = chunk if frames_limit is None else min(chunk, frames_limit - (world.frame - start_frame))
+                done = (lambda: stats.session_episodes >= episodes_limit) if episodes_limit is not None else None
                 for _ in range(n):
-                    world.step()
+                    world.step(until=done)
                     if warmup and world.frame - start_frame == warmup and isinstance(profiler, ProfilerSystem):
                         profiler.reset()
                     if stop.requested or (episodes_limit is not None and stats.session_episodes >= episodes_limit):

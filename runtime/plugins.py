@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING
 
 from config.schema import PluginSpec
+from config.validators import ConfigError
 from ecs.errors import ScheduleError
 from ecs.system import System
 from runtime.plugin_boundary import PluginError, check_declarations, construct, contain, import_module
@@ -24,17 +25,23 @@ __all__ = ["PluginError", "add_plugins", "instantiate", "parse_plugin_arg", "res
 
 
 def parse_plugin_arg(text: str) -> PluginSpec:
-    """`package.module:ClassName`, optionally followed by `:after=Name` or `:before=Name`."""
+    """`package.module:ClassName`, optionally followed by `:after=Name` or `:before=Name` and
+    `:phase=simulation|view`."""
     parts = text.split(":")
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise PluginError(f"--plugin {text!r}: expected package.module:ClassName[:after=Name|:before=Name]")
+        raise PluginError(f"--plugin {text!r}: expected package.module:ClassName[:after=Name|:before=Name]"
+                          "[:phase=simulation|view]")
     kwargs: dict[str, str] = {}
     for extra in parts[2:]:
         key, sep, value = extra.partition("=")
-        if not sep or key not in ("after", "before") or not value or key in kwargs:
-            raise PluginError(f"--plugin {text!r}: position must be ':after=Name' or ':before=Name', got {extra!r}")
+        if not sep or key not in ("after", "before", "phase") or not value or key in kwargs:
+            raise PluginError(f"--plugin {text!r}: position must be ':after=Name', ':before=Name' or "
+                              f"':phase=simulation|view', got {extra!r}")
         kwargs[key] = value
-    return PluginSpec(system=f"{parts[0]}:{parts[1]}", **kwargs)
+    try:
+        return PluginSpec(system=f"{parts[0]}:{parts[1]}", **kwargs)
+    except ConfigError as exc:
+        raise PluginError(f"--plugin {text!r}: {exc}") from None
 
 
 def resolve(spec: PluginSpec) -> type[System]:
@@ -58,7 +65,7 @@ def add_plugins(world: "World", specs: tuple[PluginSpec, ...] | list[PluginSpec]
     """Instantiate and place every plugin as one batch; nothing is added if any fails."""
     if not specs:
         return []
-    entries = [(instantiate(s), s.before, s.after) for s in specs]
+    entries = [(instantiate(s), s.before, s.after, s.phase) for s in specs]
     try:
         return world.add_systems(entries)
     except ScheduleError as exc:

@@ -1,10 +1,13 @@
 """The rendered loop (a window, or an offscreen EGL buffer): step the world, which renders each frame.
 
+Each frame runs the simulation phase K times (the time warp: TimeWarp, keys [ and ], --warp;
+in auto mode K is chosen from the last frames' timing to keep 20 FPS), then the view phase once.
 The loop stops after `run.frames` frames (if set) or the training agent's `training.episodes`
-episodes, on Q / Escape, on closing the window, or on Ctrl-C / SIGTERM (runtime.stop). While
-paused (P) the world does not step but the view keeps rendering, so the camera, keys and HUD
-still work. At the end it saves the screenshot (the caller writes the profile and shuts the
-world down).
+episodes (checked after every step), on Q / Escape, on closing the window, or on Ctrl-C /
+SIGTERM (runtime.stop). While paused (P) the world does not step but the view keeps rendering,
+so the camera, keys and HUD still work; N runs one simulation step (and renders it). At the
+end it finishes the video (--record) and saves the screenshot (the caller writes the profile
+and shuts the world down).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from components.time_warp import TimeWarp
 from components.training_stats import TrainingStats
 from components.view_state import ViewState
 from runtime.build import build_world
@@ -72,6 +76,8 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
     start_frame = world.frame
     start_steps = stats.session_steps
     aborted = window_closed = False
+    warp = world.try_resource(TimeWarp)
+    done = (lambda: stats.session_episodes >= episodes_limit) if episodes_limit is not None else None
     # first Ctrl-C / SIGTERM: stop after this frame and save; second: at once
     signals = contextlib.nullcontext(stop) if stop is not None else StopRequest()
     with signals as stop, _panda_sigint(render.app, stop):
@@ -82,9 +88,19 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
                 if episodes_limit is not None and stats.session_episodes >= episodes_limit:
                     break
                 if view.paused:
-                    render.render_paused(world)
+                    if view.step_requests > 0:  # N: one step, rendered
+                        view.step_requests -= 1
+                        world.step(1, until=done)
+                        bar.update(1)
+                    else:
+                        render.render_paused(world)
                     continue
-                world.step()
+                if warp is not None:
+                    world.steps_per_frame = warp.steps
+                t0 = time.perf_counter()
+                steps = world.step(until=done)
+                if warp is not None:
+                    warp.observe(time.perf_counter() - t0, world.last_simulation_ns * 1e-9, steps)
                 bar.update(1)
                 if warmup and world.frame - start_frame == warmup and profiler is not None:
                     profiler.reset()
@@ -97,6 +113,9 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
         interrupted = aborted or window_closed or stop.requested
     summary = loop_summary(world, stats, start, start_frame, start_steps, interrupted=interrupted, aborted=aborted,
                            stop=stop)
+    video = render.finish_recording()
+    summary.update(video=video, video_error=f"--record {video['path']}: {video['error']}"
+                   if video is not None and video["error"] else None)
     shot = shot_error = None
     if screenshot and not window_closed:
         from render.screenshot import save_png

@@ -1,4 +1,4 @@
-"""A training run's files under its output folder, kept up to date from a frame-end hook.
+"""A training run's files under its output folder, kept up to date from a step-end hook.
 
     DIR/config.toml          the run's full config (loads back to the same AppConfig)
     DIR/checkpoint.pt        every `checkpoint_every` episodes and at the end (Ctrl-C included)
@@ -9,7 +9,8 @@
     DIR/episodes.csv         one row per training episode, appended as it ends (runtime.episode_log)
     DIR/tensorboard/         with run.tensorboard (--tensorboard): the same scalars and evaluations
 
-The hook runs after every system of a frame, so a checkpoint always holds a whole frame.
+The hook runs after every simulation step (K per frame at time warp K), so the CALF log has every
+step and a checkpoint always holds a whole step.
 Usable from the headless loop and the rendered one alike. Every file is replaced atomically
 (temp file + rename). A periodic write that fails, however it fails (a full disk is an OSError
 from most writers but a RuntimeError from torch.save; a plot of strange values a ValueError), is
@@ -104,11 +105,11 @@ class RunOutputs:
 
             self.tensorboard = TensorBoardLog(self.dir)
             world.events.subscribe("evaluation_done", self.tensorboard.write_evaluation)
-        world.on_frame_end(self.on_frame_end)
+        world.on_step_end(self.on_step_end)
         world.insert_resource(self)  # F1 exports the profile into this folder
 
-    # -- every frame -----------------------------------------------------------------------------
-    def on_frame_end(self, world) -> None:  # noqa: ANN001
+    # -- every simulation step ---------------------------------------------------------------------
+    def on_step_end(self, world) -> None:  # noqa: ANN001
         st = self.stats
         d = self.calf.last
         ended = st.episodes != self._seen_episodes

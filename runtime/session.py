@@ -218,6 +218,8 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
                     + (where if result.get("crash") else ""))
     if result.get("screenshot_error"):
         lost.append(result["screenshot_error"])
+    if result.get("video_error"):
+        lost.append(result["video_error"])
     stopped = ""
     if result["interrupted"]:
         stopped = " [interrupted]" + (f" ({result['signal']})" if result.get("signal") else "")
@@ -232,6 +234,8 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         + f"; outputs in {plan.out_dir}"
         + stopped
         + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")
+        + (f"; video {result['video']['path']} ({result['video']['frames']} frames, "
+           f"{result['video']['fps']:.1f} FPS)" if result.get("video") and not result["video"]["error"] else "")
         + (f"; profile written to {cfg.run.profile}" if profile is not None else "")
     )
     for message in faults + lost:

@@ -71,11 +71,12 @@ def plugin_files(cfg: AppConfig) -> dict[str, Path]:
 
 
 def check_outputs(plan: RunPlan, cfg: AppConfig, args: argparse.Namespace) -> None:
-    """--profile and --screenshot: usable, not existing without --overwrite; and no output may be an
-    input (the config file, the checkpoint resumed, a plugin's source) or another output."""
+    """--profile, --screenshot and --record: usable, not existing without --overwrite; and no output may
+    be an input (the config file, the checkpoint resumed, a plugin's source) or another output."""
     overwrite = bool(getattr(args, "overwrite", False))
     screenshot = getattr(args, "screenshot", None)
-    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot)):
+    record = cfg.run.record
+    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot), ("--record", record)):
         if path:
             check_output_file(path, flag)  # usable at all (the name, its folder, its kind)
     inputs: dict[str, Path] = {}
@@ -90,8 +91,10 @@ def check_outputs(plan: RunPlan, cfg: AppConfig, args: argparse.Namespace) -> No
         outputs[f"--profile {cfg.run.profile}"] = Path(cfg.run.profile)
     if screenshot:
         outputs[f"--screenshot {screenshot}"] = Path(screenshot)
+    if record:
+        outputs[f"--record {record}"] = Path(record)
     # with --overwrite the run may replace its own folder's files, inputs included (read in full by now)
     check_aliasing(outputs, inputs, replaceable=run_files if overwrite else ())
-    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot)):
+    for flag, path in (("--profile", cfg.run.profile), ("--screenshot", screenshot), ("--record", record)):
         if path:
             check_output_file(path, flag, overwrite=overwrite)  # an earlier file is replaced only with --overwrite

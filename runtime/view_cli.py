@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from config.schema import AppConfig
 from ecs.world import World
@@ -21,14 +22,41 @@ def check_view_flags(args: argparse.Namespace) -> None:
         if not args.screenshot.lower().endswith(".png"):
             raise UsageError(f"--screenshot: {args.screenshot} must end in .png")
         check_output_file(args.screenshot, "--screenshot")
+    check_record_flags(args)
+
+
+def check_record_flags(args: argparse.Namespace) -> None:
+    """--warp auto and --record need a rendered run; the video path must end in .mp4 and be writable;
+    the video library must be importable (before anything runs, not after an hour of training)."""
+    if getattr(args, "warp", None) == "auto" and args.headless:
+        raise UsageError("--warp auto keeps a rendered view at 20 FPS; with --headless give a number of steps")
+    record = getattr(args, "record", None)
+    if record is None:
+        return
+    if args.headless:
+        raise UsageError("--record needs a rendered run (a window or --offscreen), not --headless")
+    if args.list_systems:
+        return
+    if not record.lower().endswith(".mp4"):
+        raise UsageError(f"--record: {record} must end in .mp4")
+    check_output_file(record, "--record")
+    if args.screenshot is not None and Path(args.screenshot).resolve() == Path(record).resolve():
+        raise UsageError(f"--record {record} and --screenshot name the same file")
+    from runtime.recording import video_library_error
+
+    problem = video_library_error()
+    if problem:
+        raise UsageError(f"--record: {problem}")
 
 
 def list_view_systems(world: World, cfg: AppConfig) -> None:
     """Schedule the view's systems (without setting them up: no renderer is started) for printing."""
     from render.render_system import RenderSystem
-    from runtime.view import view_data_systems
+    from runtime.view import inspection_system, view_data_systems
 
     anchor = "ProfilerSystem" if "ProfilerSystem" in world.schedule else None
     for system in view_data_systems():
         world.schedule.add(system, before=anchor)
     world.schedule.add(RenderSystem(app=None), after="StatsSystem")
+    if "ControlSystem" in world.schedule:
+        world.schedule.add(inspection_system(), after="ControlSystem")

@@ -45,6 +45,7 @@ from rl.networks import Networks
 
 
 class ControlSystem(System):
+    phase = "simulation"
     reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "Networks", "CalfState", "TrainingStats",
              "Environment", "Rngs", "Counters")
     writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "CalfState")
@@ -68,7 +69,6 @@ class ControlSystem(System):
         cfg = world.resource(AppConfig)
         self.cfg = cfg
         self.params = CalfParams.from_config(cfg.calf, cfg.env.dt)
-        self.q_which = "q1" if self.params.certified_value == "q1" else "min"
         self.policy = cfg.training.policy
         self.collect_all = cfg.training.collect == "all"
         self.explore_executed = cfg.td3.explore == "executed"
@@ -180,17 +180,17 @@ class ControlSystem(System):
         if jitter is not None:
             a_actor += jitter
             np.clip(a_actor, env.action_low, env.action_high, out=a_actor)
-            q = nets.q(s, a_actor, which=self.q_which)
+            q = nets.certificate_q(s, a_actor, self.params.certified_value)
             counters.add("network_forward_calls", 2)
             return a_actor, q
         if tr >= 0:
             if n > 1:
                 a_actor[tr] = nets.act(s[tr:tr + 1])[0]
             a_actor[tr] = np.clip(a_actor[tr] + noise, env.action_low, env.action_high)
-        q = nets.q(s, a_actor, which=self.q_which)
+        q = nets.certificate_q(s, a_actor, self.params.certified_value)
         calls = 2
         if tr >= 0 and n > 1:
-            q[tr] = nets.q(s[tr:tr + 1], a_actor[tr:tr + 1], which=self.q_which)[0]
+            q[tr] = nets.certificate_q(s[tr:tr + 1], a_actor[tr:tr + 1], self.params.certified_value)[0]
             calls += 2
         counters.add("network_forward_calls", calls)
         return a_actor, q

@@ -45,6 +45,7 @@ class EvalHistory:
 
 
 class EvaluationSystem(System):
+    phase = "simulation"  # after each simulation step, whatever the time warp
     after = ("TrainingSystem",)
     reads = ("TrainingStats", "Networks", "Environment")
     writes = ("EvalHistory", "HudLines")

@@ -116,7 +116,9 @@ class FiniteCheck:
 
 
 class FiniteCheckSystem(System):
-    """Runs the finite check first in every frame (see the module docstring)."""
+    """Runs the finite check first in every simulation step (see the module docstring)."""
+
+    phase = "simulation"  # before PopulationSystem in every step, whatever the time warp
 
     def __init__(self) -> None:
         self.check: FiniteCheck | None = None

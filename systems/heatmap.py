@@ -9,7 +9,7 @@ both counters.
 
 Q is the quantity the certificate uses (`calf.certified_value`: Q1, or the min of the twins) at
 the actor's action (or at zero action, `visual.heatmap_action = "zero"`). Heights follow
-DOMAIN.md: clip((q^2 - qmin) / (qmax - qmin), 0, 1) * height_scale + epsilon, with qmin / qmax
+the original program's rule: clip((q^2 - qmin) / (qmax - qmin), 0, 1) * height_scale + epsilon, with qmin / qmax
 exponential moving averages (alpha `surface_ema_alpha`) of the grid's q^2 extremes.
 
 A critic that returns NaN or inf on some nodes never poisons the surface: those nodes are drawn
@@ -55,6 +55,7 @@ def finite_extremes(values: np.ndarray, default: tuple[float, float]) -> tuple[f
 
 
 class HeatmapSystem(System):
+    phase = "view"
     reads = ("Networks", "TrainingStats", "AppConfig", "Environment")
     writes = ("CriticSurface", "Counters")
 

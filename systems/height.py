@@ -131,6 +131,7 @@ def bilinear_loop(grid: np.ndarray, lo: float, hi: float, a: np.ndarray, b: np.n
 
 
 class HeightSystem(System):
+    phase = "view"
     reads = ("state", "CriticSurface")
     writes = ("height",)
 

@@ -1,5 +1,6 @@
 """The HUD's text, built from plain values (so it is tested headless).
 
+Every panel fits the sidebar (render.layout): lines are at most SIDEBAR_COLUMNS characters.
 Numbers have fixed widths so the text does not jitter from frame to frame. Legend lines start
 with LEGEND_INDENT spaces: the renderer draws each entry's colour swatch there (coloured text
 would cost a draw call per colour).
@@ -12,22 +13,42 @@ from typing import Any
 
 from components.modes import Mode
 
+#: the widest line any panel may have (the sidebar's width is sized for it)
+SIDEBAR_COLUMNS = 46
+
 #: legend entries: (text property name, label); colours are in components.modes
 LEGEND = (
-    ("certified", "certified (actor, certificate holds)"),
-    ("relax", "relax (actor, relax coin)"),
-    ("fallback", "fallback (nominal policy)"),
-    ("training", "training agent, certified"),
+    ("certified", "certified (holds)"),
+    ("relax", "relax (coin)"),
+    ("fallback", "fallback: nominal"),
+    ("training", "training (cert.)"),
 )
-KEYS_HELP = "P pause  Q/Esc quit  WASD move  scroll zoom  H surface  G grid\n+/- agents  F1 export profile  F2 profiler on/off  F3 reset profiler"
-
+LEGEND_PER_LINE = 2  # entries side by side
+LEGEND_COLUMN = 23  # characters per entry (swatch indent + label)
+KEYS_HELP = ("P pause  N step  [ ] warp  Tab panels\n"
+             "click/C pick agent  X unpick  F follow\n"
+             "WASD move  wheel zoom  H surface  G grid\n"
+             "+/- agents  F1 profile  F2 F3 profiler  Q quit")
 
 LEGEND_INDENT = 5
-TIMELINE_HINT = "timeline (panel behind the surface): q_cert this episode, by mode"
 
 
 def legend_lines() -> list[str]:
-    return [" " * LEGEND_INDENT + label for _name, label in LEGEND]
+    """The legend, LEGEND_PER_LINE entries a line, each after LEGEND_INDENT spaces for its swatch."""
+    cells = [(" " * LEGEND_INDENT + label).ljust(LEGEND_COLUMN) for _name, label in LEGEND]
+    return ["".join(cells[i : i + LEGEND_PER_LINE]).rstrip() for i in range(0, len(cells), LEGEND_PER_LINE)]
+
+
+def legend_positions(text: str) -> dict[str, tuple[int, int]]:
+    """Legend entry name -> (line, column of its swatch) in `text` (entries not shown are absent)."""
+    lines = text.split("\n")
+    wanted = legend_lines()
+    out = {}
+    for k, (name, _label) in enumerate(LEGEND):
+        line = wanted[k // LEGEND_PER_LINE]
+        if line in lines:
+            out[name] = (lines.index(line), (k % LEGEND_PER_LINE) * LEGEND_COLUMN)
+    return out
 
 
 def _num(value: float, fmt: str, width: int = 9) -> str:
@@ -40,6 +61,10 @@ def _pct(rate: float) -> str:
     return _num(100.0 * rate, ".1f", 5) + " %"
 
 
+def _yes(flag: bool | None) -> str:
+    return "-" if flag is None else ("yes" if flag else "NO")
+
+
 def faults_line(counts: Mapping[str, int]) -> str:
     """Numerical faults caught so far (components.faults): all zero while nothing diverges."""
     c = {k: int(counts.get(k, 0)) for k in ("nonfinite_agents", "nonfinite_actions", "rejected_transitions",
@@ -49,6 +74,25 @@ def faults_line(counts: Mapping[str, int]) -> str:
             f"  repaired {c['nonfinite_values']}")
 
 
+def faults_lines(counts: Mapping[str, int]) -> list[str]:
+    """faults_line folded to the sidebar's width (a folded line keeps one trailing space when it fits)."""
+    parts = faults_line(counts).split("  ")
+    lines, line = [], parts[0]
+    for part in parts[1:]:
+        if len(line) + 2 + len(part) <= SIDEBAR_COLUMNS:
+            line += "  " + part
+        else:
+            lines.append(line + " " if len(line) < SIDEBAR_COLUMNS else line)
+            line = " " + part
+    return lines + [line]
+
+
+def kappa_verdict(kappa_low: float, neg_q: float, kappa_up: float) -> str:
+    if math.isfinite(kappa_low) and math.isfinite(kappa_up) and math.isfinite(neg_q):
+        return "hold" if kappa_low <= neg_q <= kappa_up else "VIOLATED"
+    return "-"
+
+
 def stats_text(v: Mapping[str, Any]) -> str:
     """The main HUD block. `v` holds the values named below (see systems.stats.StatsSystem.values)."""
     mode = Mode(int(v["mode"])).name.lower() if v["mode"] is not None else "-"
@@ -56,48 +100,95 @@ def stats_text(v: Mapping[str, Any]) -> str:
     diff = q - q_cert if math.isfinite(q) and math.isfinite(q_cert) else math.nan
     neg_q = -q if math.isfinite(q) else math.nan
     kl, ku = v["kappa_low"], v["kappa_up"]
-    if math.isfinite(kl) and math.isfinite(ku) and math.isfinite(neg_q):
-        bounds = "hold" if kl <= neg_q <= ku else "VIOLATED"
-    else:
-        bounds = "-"
     qmin, qmax = v["grid_q_range"]
+    head = f"CALF {v['system']}" + ("  [PAUSED]" if v["paused"] else "")
+    warp = f"warp {v.get('warp', '1')}"
+    head += " " * max(1, SIDEBAR_COLUMNS - len(head) - len(warp)) + warp
     lines = [
-        f"CALF  {v['system']}" + ("   [PAUSED]" if v["paused"] else ""),
-        f"episode {v['episode']:>6} / {v['episodes_total']:<6} total steps {v['total_steps']:>9}",
+        head,
+        f"episode {v['episode']:>6} / {v['episodes_total']:<6} steps {v['total_steps']:>10}",
         f"agents  {v['visual_agents']:>6} visual + {v['training_agents']} training",
-        f"return  {_num(v['episode_return'], '.2f')}   length {v['episode_length']:>6}",
-        f"mean return (10) {_num(v['mean_return_10'], '.2f')}   success {_pct(v['success_rate'])}",
-        f"phase   {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}   buffer {v['buffer_size']:>7}",
-        f"loss    critic {_num(v['critic_loss'], '.4g')}   actor {_num(v['actor_loss'], '.4g')}",
-        faults_line(v.get("faults", {})),
+        f"return  {_num(v['episode_return'], '.2f')}   length {v['episode_length']:>7}",
+        f"mean return (10) {_num(v['mean_return_10'], '.2f')}  success {_pct(v['success_rate'])}",
+        f"phase {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}  buf {v['buffer_size']:>7}",
+        f"loss  critic {_num(v['critic_loss'], '.4g')}   actor {_num(v['actor_loss'], '.4g')}",
+        *faults_lines(v.get("faults", {})),
         "",
-        f"CALF mode {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",
-        f"certified {_pct(v['certification_rate'])}  intervention {_pct(v['intervention_rate'])}  "
-        f"relax {_pct(v['relax_rate'])}   (training agent)",
-        f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}  "
-        f"relax {_pct(v['all_relax_rate'])}   (all agents; success {_pct(v['all_success_rate'])}, "
-        f"learners: {v['collect']})",
-        f"Q(s,a) {_num(q, '.4f')}  q_cert {_num(q_cert, '.4f')}  diff {_num(diff, '+.4f')}  "
-        f"need {_num(v['required'], '.4g', 7)}",
-        f"|s| {_num(v['state_norm'], '.4f')}  k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up "
-        f"{_num(ku, '.2f')}  {bounds}",
+        f"training agent: {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",
+        f"certified {_pct(v['certification_rate'])}  intervention {_pct(v['intervention_rate'])}",
+        f"relax     {_pct(v['relax_rate'])}  need {_num(v['required'], '.4g', 9)}",
+        f"Q(s,a) {_num(q, '.4f')}  q_cert {_num(q_cert, '.4f')}",
+        f"diff   {_num(diff, '+.4f')}  |s| {_num(v['state_norm'], '.4f')}",
+        f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
+        f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
+        f"all agents ({v['collect']}): success {_pct(v['all_success_rate'])}",
+        f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}",
+        f"relax     {_pct(v['all_relax_rate'])}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {v['grid_refreshes']}",
-        TIMELINE_HINT,
-        "",
     ]
     lines += legend_lines()
-    lines += ["", KEYS_HELP]
+    lines += [KEYS_HELP]
     return "\n".join(lines)
 
 
-def profiler_text(slowest: Sequence[tuple[str, float]], frame_ms: float, enabled: bool, window: int) -> str:
-    """The profiler panel: the five slowest systems by mean time over the window."""
+def inspect_text(v: Mapping[str, Any] | None) -> str:
+    """The selected agent's panel: its state, mode, Q, q_cert, the decrease and both kappa bounds,
+    and whether each holds. None: the hint how to select one."""
+    if v is None:
+        return "inspect: click an agent, or C to cycle"
+    role = "training agent" if v["training"] else "visual agent"
+    head = f"agent {v['entity']} ({role})" + ("  following" if v["follow"] else "")
+    names = v["state_names"]
+    state = "  ".join(f"{name} {_num(x, '.3f', 7)}" for name, x in zip(names, v["state"]))
+    if v["mode"] is None:
+        return "\n".join([head, f"state {state}", "no step yet: N steps once while paused"])
+    mode = Mode(int(v["mode"])).name.lower()
+    lines = [
+        head,
+        f"state {state}",
+        f"mode {mode:<9} step {v['episode_step']:>6}  |s| {_num(v['state_norm'], '.3f', 7)}",
+        f"Q {_num(v['q'], '.4f')}   q_cert {_num(v['q_cert'], '.4f')}",
+        f"decrease Q - q_cert {_num(v['decrease'], '+.4f')} >= {_num(v['required'], '.4g', 7)}: "
+        f"{_yes(v['decrease_ok'])}",
+        f"k_low {_num(v['kappa_low'], '.4f')} <= -Q {_num(v['neg_q'], '.4f')}: {_yes(v['low_ok'])}",
+        f"-Q {_num(v['neg_q'], '.4f')} <= k_up {_num(v['kappa_up'], '.2f')}: {_yes(v['up_ok'])}",
+        f"certificate: {'holds' if v['certified'] else 'fails'}"
+        + ("" if v["has_cert"] else " (no certificate yet: any action passes)"),
+    ]
+    return "\n".join(line[:SIDEBAR_COLUMNS] for line in lines)
+
+
+def scale_caption(quantity: str, slice_name: str | None) -> str:
+    """Above the colour bar: what the surface shows (the bar goes on the empty line after it)."""
+    text = f"surface {quantity}"
+    if slice_name:
+        text += f"\n{slice_name}"
+    return text
+
+
+def scale_labels(values: Sequence[float], width: int = SIDEBAR_COLUMNS) -> str:
+    """Three numbers under the colour bar: its low end, middle and high end."""
+    lo, mid, hi = (_num(x, ".3g", 0) for x in values)
+    gap = max(1, (width - len(lo) - len(mid) - len(hi)) // 2)
+    line = lo + " " * gap + mid
+    return line + " " * max(1, width - len(line) - len(hi)) + hi
+
+
+def timeline_caption(whose: str) -> str:
+    return f"q_cert this episode: {whose}"
+
+
+def profiler_text(slowest: Sequence[tuple[str, float]], frame_ms: float, enabled: bool, window: int,
+                  steps_per_frame: float = 1.0, step_ms: float = 0.0) -> str:
+    """The profiler panel: the five slowest systems by mean time per frame over the window, then the
+    frame and, with several simulation steps per frame, the simulation's time per step."""
     if not enabled:
         return "profiler off (F2 turns it on)"
     fps = 1000.0 / frame_ms if frame_ms > 0 else 0.0
     lines = [f"slowest systems (mean of {window} frames)"]
     for name, ms in slowest:
         share = 100.0 * ms / frame_ms if frame_ms > 0 else 0.0
-        lines.append(f"{name:<18} {ms:7.3f} ms {share:5.1f} %")
-    lines.append(f"{'frame':<18} {frame_ms:7.3f} ms {fps:6.1f} FPS")
+        lines.append(f"{name:<18} {ms:8.3f} ms {share:5.1f} %")
+    lines.append(f"{'simulation step':<18} {step_ms:8.3f} ms x{steps_per_frame:.4g}/frame")
+    lines.append(f"{'frame':<18} {frame_ms:8.3f} ms {fps:6.1f} FPS")
     return "\n".join(lines)

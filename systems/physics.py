@@ -21,6 +21,7 @@ from envs.base import Environment, Outcome
 
 
 class PhysicsSystem(System):
+    phase = "simulation"
     reads = ("state", "action", "episode_step", "episode_return", "Environment", "Rngs", "Counters")
     writes = ("state", "prev_state", "next_state", "reward", "outcome", "episode_step", "episode_return")
 

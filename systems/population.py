@@ -34,6 +34,7 @@ def remove_visual_agents(world, count: int) -> int:  # noqa: ANN001
 
 
 class PopulationSystem(System):
+    phase = "simulation"
     reads = ("PopulationRequests", "Environment", "Rngs")
     writes = ("AgentTable", "state")
 

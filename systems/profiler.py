@@ -1,8 +1,10 @@
 """ProfilerSystem: times every system every frame, samples CPU and memory, writes JSON.
 
-The World stamps `perf_counter_ns` after every system (see ecs.frame_times); this system owns
-that recorder, samples psutil every `sample_every` frames and turns it all into a report.
-Any system added to the schedule appears in the report under its name with no extra code.
+The World times every system (see ecs.frame_times: a simulation-phase system's time is summed
+over the frame's K steps); this system owns that recorder, samples psutil every `sample_every`
+frames and turns it all into a report (docs/PROFILE_FORMAT.md): per rendered frame, and per
+simulation step for the simulation phase. Any system added to the schedule appears in the
+report under its name with no extra code. It runs in the view phase, once per frame.
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ import psutil
 
 from components.resources import Counters, ReportExtras
 from ecs.frame_times import FrameTimes
+from ecs.schedule import PHASES
 from ecs.system import System
 from runtime.atomic import atomic_write_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: phases, steps per frame, time per simulation step
 
 
 class RunMeta(dict):
@@ -29,6 +32,7 @@ class RunMeta(dict):
 
 
 class ProfilerSystem(System):
+    phase = "view"
     reads = ("Counters", "RunMeta", "ReportExtras")
     writes = ("FrameTimes",)
     MIN_SAMPLE_INTERVAL = 0.25  # seconds
@@ -45,6 +49,7 @@ class ProfilerSystem(System):
         self._counter_base: dict[str, int] = {}
         self._cpu_time_base = 0.0
         self._frame_base = 0
+        self._step_base = 0
         self._wall_base = time.perf_counter()
         self._world = None
 
@@ -68,6 +73,7 @@ class ProfilerSystem(System):
         ct = self._proc.cpu_times()
         self._cpu_time_base = ct.user + ct.system
         self._frame_base = world.frame
+        self._step_base = world.steps
         self._wall_base = time.perf_counter()
         self._proc.cpu_percent(None)
         self._cpu_samples.clear()
@@ -102,6 +108,7 @@ class ProfilerSystem(System):
         if not self._rss_samples:
             self._sample()
         frames = max(0, world.frame - self._frame_base)
+        steps = max(0, world.steps - self._step_base)
         ct = self._proc.cpu_times()
         cpu_time = ct.user + ct.system - self._cpu_time_base
         wall = time.perf_counter() - self._wall_base
@@ -110,10 +117,13 @@ class ProfilerSystem(System):
             {
                 "format_version": FORMAT_VERSION,
                 "frames": frames,
+                "steps": steps,  # simulation steps in those frames
+                "steps_per_frame": world.steps_per_frame,  # the time warp K when the report was made
                 "window_frames": self.times.count,
                 "python": sys.version.split()[0],
                 "platform": platform.platform(),
                 "schedule": world.schedule.names(),
+                "phases": {phase: [s.name for s in world.schedule.in_phase(phase)] for phase in PHASES},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
         )
@@ -123,7 +133,8 @@ class ProfilerSystem(System):
         if counters is not None:
             for name, total in sorted(counters.snapshot().items()):
                 delta = total - self._counter_base.get(name, 0)
-                counter_out[name] = {"per_frame": delta / frames if frames else 0.0, "total": delta}
+                counter_out[name] = {"per_frame": delta / frames if frames else 0.0,
+                                     "per_step": delta / steps if steps else 0.0, "total": delta}
         extras = world.try_resource(ReportExtras)
         cpu = np.array(self._cpu_samples) if self._cpu_samples else np.zeros(1)
         rss = np.array(self._rss_samples)

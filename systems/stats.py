@@ -16,6 +16,7 @@ baseline) every item is rebuilt and reassigned every frame and the critic is que
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -25,21 +26,67 @@ from components.faults import fault_counts
 from components.resources import Counters, HudLines
 from components.stats_cache import StatsCache
 from components.training_stats import TrainingStats
-from components.view_state import HudText, ViewState
+from components.inspection import Inspection
+from components.time_warp import TimeWarp
+from components.view_state import HudText, Selection, ViewState
 from config.schema import AppConfig
 from ecs.frame_times import FrameTimes
 from ecs.system import System
+from envs.base import Environment
 from rl.networks import Networks
 from systems.heatmap import VIEW_CALLS
-from systems.hud_text import profiler_text, stats_text
+from systems.hud_text import (
+    SIDEBAR_COLUMNS,
+    inspect_text,
+    profiler_text,
+    scale_caption,
+    scale_labels,
+    stats_text,
+    timeline_caption,
+)
+
+#: names of the state components in the inspection panel, by environment (others: s0, s1, ...)
+STATE_NAMES = {"point_mass": ("x", "v"), "differential_drive": ("x", "y", "theta")}
+
+
+def state_names(env: Environment) -> tuple[str, ...]:
+    names = getattr(env, "state_names", None) or STATE_NAMES.get(env.name)
+    return tuple(names) if names else tuple(f"s{i}" for i in range(env.state_dim))
+
+
+def surface_slice(env: Environment) -> str | None:
+    """The state components the surface holds fixed (its slice), e.g. 'slice theta = 0', or None."""
+    fixed = env.surface_state(np.zeros(1), np.zeros(1))[0]
+    names = state_names(env)
+    rest = [i for i in range(env.state_dim) if i not in env.surface_axes]
+    if not rest:
+        return None
+    return "slice " + ", ".join(f"{names[i]} = {fixed[i]:g}" for i in rest) + " (the other axes vary)"
+
+
+def scale_values(surface: CriticSurface) -> tuple[str, list[float]]:
+    """(what the colour bar's numbers are, its low / middle / high values): the surface colours
+    Q^2 between its moving extremes, so the ends are Q = -sqrt(q2) where the grid's Q is all
+    negative (the usual case), +sqrt where it is all positive, else |Q|."""
+    lo2, hi2 = surface.q2_min_ema, surface.q2_max_ema
+    if not (np.isfinite(lo2) and np.isfinite(hi2)):
+        return "Q", [math.nan] * 3
+    mags = [math.sqrt(max(lo2 + t * (hi2 - lo2), 0.0)) for t in (0.0, 0.5, 1.0)]
+    qmin, qmax = surface.q_range
+    if np.isfinite(qmax) and qmax <= 0:
+        return "Q", [-m for m in mags]
+    if np.isfinite(qmin) and qmin >= 0:
+        return "Q", mags
+    return "|Q|", mags
 
 ITEMS = ("q_value", "text", "profiler")
 SLOWEST = 5
 
 
 class StatsSystem(System):
+    phase = "view"
     reads = ("TrainingStats", "AgentTable", "CriticSurface", "FrameTimes", "Networks", "ViewState", "AppConfig",
-             "HudLines", "state", "action", "mode")
+             "HudLines", "TimeWarp", "Selection", "Inspection", "state", "action", "mode")
     writes = ("HudText", "StatsCache", "Counters")
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -61,7 +108,16 @@ class StatsSystem(System):
         world.resource(Counters).add("network_forward_calls", 0)
         world.resource(Counters).add(VIEW_CALLS, 0)
         self._surface_version = -1
+        self._scale_version = -1
+        self._inspected = (-1, -1, -1)  # (selection, inspection, timeline-source) versions shown
         self._paused = None
+        self._warp_version = -1
+        env = world.resource(Environment)
+        self.state_names = state_names(env)
+        self.slice_name = surface_slice(env)
+        calf = cfg.calf
+        self.quantity = ("Q1" if calf.certified_value == "q1" else "min(Q1,Q2)") + (
+            "(s, actor(s))" if v.heatmap_action == "actor" else "(s, 0)")
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
         world.events.subscribe("agents_spawned", self._on_population)
@@ -107,8 +163,10 @@ class StatsSystem(System):
         tr = table.training_row
         training = 1 if tr >= 0 else 0
         state_norm = float(np.sqrt(np.dot(table.state[tr], table.state[tr]))) if tr >= 0 else math.nan
+        warp = world.try_resource(TimeWarp)
         return {
             "system": cfg.env.system,
+            "warp": warp.label() if warp is not None else str(world.steps_per_frame),
             "paused": view.paused,
             "episode": stats.episodes + 1,
             "episodes_total": cfg.training.episodes,
@@ -157,7 +215,50 @@ class StatsSystem(System):
             return profiler_text([], 0.0, False, 0)
         slowest = times.slowest(SLOWEST)
         frame = times.frame_stats()
-        return profiler_text(slowest, frame["mean_ms"], True, frame["frames_in_window"])
+        return profiler_text(slowest, frame["mean_ms"], True, frame["frames_in_window"], frame["steps_per_frame"],
+                             frame["step_ms"])
+
+    def inspect_values(self, world) -> dict | None:  # noqa: ANN001
+        """The inspection panel's values, or None when no agent is selected."""
+        sel = world.try_resource(Selection)
+        info = world.try_resource(Inspection)
+        if sel is None or info is None or sel.entity is None or info.entity != sel.entity or info.row < 0:
+            return None
+        table = world.resource(AgentTable)
+        r = info.row
+        state = info.state if info.steps_seen else table.state[r]
+        return {
+            "entity": sel.entity, "training": r == table.training_row, "follow": sel.follow,
+            "state_names": self.state_names, "state": [float(x) for x in state],
+            "mode": info.mode, "episode_step": info.episode_step, "state_norm": info.state_norm,
+            "q": info.q, "q_cert": info.q_cert, "has_cert": info.has_cert, "decrease": info.decrease,
+            "decrease_ok": info.decrease_ok, "required": info.required,
+            "kappa_low": info.kappa_low, "kappa_up": info.kappa_up, "neg_q": info.neg_q,
+            "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified,
+        }
+
+    def _side_panels(self, world, hud: HudText, frame: int) -> None:  # noqa: ANN001
+        """The colour bar's captions, the inspection panel, the timeline's caption and the messages."""
+        surface = world.try_resource(CriticSurface)
+        if surface is not None and surface.version != self._scale_version:
+            self._scale_version = surface.version
+            what, values = scale_values(surface)
+            hud.set("scale", scale_caption(f"{self.quantity} ({what} below)", self.slice_name) + "\n\n"
+                    + scale_labels(values))
+        sel = world.try_resource(Selection)
+        info = world.try_resource(Inspection)
+        key = (sel.version if sel else -1, info.version if info else -1)
+        if key[0] != self._inspected[0] or (key != self._inspected and self.cache.due("text", frame)):
+            values = self.inspect_values(world)
+            hud.set("inspect", inspect_text(values))
+            whose = "training agent" if values is None else (
+                f"agent {values['entity']}" + (" (training)" if values["training"] else ""))
+            hud.set("timeline", timeline_caption(whose))
+            self._inspected = key
+        view = world.resource(ViewState)
+        lines = [part for text in view.current_messages()
+                 for part in textwrap.wrap(text, SIDEBAR_COLUMNS, subsequent_indent="  ", break_on_hyphens=False)]
+        hud.set("messages", "\n".join(lines))
 
     # -- the frame -----------------------------------------------------------------------------
     def process(self, world, dt: float) -> None:  # noqa: ANN001
@@ -171,7 +272,12 @@ class StatsSystem(System):
         if view.paused != self._paused:
             self._paused = view.paused
             cache.mark_dirty("text")
+        warp = world.try_resource(TimeWarp)
+        if warp is not None and warp.version != self._warp_version:
+            self._warp_version = warp.version
+            cache.mark_dirty("text")
         hud = world.resource(HudText)
+        self._side_panels(world, hud, frame)
         force = not cache.enabled  # the baseline reassigns every frame, changed or not
         if cache.due("text", frame):
             stats = world.resource(TrainingStats)

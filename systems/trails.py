@@ -70,6 +70,7 @@ def chronological_slots(head: np.ndarray, length: np.ndarray, trail_len: int) ->
 
 
 class TrailBatchSystem(System):
+    phase = "view"
     reads = ("state", "height", "mode", "CriticSurface")
     writes = ("trail_pos", "trail_mode", "trail_head", "trail_len", "TrailChanges")
 

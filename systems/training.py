@@ -36,6 +36,7 @@ from rl.td3 import TD3
 
 
 class TrainingSystem(System):
+    phase = "simulation"
     after = ("PhysicsSystem",)
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
              "has_cert", "q_cert", "mode", "CalfState", "Counters")

@@ -21,7 +21,9 @@ from components.agent_table import AgentTable  # noqa: E402
 from components.critic_surface import CriticSurface  # noqa: E402
 from components.resources import PopulationRequests  # noqa: E402
 from components.training_stats import TrainingStats  # noqa: E402
-from components.view_state import HudText  # noqa: E402
+from components.inspection import Inspection  # noqa: E402
+from components.time_warp import TimeWarp  # noqa: E402
+from components.view_state import HudText, Selection, ViewState  # noqa: E402
 from config import build_config  # noqa: E402
 from render.app_setup import create_app  # noqa: E402
 from render.markers import AgentMarkers  # noqa: E402
@@ -82,6 +84,22 @@ def trail_problems(rs, table):
     return ""
 
 
+def lod_problems(rs, table, frame):
+    """'' if the level-of-detail trails drawn are exactly lod_trails' kept points and pairs; else what differs."""
+    from render.trail_lod import lod_pairs, lod_trails
+
+    geom = rs.lod.nodepath.node().getGeom(0)
+    pos = read_positions(geom.getVertexData())
+    idx = read_indices(geom.getPrimitive(0))
+    pts, _modes, live = lod_trails(table, frame, rs.lod.stride)
+    k = pts.shape[1]
+    if not np.array_equal(pos[: table.n * k], pts.reshape(-1, 3).astype(np.float32)):
+        return "level-of-detail positions differ"
+    if not np.array_equal(idx, lod_pairs(live)):
+        return "level-of-detail segments differ"
+    return ""
+
+
 def scene_scenario(app, out):
     """Seeded point-mass scene: screenshot, toggles through the key path, markers, trails, HUD, timeline."""
     res = {}
@@ -90,11 +108,14 @@ def scene_scenario(app, out):
     world.run(150)
     table = world.resource(AgentTable)
     res["draw_calls"] = rs.draw_calls.last
+    res["region_px"] = list(rs.layout.region_pixels(*rs.window_size()))
+    res["sidebar_px"] = list(rs.layout.to_pixels(rs.layout.sidebar, *rs.window_size()))
     res["clear_color"] = [float(c) for c in app.win.getClearColor()][:3]
     save_png(app, out / "scene.png")
     res["marker_error"], res["marker_identity"] = marker_error(rs, table)
     res["trail_problems"] = trail_problems(rs, table)
-    res["hud_text_matches"] = rs.hud.stats_node.getText() == world.resource(HudText).stats
+    res["hud_text_matches"] = all(rs.hud.nodes[name].getText() == text
+                                  for name, text in world.resource(HudText).texts.items())
     res["hud_lines"] = world.resource(HudText).stats.count("\n") + 1
     surface = world.resource(CriticSurface)
     res["surface_colors"] = np.unique(np.rint(surface.colors[..., :3] * 255).reshape(-1, 3), axis=0).tolist()
@@ -104,6 +125,8 @@ def scene_scenario(app, out):
     app.input("g", is_raw=True)
     world.run(2)
     res["draw_calls_hidden"] = rs.draw_calls.last
+    res["messages_when_hidden"] = bool(rs.hud.texts["messages"])  # "surface off", "grid off": one more text
+    res["messages_before"] = False
     np.save(out / "scene_hidden.npy", grab_rgb(app))
     app.input("h", is_raw=True)
     app.input("g", is_raw=True)
@@ -192,7 +215,7 @@ def camera_checks(app, rs):
 
 def population_scenario(app, out):
     """N = 5 -> 30 -> 300 -> back down while rendering, with frequent respawns; counts checked every frame."""
-    res = {"draw_calls": {}, "problems": [], "marker_errors": [], "frames_checked": 0, "key_changes": []}
+    res = {"draw_calls": {}, "problems": [], "marker_errors": [], "frames_checked": 0, "key_changes": [], "lod_frames": 0}
     scene_nodes = len(app.render.findAllMatches("**"))
     ui_nodes = len(ui_root().findAllMatches("**"))
     world = build_rendered_world(config(4, visual={"trail_max_length": 200}, env={"max_steps_per_episode": 60}),
@@ -209,10 +232,12 @@ def population_scenario(app, out):
         app.input(name)
         world.step()
         res["key_changes"].append(table.n - before)
+        world.resource(ViewState).messages.clear()  # its confirmation would add a text's draw call for 4 s
         check()
 
     def check():
-        problem = trail_problems(rs, table)
+        problem = lod_problems(rs, table, world.frame - 1) if rs.lod_active else trail_problems(rs, table)
+        res["lod_frames"] += rs.lod_active
         if problem:
             res["problems"].append(f"frame {world.frame}, n {table.n}: {problem}")
         if rs.markers.n != table.n or rs.markers.prim.getNumVertices() != table.n * rs.markers.k:
@@ -294,13 +319,246 @@ def dd_scenario(app, out):
     return res
 
 
+def hud_and_scene_rects(world, rs, app):
+    """The HUD's rectangles and the scene's projected points, all in window pixels."""
+    from render.picking import project, view_projection
+
+    w, h = rs.window_size()
+    lay = rs.layout
+    rects = {name: list(lay.to_pixels(r, w, h)) for name, r in rs.hud.text_rects().items()}
+    if lay.panels_visible:
+        rects["sidebar"] = list(lay.to_pixels(lay.sidebar, w, h))
+    surface = world.resource(CriticSurface)
+    a, b = surface.grid_points()
+    verts = np.stack([a.ravel(), surface.heights.ravel(), b.ravel()], axis=1)
+    vp = view_projection(app)
+    surf_px, _, surf_vis = project(verts, vp, lay.region, w, h)
+    agent_px, _, agent_vis = project(AgentMarkers.centres(world.resource(AgentTable), rs.axes), vp, lay.region, w, h)
+    return {"rects": rects, "region_px": list(lay.region_pixels(w, h)), "fits": lay.fits,
+            "surface_px": surf_px.tolist(), "surface_visible": surf_vis.tolist(),
+            "agents_px": agent_px.tolist(), "agents_visible": agent_vis.tolist(), "size": [w, h],
+            "panels_visible": lay.panels_visible}
+
+
+def layout_scenario(app, out):
+    """At 1280x720 and 1600x900, panels shown and collapsed (Tab): where the HUD and the scene are;
+    an action confirmed on screen; differential drive names its theta slice."""
+    from panda3d.core import Point3
+
+    res = {"cases": {}}
+    world = build_rendered_world(config(300, training={"policy": "calf"}, run={"seed": 42, "profile": str(out / "p.json")}),
+                                 app, "offscreen")
+    rs = world.system("RenderSystem")
+    world.run(40)
+    for size in ((1280, 720), (1600, 900)):
+        app.win.setSize(*size)
+        for panels in (True, False):
+            if world.resource(ViewState).panels_visible != panels:
+                app.input("tab", is_raw=True)
+            world.run(3)
+            name = f"{size[0]}x{size[1]}_{'panels' if panels else 'collapsed'}"
+            case = hud_and_scene_rects(world, rs, app)
+            save_png(app, out / f"layout_{name}.png")
+            # cross-check the numpy projection with Panda's own for one agent
+            table = world.resource(AgentTable)
+            centre = AgentMarkers.centres(table, rs.axes)[0]
+            film = film_of(app, centre)
+            case["panda_film_agent0"] = list(film) if film else None
+            res["cases"][name] = case
+    app.win.setSize(1280, 720)
+    app.input("tab", is_raw=True)  # panels back
+    world.run(2)
+    app.input("f1", is_raw=True)  # F1: confirmed on screen
+    world.run(2)
+    res["messages_text"] = rs.hud.nodes["messages"].getText()
+    res["messages_rect"] = rs.hud.text_rects().get("messages")
+    res["scale_text"] = rs.hud.nodes["scale"].getText()
+    save_png(app, out / "layout_message.png")
+    world.shutdown()
+    world = build_rendered_world(config(10, env={"system": "differential_drive"}), app, "offscreen")
+    world.run(5)
+    res["dd_scale_text"] = world.system("RenderSystem").hud.nodes["scale"].getText()
+    world.shutdown()
+    return res
+
+
+def picking_scenario(app, out):
+    """Click where an agent is drawn: it is selected, highlighted, followed and inspected."""
+    res = {}
+    world = build_rendered_world(config(30, training={"policy": "calf"}), app, "offscreen")
+    rs = world.system("RenderSystem")
+    world.run(60)
+    table = world.resource(AgentTable)
+    pixels, depth, visible = rs.screen_positions(world)
+    # the agent farthest (on screen) from every other one, so the point is unambiguous
+    d = np.linalg.norm(pixels[:, None, :] - pixels[None, :, :], axis=-1)
+    d[np.arange(table.n), np.arange(table.n)] = np.inf
+    d[~visible] = -1
+    row = int(np.argmax(d.min(axis=1)))
+    entity = int(table.entity[row])
+    x, y = pixels[row]
+    res["pixel"] = [float(x), float(y)]
+    w, h = rs.window_size()
+    film = film_of(app, AgentMarkers.centres(table, rs.axes)[row])
+    left, right, top, bottom = rs.layout.region_pixels(w, h)
+    res["panda_pixel"] = [left + 0.5 * (film[0] + 1) * (right - left), top + 0.5 * (1 - film[1]) * (bottom - top)]
+    # what is drawn there: the marker (trails and surface hidden for the check)
+    rs.trails.set_visible(False)
+    rs.surface.set_visible(False)
+    rs.grid.set_visible(False)
+    rs.present()
+    img = grab_rgb(app)
+    res["drawn_rgb"] = img[int(round(y)), int(round(x))].tolist()
+    res["mode"] = int(table.mode[row])
+    res["training"] = row == table.training_row
+    rs.trails.set_visible(True)
+    rs.surface.set_visible(True)
+    rs.grid.set_visible(True)
+    # the click, as the mouse handler passes it: window coordinates in [-1, 1], y up
+    rs.click(world, (2.0 * x / w - 1.0, 1.0 - 2.0 * y / h))
+    res["selected"] = world.resource(Selection).entity
+    res["entity"] = entity
+    res["miss_selected_after"] = None
+    rs.click(world, (-0.99, 0.99))  # the sidebar's corner: nothing there
+    res["miss_selected_after"] = world.resource(Selection).entity
+    app.input("f", is_raw=True)  # follow
+    world.run(30)
+    info = world.resource(Inspection)
+    row = info.row
+    res["row_matches_entity"] = int(table.entity[row]) == entity
+    res["highlight_points"] = rs.highlight.points
+    res["trail_len"] = int(table.trail_len[row])
+    res["target_minus_agent"] = float(np.linalg.norm(rs.rig.target - AgentMarkers.centres_of(table, rs.axes, row)))
+    res["inspect_text"] = rs.hud.nodes["inspect"].getText()
+    res["timeline_caption"] = rs.hud.nodes["timeline"].getText()
+    res["timeline_points"] = int(info.trace.length)
+    res["draw_calls_selected"] = rs.draw_calls.last
+    save_png(app, out / "picking.png")
+    app.input("x", is_raw=True)
+    world.run(2)
+    res["draw_calls_unselected"] = rs.draw_calls.last
+    world.shutdown()
+    return res
+
+
+def warp_scenario(app, out):
+    """Keys ] ] set warp 5; the rendered loop then advances 5 steps per frame; N steps once while paused."""
+    from runtime.rendered import run_rendered
+
+    res = {}
+    cfg = config(20, run={"seed": 42, "frames": 12}, training={"policy": "calf"})
+    world = build_rendered_world(cfg, app, "offscreen")
+    stats = world.resource(TrainingStats)
+    app.input("]", is_raw=True)
+    app.input("]", is_raw=True)
+    res["warp_label"] = world.resource(TimeWarp).label()
+    steps0, frames0 = stats.total_steps, world.frame
+    summary = run_rendered(world, cfg, progress=False)
+    res["frames"] = world.frame - frames0
+    res["steps"] = stats.total_steps - steps0
+    res["world_steps"] = world.steps
+    res["summary_frames"] = summary["frames"]
+    rep = world.system("ProfilerSystem").report()
+    res["profile_steps_per_frame"] = rep["frame"]["steps_per_frame"]
+    res["profile_physics"] = rep["systems"]["PhysicsSystem"]
+    res["hud_head"] = world.resource(HudText).stats.split("\n")[0]
+    # paused: N runs exactly one step per press
+    view = world.resource(ViewState)
+    app.input("p", is_raw=True)
+    rs = world.system("RenderSystem")
+    before = stats.total_steps
+    rs.render_paused(world)
+    res["paused_steps"] = stats.total_steps - before
+    app.input("n", is_raw=True)
+    app.input("n", is_raw=True)
+    cfg2 = config(20, run={"seed": 42, "frames": 2})  # the two N presses are its two frames
+    run_rendered(world, cfg2, progress=False)
+    res["stepped"] = stats.total_steps - before
+    res["still_paused"] = view.paused
+    world.shutdown()
+    return res
+
+
+def record_scenario(app, out):
+    """--record: every rendered frame (paused ones too) goes into the video, HUD included."""
+    from runtime.recording import probe_video
+
+    res = {}
+    path = out / "view.mp4"
+    world = build_rendered_world(config(20, run={"seed": 42, "record": str(path)}), app, "offscreen")
+    rs = world.system("RenderSystem")
+    rendered = 0
+    for _ in range(25):
+        world.step()
+        rendered += 1
+    world.resource(ViewState).paused = True
+    for _ in range(5):
+        rs.render_paused(world)
+        rendered += 1
+    last = grab_rgb(app)
+    video = rs.finish_recording()
+    res["rendered"] = rendered
+    res["video"] = {k: v for k, v in video.items()}
+    probe = probe_video(path)
+    res["probe"] = {k: v for k, v in probe.items() if k != "first_frame"}
+    first = probe["first_frame"]
+    res["first_frame_shape"] = list(first.shape)
+    np.save(out / "video_first.npy", first)
+    np.save(out / "last_rendered.npy", last)
+    res["partial_left"] = any(p.name.endswith(".partial") for p in out.iterdir())
+    world.shutdown()
+    return res
+
+
+def lod_scenario(app, out):
+    """Above the point budget the trail level of detail draws; its Geom mirrors lod_trails exactly."""
+    from render.trail_lod import lod_pairs, lod_trails
+
+    res = {}
+    overrides = {"trail_max_length": 100, "trail_lod_points": 4000}
+    world = build_rendered_world(config(100, visual=overrides, env={"max_steps_per_episode": 40}), app, "offscreen")
+    rs = world.system("RenderSystem")
+    world.run(70)
+    table = world.resource(AgentTable)
+    res["lod_active"] = rs.lod_active
+    res["stride"] = rs.lod.stride
+    geom = rs.lod.nodepath.node().getGeom(0)
+    pos = read_positions(geom.getVertexData())
+    col = read_colors(geom.getVertexData())
+    idx = read_indices(geom.getPrimitive(0))
+    pts, modes, live = lod_trails(table, world.frame - 1, rs.lod.stride)
+    k = pts.shape[1]
+    res["positions_match"] = bool(np.array_equal(pos[: table.n * k], pts.reshape(-1, 3).astype(np.float32)))
+    res["pairs_match"] = bool(np.array_equal(idx, lod_pairs(live)))
+    from render.palette import mode_colors8
+
+    training = (np.arange(table.n) == table.training_row)[:, None]
+    want = mode_colors8(modes, np.broadcast_to(training, modes.shape)).reshape(-1, 4)
+    res["colors_match"] = bool(np.array_equal(col[: table.n * k], want))
+    res["draw_calls"] = rs.draw_calls.last
+    save_png(app, out / "lod.png")
+    world.resource(PopulationRequests).request(-(table.n - 10))  # below the budget: full detail again
+    world.run(3)
+    res["lod_after_removal"] = rs.lod_active
+    res["trail_problems_after"] = trail_problems(rs, world.resource(AgentTable))
+    res["draw_calls_full"] = rs.draw_calls.last
+    world.shutdown()
+    world = build_rendered_world(config(100, visual={**overrides, "trail_lod": False}), app, "offscreen")
+    world.run(3)
+    res["lod_when_off"] = world.system("RenderSystem").lod_active
+    world.shutdown()
+    return res
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     app = create_app("offscreen", 1280, 720)
     results = {}
     for name, scenario in (("scene", scene_scenario), ("population", population_scenario),
-                           ("baseline", baseline_scenario), ("dd", dd_scenario)):
+                           ("baseline", baseline_scenario), ("dd", dd_scenario), ("layout", layout_scenario),
+                           ("picking", picking_scenario), ("warp", warp_scenario), ("record", record_scenario),
+                           ("lod", lod_scenario)):
         try:
             results[name] = scenario(app, out)
         except Exception:  # record it: the tests report the traceback

@@ -105,8 +105,9 @@ def test_list_systems_prints_the_order(capsys):
     code, out, err = run_main(["--list-systems", "--headless"], capsys)
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].endswith("FiniteCheckSystem") and lines[1].endswith("PopulationSystem")
-    assert lines[-1].endswith("ProfilerSystem")
+    assert lines[0].startswith("simulation phase") and lines[1].endswith("FiniteCheckSystem")
+    assert lines[2].endswith("PopulationSystem")
+    assert lines[-2].startswith("view phase") and lines[-1].endswith("ProfilerSystem")
     assert any(line.endswith("PhysicsSystem") for line in lines)
 
 

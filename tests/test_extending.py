@@ -94,7 +94,10 @@ IMPLICIT = {"AgentTable"}  # every system may look the table up; its columns are
 def audited_world(cfg):
     from runtime.view import add_view_systems  # the view's data systems run headless too
 
+    from components.view_state import Selection
+
     world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
+    world.resource(Selection).select(int(world.resource(AgentTable).entity[1]))  # the inspection path runs too
     audit = AccessAudit(world, world.resource(AgentTable)).attach()
     world.resource(PopulationRequests).request(3)
     for _ in range(30):  # spawns, steps, training updates, surface refreshes and (5-step episodes) respawns

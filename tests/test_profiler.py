@@ -87,13 +87,12 @@ def test_reset_forgets_and_disable_stops_timing():
 
 def test_frame_times_attribute_durations_to_the_right_column():
     ft = FrameTimes(window=8, chunk=3)
-    stamps = ft.begin_schedule(["A", "B"])
+    record = ft.begin_schedule(["A", "B"])
+    assert len(record) == 5  # start, A's ns, B's ns, end, simulation steps
     base = 0
     for i in range(10):
-        stamps[0] = base
-        stamps[1] = base + 1_000_000  # A: 1 ms
-        stamps[2] = base + 3_000_000  # B: 2 ms
-        ft.commit(stamps)
+        record[:] = [base, 1_000_000, 2_000_000, base + 3_000_000, 1]  # A: 1 ms, B: 2 ms
+        ft.commit(record)
         base += 4_000_000  # frames start every 4 ms
     st = ft.system_stats()
     assert st["A"]["median_ms"] == 1.0 and st["B"]["median_ms"] == 2.0
@@ -123,7 +122,7 @@ def test_each_frame_is_credited_with_its_own_period_so_shares_never_exceed_one()
     # frames (A ms, B ms, idle gap ms): the slowest frame comes last, after the window wraps
     frames = [(1, 1, 8), (1, 1, 0), (2, 2, 1), (1, 1, 0), (5, 5, 0), (10, 20, 0)]
     for a, b, gap in frames:
-        ft.commit([t, t + a * 1_000_000, t + (a + b) * 1_000_000])
+        ft.commit([t, a * 1_000_000, b * 1_000_000, t + (a + b) * 1_000_000, 1])
         t += (a + b + gap) * 1_000_000
     sys = ft.system_stats()
     frame = ft.frame_stats()
@@ -132,6 +131,6 @@ def test_each_frame_is_credited_with_its_own_period_so_shares_never_exceed_one()
     assert sys["A"]["mean_ms"] == pytest.approx((2 + 1 + 5 + 10) / 4)
     assert sum(s["share"] for s in sys.values()) <= 1.0 + 1e-12
     # a later frame fixes the newest frame's period to start-to-start
-    ft.commit([t + 3_000_000, t + 4_000_000, t + 5_000_000])
+    ft.commit([t + 3_000_000, 1_000_000, 1_000_000, t + 5_000_000, 1])
     ft.flush()
     assert ft.frame_stats()["max_ms"] == pytest.approx(33.0)

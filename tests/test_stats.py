@@ -12,7 +12,7 @@ from components.training_stats import TrainingStats
 from components.view_state import HudText, ViewState
 from ecs.system import System
 from rl.networks import Networks
-from systems.hud_text import LEGEND, TIMELINE_HINT, legend_lines, profiler_text, stats_text
+from systems.hud_text import KEYS_HELP, LEGEND, SIDEBAR_COLUMNS, legend_lines, profiler_text, stats_text
 from tests.view_worlds import view_world
 
 
@@ -144,34 +144,36 @@ def test_dirty_marks_rebuild_at_once():
 
 def test_stats_text_shows_every_hud_item():
     values = {
-        "system": "point_mass", "paused": False, "episode": 12, "episodes_total": 500, "total_steps": 8432,
-        "visual_agents": 30, "training_agents": 1, "episode_return": -35.25, "episode_length": 123,
-        "mean_return_10": -40.5, "success_rate": 0.75, "phase": "TRAINING", "noise": 0.5, "buffer_size": 8432,
-        "critic_loss": 0.0123, "actor_loss": 1.5, "mode": 0, "p_relax": 0.95, "certification_rate": 0.8,
-        "intervention_rate": 0.15, "relax_rate": 0.05, "q": -2.0, "q_cert": -2.5, "required": 0.025,
-        "all_certification_rate": 0.6, "all_intervention_rate": 0.3, "all_relax_rate": 0.1, "all_success_rate": 0.9,
-        "collect": "all agents",
-        "state_norm": 0.5, "kappa_low": 0.0025, "kappa_up": 250.0, "grid_q_range": (-9.0, -0.1),
+        "system": "point_mass", "warp": "25", "paused": False, "episode": 12, "episodes_total": 500,
+        "total_steps": 8432, "visual_agents": 30, "training_agents": 1, "episode_return": -35.25,
+        "episode_length": 123, "mean_return_10": -40.5, "success_rate": 0.75, "phase": "TRAINING", "noise": 0.5,
+        "buffer_size": 8432, "critic_loss": 0.0123, "actor_loss": 1.5, "mode": 0, "p_relax": 0.95,
+        "certification_rate": 0.8, "intervention_rate": 0.15, "relax_rate": 0.05, "q": -2.0, "q_cert": -2.5,
+        "required": 0.025, "all_certification_rate": 0.6, "all_intervention_rate": 0.3,
+        "all_relax_rate": 0.1, "all_success_rate": 0.9, "collect": "learners", "state_norm": 0.5, "kappa_low": 0.0025, "kappa_up": 250.0, "grid_q_range": (-9.0, -0.1),
         "grid_refreshes": 4,
     }
     text = stats_text(values)
-    for needle in ["episode     12 / 500", "total steps      8432", "30 visual + 1 training", "-35.25", "123",
-                   "-40.50", "75.0 %", "TRAINING", "0.500", "8432", "0.0123", "1.5", "mode certified",
-                   "P_relax  0.95000", "certified  80.0 %", "intervention  15.0 %", "relax   5.0 %",
-                   "Q(s,a)   -2.0000", "q_cert   -2.5000", "diff   +0.5000", "need   0.025",
-                   "certified  60.0 %  intervention  30.0 %  relax  10.0 %   (all agents; success  90.0 %", "|s|    0.5000",
-                   "k_low    0.0025 <= -Q    2.0000 <= k_up    250.00  hold", "grid q [   -9.000,    -0.100]",
-                   "refreshes 4"]:
+    for needle in ["episode     12 / 500", "steps       8432", "30 visual + 1 training", "-35.25", "123",
+                   "-40.50", "75.0 %", "TRAINING", "0.500", "8432", "0.0123", "1.5", "training agent: certified",
+                   "P_relax  0.95000", "certified  80.0 %", "intervention  15.0 %", "relax       5.0 %",
+                   "Q(s,a)   -2.0000", "q_cert   -2.5000", "diff     +0.5000", "need     0.025", "all agents (learners): success  90.0 %",
+                   "certified  60.0 %  intervention  30.0 %", "|s|    0.5000",
+                   "k_low    0.0025 <= -Q    2.0000 <= k_up", "   250.00  hold", "grid q [   -9.000,    -0.100]",
+                   "refreshes 4", "warp 25"]:
         assert needle in text, needle
-    assert TIMELINE_HINT in text
     for line in legend_lines():
         assert line in text.split("\n")
+    assert KEYS_HELP in text
+    assert max(len(line) for line in text.split("\n")) <= SIDEBAR_COLUMNS  # it fits the sidebar
     values.update(q=-300.0)
     assert "VIOLATED" in stats_text(values)
     values.update(q=math.nan, q_cert=math.nan, kappa_low=math.nan)
     text = stats_text(values)
-    assert "Q(s,a)         -" in text and "diff         -" in text
+    assert "Q(s,a)         -" in text and "diff           -" in text
     assert len(LEGEND) == 4
+    values.update(paused=True)
+    assert "[PAUSED]" in stats_text(values)
 
 
 def test_profiler_panel_lists_the_five_slowest():
@@ -179,7 +181,8 @@ def test_profiler_panel_lists_the_five_slowest():
     world.run(40)
     panel = world.resource(HudText).profiler.split("\n")
     assert panel[0].startswith("slowest systems") and panel[-1].startswith("frame")
-    assert len(panel) == 1 + 5 + 1
-    names = [line.split()[0] for line in panel[1:-1]]
+    assert panel[-2].startswith("simulation step") and "x1/frame" in panel[-2]
+    assert len(panel) == 1 + 5 + 2
+    names = [line.split()[0] for line in panel[1:-2]]
     assert set(names) <= set(world.schedule.names())
     assert profiler_text([], 0.0, False, 0).startswith("profiler off")

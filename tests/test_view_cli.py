@@ -37,7 +37,8 @@ def test_list_systems_shows_the_view_order_without_a_renderer():
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = [line.split(". ", 1)[1] for line in res.stdout.splitlines() if ". " in line]
     view = ["HeatmapSystem", "HeightSystem", "TrailBatchSystem", "StatsSystem", "RenderSystem"]
-    assert lines[:4] == ["FiniteCheckSystem", "PopulationSystem", "ControlSystem", "PhysicsSystem"], (
-        res.stdout + res.stderr)
+    assert lines[:5] == ["FiniteCheckSystem", "PopulationSystem", "ControlSystem", "InspectionSystem",
+                         "PhysicsSystem"], res.stdout + res.stderr
+    assert "view phase - once per frame:" in res.stdout.splitlines()
     assert lines[-6:] == view + ["ProfilerSystem"]  # after everything that moves agents (and training)
     assert "LOADED []" in res.stdout

@@ -54,7 +54,8 @@ def test_systems_run_in_declared_order_with_before_and_after():
     w.step()
     assert log == w.schedule.names()
     text = w.schedule.describe()
-    assert text.splitlines()[0].endswith("Control") and "Profiler" in text.splitlines()[-1]
+    assert text.splitlines()[0].startswith("view phase")  # no phase asked for, no anchors: the view phase
+    assert text.splitlines()[1].endswith("Control") and "Profiler" in text.splitlines()[-1]
 
 
 def test_disable_and_enable_at_runtime():

@@ -1,0 +1,108 @@
+"""What the time warp buys: simulation steps per second of the live view at several warps, offscreen.
+
+One process, one offscreen app (1280x720, EGL), N visual agents with training on (the defaults of
+`python app.py --offscreen --agents N --warp K`). For each warp (a number of steps per frame, or
+"auto": as many as keep 20 FPS) a fresh world runs --warmup frames, then --seconds of wall time;
+reported: rendered frames per second, simulation steps per second, and the training agent's
+episodes per minute. Warps run in alternating rounds so the machine's load falls on all alike;
+medians over rounds; the 1-minute load average is recorded.
+
+    python bench/warp_throughput.py                 # prints a table, writes bench/results/warp_throughput.json
+    python bench/warp_throughput.py --agents 30 --warps 1 25 100 auto --rounds 2
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int) -> dict:  # noqa: ANN001
+    from components.time_warp import TimeWarp
+    from components.training_stats import TrainingStats
+    from config import build_config
+    from runtime.rendered import build_rendered_world
+
+    visual = {"agents": agents, "warp_auto": warp == "auto"}
+    if warp != "auto":
+        visual["warp"] = int(warp)
+    cfg = build_config(overrides={"visual": visual, "run": {"seed": seed}})
+    world = build_rendered_world(cfg, app, "offscreen")
+    try:
+        tw = world.resource(TimeWarp)
+        stats = world.resource(TrainingStats)
+
+        def frame() -> None:
+            world.steps_per_frame = tw.steps
+            t0 = time.perf_counter()
+            done = world.step()
+            tw.observe(time.perf_counter() - t0, world.last_simulation_ns * 1e-9, done)
+
+        for _ in range(warmup):
+            frame()
+        load = os.getloadavg()[0]
+        f0, s0, e0 = world.frame, world.steps, stats.episodes
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            frame()
+        wall = time.perf_counter() - t0
+        return {"warp": warp, "fps": (world.frame - f0) / wall, "steps_per_s": (world.steps - s0) / wall,
+                "episodes_per_min": 60.0 * (stats.episodes - e0) / wall, "final_k": tw.steps,
+                "load": load, "load_after": os.getloadavg()[0]}
+    finally:
+        world.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--agents", type=int, default=30)
+    ap.add_argument("--warps", nargs="+", default=["1", "10", "25", "100", "auto"])
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--warmup", type=int, default=120)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "warp_throughput.json"))
+    args = ap.parse_args(argv)
+
+    from render.app_setup import create_app
+    from runtime.atomic import atomic_write_json
+
+    app = create_app("offscreen", 1280, 720)
+    rows = []
+    for r in range(args.rounds):
+        for warp in (args.warps if r % 2 == 0 else args.warps[::-1]):
+            row = measure(app, args.agents, warp, args.seconds, args.warmup, args.seed)
+            row["round"] = r
+            rows.append(row)
+            print(f"round {r} warp {warp:>5}: {row['fps']:6.1f} FPS  {row['steps_per_s']:8.0f} steps/s  "
+                  f"{row['episodes_per_min']:6.1f} episodes/min  (K now {row['final_k']}, load {row['load']:.2f})",
+                  flush=True)
+    print(f"\nN = {args.agents}, offscreen 1280x720, training on; medians over {args.rounds} rounds")
+    print(f"{'warp':>6} {'FPS':>7} {'steps/s':>9} {'x warp 1':>9} {'episodes/min':>13}")
+    base = np.median([x["steps_per_s"] for x in rows if x["warp"] == args.warps[0]])
+    summary = {}
+    for warp in args.warps:
+        mine = [x for x in rows if x["warp"] == warp]
+        s = {k: float(np.median([x[k] for x in mine])) for k in ("fps", "steps_per_s", "episodes_per_min")}
+        s["steps_ratio_to_first"] = s["steps_per_s"] / base
+        summary[warp] = s
+        print(f"{warp:>6} {s['fps']:7.1f} {s['steps_per_s']:9.0f} {s['steps_ratio_to_first']:9.1f} "
+              f"{s['episodes_per_min']:13.1f}")
+    loads = [x["load"] for x in rows] + [x["load_after"] for x in rows]
+    print(f"load average (1 min): {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores")
+    atomic_write_json(args.out, {"rows": rows, "summary": summary, "agents": args.agents, "seconds": args.seconds,
+                                 "command": "python bench/warp_throughput.py " + " ".join(argv if argv is not None
+                                                                                          else sys.argv[1:])})
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
