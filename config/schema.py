@@ -80,24 +80,24 @@ class TD3Config:
 
     hidden_size: int = _int(64, 1, 4096)
     hidden_layers: int = _int(2, 1, 8)
-    gamma: float = _num(0.99, 0.0, 1.0)
+    gamma: float = _num(0.995, 0.0, 1.0)
     tau: float = _num(0.005, 0.0, 1.0, lo_open=True)
     policy_noise: float = _num(0.2, 0.0, 10.0)
     noise_clip: float = _num(0.5, 0.0, 10.0)
     policy_delay: int = _int(2, 1, 1000)
-    actor_lr: float = _num(3e-4, 0.0, 1.0, lo_open=True)
-    critic_lr: float = _num(3e-4, 0.0, 1.0, lo_open=True)
-    batch_size: int = _int(64, 1, 65_536)
-    buffer_size: int = _int(100_000, 1, 50_000_000)
-    exploration_noise: float = _num(0.5, 0.0, 100.0)
+    actor_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
+    critic_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
+    batch_size: int = _int(256, 1, 65_536)
+    buffer_size: int = _int(1_000_000, 1, 50_000_000)
+    exploration_noise: float = _num(1.5, 0.0, 100.0)
     #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate) or
     #: "executed" (also the nominal action when the filter falls back)
-    explore: str = field(default="actor", validator=choice(("actor", "executed")))
+    explore: str = field(default="executed", validator=choice(("actor", "executed")))
     start_training_step: int = _int(100, 0, 100_000_000)
     torch_threads: int = _int(1, 1, 256)
     #: the critic's output unit: Q = value_scale * network output. 0 means automatic:
     #: env.reward_scale / (1 - gamma), the largest discounted cost per unit of stage cost
-    value_scale: float = _num(1.0, 0.0, 1e9)
+    value_scale: float = _num(0.0, 0.0, 1e9)
 
     def __attrs_post_init__(self) -> None:
         if self.batch_size > self.buffer_size:
@@ -109,15 +109,15 @@ class CalfConfig:
     """The CALF filter and its conventions (published CALF code differs on them; see docs/CALF.md)."""
 
     decrease: str = field(default="relative", validator=choice(DECREASE_RULES))
-    nu_rate: float = _num(1.0, 0.0, 1e6)
+    nu_rate: float = _num(2.0, 0.0, 1e6)
     nu_bar: float = _num(0.01, 0.0, 1e6)
     kappa_low_coeff: float = _num(0.01, 0.0, 1e9)
-    kappa_up_coeff: float = _num(1000.0, 0.0, 1e12, lo_open=True)
+    kappa_up_coeff: float = _num(3000.0, 0.0, 1e12, lo_open=True)
     kappa_on: str = field(default="squared_norm", validator=choice(("squared_norm", "norm")))
     certified_value: str = field(default="q1", validator=choice(("q1", "min_twin")))
     relax_updates_certificate: bool = _bool(False)
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
-    p_relax_init: float | None = field(default=None, converter=to_float, validator=optional_number(0.0, 1.0))
+    p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))
     relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
     relax_ramp_end: float = _num(0.0, 0.0, 1.0)
@@ -168,9 +168,9 @@ class TrainingConfig:
     """Training budget and outputs (the quick / standard / thorough presets)."""
 
     episodes: int = _int(500, 1, 100_000_000)
-    train_steps_per_frame: int = _int(1, 0, 1000)
+    train_steps_per_frame: int = _int(2, 0, 1000)
     policy: str = field(default="calf", validator=choice(POLICIES))
-    collect: str = field(default="training", validator=choice(COLLECT))
+    collect: str = field(default="all", validator=choice(COLLECT))
     boundary_exit: str = field(default="bootstrap", validator=choice(BOUNDARY_EXIT))
     checkpoint_every: int = _int(50, 1, 100_000_000)
     plot_every: int = _int(5, 1, 100_000_000)

@@ -12,12 +12,20 @@ from components.view_state import HudText, Selection, ViewState
 from config.schema import AppConfig
 from runtime import controls
 from systems.stats import StatsSystem
-from tests.view_worlds import view_world
+from runtime.build import build_world
+from runtime.view import add_view_systems
+from tests.view_worlds import view_config, view_world
 
 
 def calf_world(agents=6, **sections):
-    return view_world(agents=agents, policy="calf", training=True,
-                      env={"max_steps_per_episode": 60}, td3={"start_training_step": 20, "batch_size": 16}, **sections)
+    """Visual agents that are not learners (collect = "training"), so none of them sits out a warm-up."""
+    sections = {"env": {"max_steps_per_episode": 60}, "td3": {"start_training_step": 20, "batch_size": 16},
+                **sections}
+    sections["training"] = {"policy": "calf", "collect": "training", **sections.get("training", {})}
+    cfg = view_config(agents, 7, "calf", **sections)
+    world = build_world(cfg)
+    add_view_systems(world, cfg)
+    return world
 
 
 def test_the_panel_values_are_the_certificate_test_of_each_step():

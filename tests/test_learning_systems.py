@@ -17,14 +17,17 @@ from systems.training import TrainingSystem
 
 
 def world_with(agents=0, **sections):
-    over = {"visual": {"agents": agents}, "run": {"seed": 5}}
+    """A world whose learner is the training agent alone (collect = "training") with one TD3 update of a
+    small batch per step, unless a test says otherwise."""
+    over = {"visual": {"agents": agents}, "run": {"seed": 5}, "training": {"collect": "training",
+            "train_steps_per_frame": 1}, "td3": {"batch_size": 16}}
     for k, v in sections.items():
         over.setdefault(k, {}).update(v)
     return build_world(build_config(overrides=over))
 
 
 def test_warmup_acts_nominal_then_the_filter_decides_and_training_starts():
-    w = world_with(agents=3, td3={"start_training_step": 30, "batch_size": 16})
+    w = world_with(agents=3, td3={"start_training_step": 30, "batch_size": 16, "explore": "actor"})
     table, stats, counters = w.resource(AgentTable), w.resource(TrainingStats), w.resource(Counters)
     from envs.base import Environment
 
@@ -87,7 +90,7 @@ def test_the_critic_target_bootstraps_a_boundary_exit_and_ends_at_the_goal():
 
     With bootstrapping, leaving the boundary costs r plus what the critic expects from out there,
     which for a critic that has learned that far states are costly is more than r alone."""
-    w = world_with(td3={"policy_noise": 0.0, "gamma": 0.9})
+    w = world_with(td3={"policy_noise": 0.0, "gamma": 0.9, "value_scale": 1.0})
     td3 = w.resource(TD3)
     with torch.no_grad():  # a critic whose targets say: the value is -10 * ||s'||^2 - 1 wherever you are
         for p in td3.critic_target.parameters():
@@ -232,3 +235,32 @@ def test_training_stats_count_the_training_agents_episodes():
     assert sum(ended) == stats.session_episodes == stats.episodes == 3
     assert list(stats.lengths) == [10, 10, 10]
     w.shutdown()
+
+
+@pytest.mark.parametrize("collect", ["training", "all"])
+def test_explore_executed_puts_the_learners_noise_on_nominal_actions_too(collect):
+    """td3.explore = "executed": a learner whose step fell back to the nominal policy acts with the nominal
+    action plus its exploration noise (clipped); "actor" leaves the nominal action as it is."""
+    from components.resources import Rngs
+    from envs.base import Environment
+
+    actions = {}
+    for explore in ("executed", "actor"):
+        w = world_with(agents=4, td3={"start_training_step": 50, "exploration_noise": 0.4, "explore": explore},
+                       training={"collect": collect})
+        table, env = w.resource(AgentTable), w.resource(Environment)
+        s = table.state.copy()
+        w.step()  # warm-up: every learner falls back to the nominal policy
+        actions[explore] = (table.action.copy(), env.nominal(s), table.mode.copy(), table.training_row)
+        w.shutdown()
+    act, nominal, modes, tr = actions["executed"]
+    plain, _, _, _ = actions["actor"]
+    learners = np.arange(len(act)) if collect == "all" else np.array([tr])
+    assert (modes[learners] == Mode.FALLBACK).all()
+    noise = act[learners] - nominal[learners]
+    inside = np.abs(nominal[learners]) < 5.0  # at the action bound the clip may take the noise away
+    assert np.all(np.abs(noise[inside]) > 0) and np.all(np.abs(noise) < 5 * 0.4) and inside.sum() >= 1
+    np.testing.assert_array_equal(plain[learners], nominal[learners])
+    # the training row's noise comes from its own stream, as for its actor proposals
+    first = Rngs(5).explore.normal(0.0, 0.4, 1)
+    assert act[tr, 0] == pytest.approx(np.clip(nominal[tr, 0] + first[0], -5, 5))
