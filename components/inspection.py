@@ -68,6 +68,7 @@ class Inspection:
     decrease: float = math.nan  # q - q_cert
     decrease_ok: bool | None = None  # q - q_cert >= required
     required: float = math.nan  # the decrease the certificate asks for (relative or absolute)
+    held: int = 0  # steps of a fallback dwell left when this step was decided (0: free to certify)
     kappa_low: float = math.nan
     kappa_up: float = math.nan
     neg_q: float = math.nan

@@ -109,13 +109,15 @@ class CalfConfig:
     """The CALF filter and its conventions (published CALF code differs on them; see docs/CALF.md)."""
 
     decrease: str = field(default="relative", validator=choice(DECREASE_RULES))
-    nu_rate: float = _num(2.0, 0.0, 1e6)
+    nu_rate: float = _num(0.5, 0.0, 1e6)
     nu_bar: float = _num(0.01, 0.0, 1e6)
     kappa_low_coeff: float = _num(0.01, 0.0, 1e9)
     kappa_up_coeff: float = _num(3000.0, 0.0, 1e12, lo_open=True)
     kappa_on: str = field(default="squared_norm", validator=choice(("squared_norm", "norm")))
     certified_value: str = field(default="q1", validator=choice(("q1", "min_twin")))
     relax_updates_certificate: bool = _bool(False)
+    #: seconds of simulated time the nominal policy keeps control after a fallback (0: none)
+    fallback_dwell: float = _num(0.4, 0.0, 1e4)
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
     p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))

@@ -46,7 +46,10 @@ FORMAT_VERSION = 1
 FILENAME = "checkpoint.pt"
 
 #: the training agent's table columns a checkpoint keeps (its episode and its certificate)
-TRAINING_ROW_COLUMNS = ("state", "episode_step", "episode_return", "s_cert", "a_cert", "q_cert", "has_cert")
+TRAINING_ROW_COLUMNS = ("state", "episode_step", "episode_return", "s_cert", "a_cert", "q_cert", "has_cert",
+                        "fallback_hold")
+#: of those, the ones a checkpoint written before they existed may lack (restored as their fill value)
+OPTIONAL_ROW_COLUMNS = frozenset({"fallback_hold"})
 #: TrainingStats fields restored on resume (session counters start again at zero)
 STATS_FIELDS = ("episodes", "total_steps", "train_updates", "actor_updates", "successes", "calf_steps",
                 "interventions", "relaxes", "critic_loss", "actor_loss", "last_outcome",
@@ -275,6 +278,8 @@ def _training_row_values(table: AgentTable, row: dict[str, Any]) -> dict[str, np
     out = {}
     for name in TRAINING_ROW_COLUMNS:
         col = table.column(name)
+        if name in OPTIONAL_ROW_COLUMNS and name not in row:
+            continue
         value = np.asarray(row[name], dtype=col.dtype)
         if value.shape != col.shape[1:]:
             raise ValueError(f"training agent column {name} has shape {value.shape}, expected {col.shape[1:]}")

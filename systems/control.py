@@ -32,6 +32,8 @@ from ecs.system import System
 from envs.base import Environment
 from rl.calf import (
     CalfParams,
+    advance_dwell,
+    held_rows,
     certificate_test,
     choose_modes,
     filtered_actions,
@@ -46,9 +48,9 @@ from rl.networks import Networks
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "Networks", "CalfState", "TrainingStats",
+    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "Networks", "CalfState", "TrainingStats",
              "Environment", "Rngs", "Counters")
-    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "CalfState")
+    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
         env = world.resource(Environment)
@@ -64,6 +66,8 @@ class ControlSystem(System):
                 ColumnSpec("s_cert", (sd,), np.float64, 0.0, owner=self.name, doc="certified state"),
                 ColumnSpec("a_cert", (ad,), np.float64, 0.0, owner=self.name, doc="certified action"),
                 ColumnSpec("has_cert", (), np.bool_, False, owner=self.name, doc="the row holds a certified triple"),
+                ColumnSpec("fallback_hold", (), np.int32, 0, owner=self.name,
+                           doc="steps the nominal policy keeps control after a fallback (calf.fallback_dwell)"),
             ]
         )
         cfg = world.resource(AppConfig)
@@ -79,7 +83,7 @@ class ControlSystem(System):
 
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
         table = self._world.resource(AgentTable)
-        reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert)
+        reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert, table.fallback_hold)
 
     def process(self, world, dt: float) -> None:  # noqa: ANN001
         table = world.resource(AgentTable)
@@ -129,13 +133,21 @@ class ControlSystem(System):
             counters.add("nonfinite_actions", int(unusable.sum()))
             if self.policy != "calf":
                 unusable = None  # the bare actor acts whatever it outputs
-        modes = choose_modes(test.certified, coin, p_relax, unusable)
+        dwell = self.policy == "calf" and self.params.dwell_steps > 0
+        modes = choose_modes(test.certified, coin, p_relax, unusable,
+                             held_rows(table.fallback_hold) if dwell else None)
+        decided = None
         if warmup:
             # warm-up: the nominal acts for the learners, the filter does not decide (no certificate)
+            decided = np.ones(n, dtype=bool)
             if self.collect_all:
                 modes[:] = Mode.FALLBACK
+                decided[:] = False
             else:
                 modes[tr] = Mode.FALLBACK
+                decided[tr] = False
+        if dwell:
+            advance_dwell(modes, table.fallback_hold, self.params.dwell_steps, decided)
         filtered_actions(modes, a_actor, a_nominal, out=table.action)
         if self.explore_executed and tr >= 0:
             self._explore_fallback(table, modes, tr, noise, jitter, env)

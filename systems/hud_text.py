@@ -155,6 +155,8 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
         f"certificate: {'holds' if v['certified'] else 'fails'}"
         + ("" if v["has_cert"] else " (no certificate yet: any action passes)"),
     ]
+    if v.get("held"):
+        lines.append(f"dwell: nominal keeps control {v['held']} more")
     return "\n".join(line[:SIDEBAR_COLUMNS] for line in lines)
 
 

@@ -234,7 +234,7 @@ class StatsSystem(System):
             "q": info.q, "q_cert": info.q_cert, "has_cert": info.has_cert, "decrease": info.decrease,
             "decrease_ok": info.decrease_ok, "required": info.required,
             "kappa_low": info.kappa_low, "kappa_up": info.kappa_up, "neg_q": info.neg_q,
-            "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified,
+            "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified, "held": info.held,
         }
 
     def _side_panels(self, world, hud: HudText, frame: int) -> None:  # noqa: ANN001

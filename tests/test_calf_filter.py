@@ -9,6 +9,9 @@ import pytest
 from components.modes import Mode
 from rl.calf import (
     CalfParams,
+    advance_dwell,
+    dwell_steps,
+    held_rows,
     certificate_test,
     certified_q,
     choose_modes,
@@ -167,3 +170,30 @@ def test_batched_filter_equals_per_agent_loop(kappa_on, certified_value, relax_u
             assert bs[i].tolist() == list(new[0]) and ba[i].tolist() == list(new[1])
             assert (np.isnan(bq[i]) and np.isnan(new[2])) or bq[i] == new[2]
         assert {C, R, F} <= set(modes.tolist()) or n < 100
+
+
+def test_the_fallback_dwell_keeps_the_nominal_in_control_for_its_steps():
+    """A row that falls back while free is held for `dwell` more steps: FALLBACK even where the
+    certificate passes and where the relax coin would let the actor act; then it is free again."""
+    dwell = dwell_steps(0.03, 0.01)
+    assert dwell == 3
+    hold = np.zeros(3, dtype=np.int32)
+    certified = np.array([False, True, False])
+    coin, p_relax = np.zeros(3), np.array([0.0, 0.0, 1.0])  # row 2 would relax
+    history = []
+    for step in range(6):
+        modes = choose_modes(certified, coin, p_relax, None, held_rows(hold))
+        advance_dwell(modes, hold, dwell)
+        history.append((modes.tolist(), hold.tolist()))
+        certified = np.array([True, True, False])  # from step 1 on the test passes for row 0
+    # row 0: falls back at step 0 (held 3 more steps), then certified; row 1 never falls back; row 2 relaxes
+    assert [m[0] for m, _ in history] == [F, F, F, F, C, C]
+    assert [h[0] for _, h in history] == [3, 2, 1, 0, 0, 0]
+    assert all(m[1] == C for m, _ in history) and all(m[2] == R for m, _ in history)
+    assert held_rows(np.zeros(4, np.int32)) is None
+    # rows the filter did not decide (warm-up) stay free; no dwell means nothing is ever held
+    hold = np.zeros(2, dtype=np.int32)
+    advance_dwell(np.array([F, F], np.int8), hold, 5, decided=np.array([True, False]))
+    assert hold.tolist() == [5, 0]
+    advance_dwell(np.array([F, F], np.int8), hold, 0)
+    assert hold.tolist() == [5, 0]

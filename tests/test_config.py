@@ -23,7 +23,8 @@ def test_documented_defaults():
     assert (c.env.pd_kp, c.env.pd_kd) == (2.0, 2.0)
     assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256 and c.td3.explore == "executed"
     assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.exploration_noise, c.td3.value_scale) == (1e-3, 1e-3, 1.5, 0.0)
-    assert c.calf.decrease == "relative" and c.calf.nu_rate == 2.0 and c.calf.kappa_up_coeff == 3000.0
+    assert c.calf.decrease == "relative" and c.calf.nu_rate == 0.5 and c.calf.kappa_up_coeff == 3000.0
+    assert c.calf.fallback_dwell == 0.4
     assert c.calf.p_relax_start == 0.0 and c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
     assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == ("all", 2, "bootstrap")
 
@@ -38,8 +39,8 @@ def test_the_previous_defaults_stay_reachable_through_a_config_file():
     assert (c.td3.gamma, c.td3.actor_lr, c.td3.critic_lr, c.td3.batch_size, c.td3.buffer_size) == \
         (0.99, 3e-4, 3e-4, 64, 100_000)
     assert (c.td3.exploration_noise, c.td3.explore, critic_value_scale(c)) == (0.5, "actor", 1.0)
-    assert (c.calf.decrease, c.calf.nu_bar, c.calf.kappa_up_coeff, c.calf.p_relax_start) == \
-        ("absolute", 0.01, 1000.0, 0.99995)
+    assert (c.calf.decrease, c.calf.nu_bar, c.calf.kappa_up_coeff, c.calf.p_relax_start, c.calf.fallback_dwell) == \
+        ("absolute", 0.01, 1000.0, 0.99995, 0.0)
     assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == \
         ("training", 1, "terminal")
 

@@ -264,3 +264,26 @@ def test_explore_executed_puts_the_learners_noise_on_nominal_actions_too(collect
     # the training row's noise comes from its own stream, as for its actor proposals
     first = Rngs(5).explore.normal(0.0, 0.4, 1)
     assert act[tr, 0] == pytest.approx(np.clip(nominal[tr, 0] + first[0], -5, 5))
+
+
+def test_the_fallback_dwell_in_the_frame_holds_each_agent_and_ends_with_its_episode():
+    w = world_with(agents=6, env={"max_steps_per_episode": 30}, td3={"start_training_step": 5},
+                   calf={"fallback_dwell": 0.05, "p_relax_init": 0.0})  # 5 steps at dt 0.01
+    table = w.resource(AgentTable)
+    seen_hold = seen_release = 0
+    for _ in range(200):
+        before = table.fallback_hold.copy()
+        w.step()
+        after, modes = table.fallback_hold, table.mode
+        ended = table.outcome != Outcome.RUNNING
+        held = before > 0
+        assert (modes[held] == Mode.FALLBACK).all()  # the nominal keeps control while held
+        live = ~ended
+        fresh = live & ~held & (modes == Mode.FALLBACK) & (table.episode_step > 0)
+        assert (after[fresh] == 5).all() or w.resource(TrainingStats).total_steps <= 5
+        np.testing.assert_array_equal(after[live & held], before[live & held] - 1)
+        assert (after[ended] == 0).all()  # a new episode starts free
+        seen_hold += int(held.sum())
+        seen_release += int((live & (before == 1) & (after == 0)).sum())
+    assert seen_hold > 50 and seen_release > 5
+    w.shutdown()
