@@ -108,6 +108,24 @@ def _merge(into: dict[str, dict[str, Any]], layer: Overrides) -> None:
         into.setdefault(section, {}).update(values)
 
 
+def _environment_class(file_data: Mapping[str, Any], overrides: Overrides | None, source: str) -> type | None:
+    """The environment class the layers will select (command line over file over the default), so its
+    defaults can go under them; None when `env.system` is not even a string (its validator says why)."""
+    system = attrs.fields(SECTIONS["env"]).system.default
+    for layer in (file_data, overrides or {}):
+        env = layer.get("env")
+        if isinstance(env, Mapping) and "system" in env:
+            system = env["system"]
+    if not isinstance(system, str):
+        return None
+    from envs.registry import resolve
+
+    try:
+        return resolve(system.strip())
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: env.system: {exc}") from None
+
+
 def build_config(
     file_data: Mapping[str, Any] | None = None,
     *,
@@ -128,12 +146,18 @@ def build_config(
         raise ConfigError(
             f"{source}: unknown training preset {train_preset!r}: choose one of {', '.join(TRAINING_PRESETS)}"
         )
-    layers: dict[str, dict[str, Any]] = {}
-    _merge(layers, VISUAL_PRESETS[preset])
-    _merge(layers, TRAINING_PRESETS[train_preset])
-    _merge(layers, {k: v for k, v in file_data.items() if k in SECTIONS})
     if overrides:
         _check_keys(overrides, "command line")
+    env_cls = _environment_class(file_data, overrides, source)
+    layers: dict[str, dict[str, Any]] = {}
+    if env_cls is not None:  # the environment's own preferences sit under everything the user chose
+        _merge(layers, {"env": dict(env_cls.config_defaults)})
+    _merge(layers, VISUAL_PRESETS[preset])
+    _merge(layers, TRAINING_PRESETS[train_preset])
+    if env_cls is not None:
+        _merge(layers, {"env": dict(env_cls.preset_defaults.get(train_preset, {}))})
+    _merge(layers, {k: v for k, v in file_data.items() if k in SECTIONS})
+    if overrides:
         _merge(layers, overrides)
     sections = {}
     for name, cls in SECTIONS.items():

@@ -4,6 +4,8 @@ Sections map one-to-one onto TOML tables of a config file (see docs/CONFIG.md).
 """
 from __future__ import annotations
 
+import difflib
+
 import attrs
 from attrs import define, field
 
@@ -11,16 +13,20 @@ from config.validators import (
     ConfigError,
     boolean,
     choice,
+    environment_name,
     integer,
     number,
     optional_integer,
     optional_number,
     optional_path,
     string,
+    table,
     to_float,
 )
 
-SYSTEMS = ("point_mass", "differential_drive")
+#: the built-in environments (envs/registry.py registers them; `env.system` also takes
+#: 'package.module:ClassName' for an environment of your own, docs/EXTENDING.md)
+SYSTEMS = ("point_mass", "differential_drive", "pendulum")
 POLICIES = ("calf", "actor", "nominal")
 RELAX_SCHEDULES = ("exponential", "linear", "goal_zero")
 DECREASE_RULES = ("relative", "absolute")
@@ -41,11 +47,53 @@ def _bool(default: bool):
     return field(default=default, validator=boolean())
 
 
+def _canonical_system(value):  # noqa: ANN001, ANN202
+    """'envs.pendulum:Pendulum' and 'pendulum' name one environment: keep the registered name."""
+    if not isinstance(value, str):
+        return value  # the validator reports it
+    from envs.registry import canonical
+
+    return canonical(value.strip())
+
+
+def _check_environment_options(system: str, options: dict) -> None:
+    """Import the environment `system` names and check `options` against its Options class."""
+    import attrs as _attrs
+
+    from envs.registry import resolve
+
+    try:
+        cls = resolve(system)
+    except ConfigError as exc:
+        raise ConfigError(f"system: {exc}") from None
+    if cls.Options is None:
+        if options:
+            raise ConfigError(f"options: environment {system!r} takes no options, got {', '.join(map(repr, options))}")
+        return
+    names = [f.name for f in _attrs.fields(cls.Options)]
+    for key in options:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (choose from {', '.join(names)})"
+            raise ConfigError(f"options: unknown key {key!r} for environment {system!r}{hint}")
+    try:
+        cls.Options(**options)
+    except ConfigError as exc:
+        raise ConfigError(f"options.{exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"options: {exc}") from None
+
+
 @define(frozen=True, kw_only=True)
 class EnvConfig:
-    """The environment: dynamics, termination, rewards and the nominal policy's gains."""
+    """The environment: dynamics, termination, rewards and the nominal policy's gains.
 
-    system: str = field(default="point_mass", validator=choice(SYSTEMS))
+    The keys here are shared by every environment (the `pm_*` and `dd_*` keys belong to the point
+    mass and the differential drive); an environment's own settings are the `options` table,
+    checked against its `Options` class (the pendulum's, or a plugin's).
+    """
+
+    system: str = field(default="point_mass", converter=_canonical_system, validator=environment_name(SYSTEMS))
     dt: float = _num(0.01, 0.0, 0.1, lo_open=True)
     goal_epsilon: float = _num(0.05, 0.0, 10.0, lo_open=True)
     dd_goal_position: float = _num(0.1, 0.0, 10.0, lo_open=True)
@@ -66,12 +114,15 @@ class EnvConfig:
     dd_k_theta: float = _num(2.0, 0.0, 1e4)
     dd_backup_speed: float = _num(0.3, 0.0, 1.0)
     dd_final_rotation_radius: float = _num(0.05, 0.0, 10.0)
+    # the environment's own settings ([env.options]), validated by its Options class
+    options: dict = field(factory=dict, validator=table())
 
     def __attrs_post_init__(self) -> None:
         if self.reset_range >= self.boundary_limit:
             raise ConfigError(
                 f"reset_range ({self.reset_range}) must be smaller than boundary_limit ({self.boundary_limit})"
             )
+        _check_environment_options(self.system, self.options)
 
 
 @define(frozen=True, kw_only=True)

@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 class Rule:
     """What one key accepts: kind is integer, number, choice, boolean, string or path."""
 
-    kind: str
+    kind: str  # integer, number, choice, boolean, string, environment or table
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
@@ -97,6 +97,34 @@ def choice(options: Iterable[str]):
             raise ConfigError(f"{attr.name} must be one of {', '.join(opts)}; got {_fmt(value)}")
 
     return _with_rule(check, Rule("choice", options=opts))
+
+
+def environment_name(builtins: Iterable[str]):
+    """A registered environment's name or 'package.module:ClassName': imported and its class
+    checked (envs/registry.py), so the error names what is wrong with it."""
+    names = tuple(builtins)
+
+    def check(_inst: Any, attr: Any, value: Any) -> None:
+        if not isinstance(value, str):
+            raise ConfigError(f"{attr.name} must be a string, got {_fmt(value)}")
+        from envs.registry import resolve
+
+        try:
+            resolve(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{attr.name}: {exc}") from None
+
+    return _with_rule(check, Rule("environment", options=names))
+
+
+def table():
+    """A TOML table (a dict of settings), checked further by whoever owns its keys."""
+
+    def check(_inst: Any, attr: Any, value: Any) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{attr.name} must be a table of settings, got {_fmt(value)}")
+
+    return _with_rule(check, Rule("table"))
 
 
 def boolean():

@@ -1,4 +1,9 @@
-"""What every environment provides, as whole-batch numpy functions, and a vectorised RK4."""
+"""What every environment provides, as whole-batch numpy functions, and a vectorised RK4.
+
+This class is the environment API a plugin implements (docs/EXTENDING.md, "Adding an
+environment"): the built-in environments are subclasses registered by name in envs/registry.py,
+and `--system package.module:ClassName` loads any other subclass the same way.
+"""
 from __future__ import annotations
 
 from enum import IntEnum
@@ -29,23 +34,43 @@ class Environment:
     and work on every row at once.
     """
 
+    #: the environment's identity: run summaries and checkpoints carry it (a checkpoint is only
+    #: resumed by the same environment). The loader sets it to the registered name, or to
+    #: 'package.module:ClassName' for an unregistered class.
     name: str = ""
     state_dim: int = 0
     action_dim: int = 0
+    #: a name per state component, for the view's inspection panel (empty: s0, s1, ...)
+    state_names: tuple[str, ...] = ()
     #: which state components the surface's two axes show (x -> X, second -> Z)
     surface_axes: tuple[int, int] = (0, 1)
     #: which state components count as position for the boundary test
     position_axes: tuple[int, ...] = (0,)
+    #: state components that are angles: `wrap` keeps them in [-pi, pi), and a trail on the
+    #: surface breaks where one crosses the seam instead of drawing a line across the surface
+    periodic_axes: tuple[int, ...] = ()
+    #: this environment's own settings: an attrs class whose fields (with validators) are the keys
+    #: of the config's `[env.options]` table; None = the environment takes no options
+    Options: type | None = None
+    #: values of shared `[env]` keys this environment prefers over the generic defaults
+    #: (applied under the presets, the config file and the command line)
+    config_defaults: dict = {}
+    #: training preset -> `[env]` keys for that preset (an episode budget that suits the task)
+    preset_defaults: dict = {}
 
     def __init__(self, cfg: "EnvConfig") -> None:
         self.cfg = cfg
         self.dt = cfg.dt
-        self.action_high = self._action_high(cfg)
+        options = getattr(cfg, "options", None) or {}
+        self.options = self.Options(**options) if self.Options is not None else None
+        self.action_high = np.asarray(self.action_bound(), dtype=np.float64)
         self.action_low = -self.action_high
         self._rk4 = RK4()
 
     # -- to implement --------------------------------------------------------------------------
-    def _action_high(self, cfg: "EnvConfig") -> np.ndarray:
+    def action_bound(self) -> np.ndarray:
+        """Largest |action| per action component, shape (action_dim,): actions lie in [-bound, bound]
+        (the actor's tanh output is scaled by it). Called once, by the constructor."""
         raise NotImplementedError
 
     def derivatives(self, states: np.ndarray, actions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -70,10 +95,36 @@ class Environment:
         """The full state at surface coordinates (a, b): the slice the critic surface shows."""
         raise NotImplementedError
 
-    # -- shared --------------------------------------------------------------------------------
+    # -- shared (override when the defaults do not fit) ------------------------------------------
     def wrap(self, states: np.ndarray) -> np.ndarray:
-        """Bring states back to their canonical range (angles); identity by default."""
+        """Bring states back to their canonical range: every periodic axis into [-pi, pi), in place."""
+        for ax in self.periodic_axes:
+            states[:, ax] = wrap_angle(states[:, ax])
         return states
+
+    def state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) each state component can take (the gymnasium observation space): periodic
+        axes [-pi, pi], everything else unbounded."""
+        low = np.full(self.state_dim, -np.inf)
+        high = np.full(self.state_dim, np.inf)
+        for ax in self.periodic_axes:
+            low[ax], high[ax] = -np.pi, np.pi
+        return low, high
+
+    @property
+    def surface_extent(self) -> float:
+        """Half-width of the square the critic surface covers, in surface coordinates."""
+        return float(self.cfg.boundary_limit)
+
+    def surface_coords(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where every state sits on the surface: (X, Z) coordinates (the inverse of `surface_state`
+        on the slice the surface shows)."""
+        return states[:, self.surface_axes[0]], states[:, self.surface_axes[1]]
+
+    @property
+    def surface_wraps(self) -> tuple[bool, bool]:
+        """Whether the surface's X / Z axis is periodic (a trail crossing its edge breaks there)."""
+        return (self.surface_axes[0] in self.periodic_axes, self.surface_axes[1] in self.periodic_axes)
 
     def clip_actions(self, actions: np.ndarray) -> np.ndarray:
         return np.clip(actions, self.action_low, self.action_high)
@@ -106,12 +157,17 @@ class Environment:
         return np.sqrt(np.einsum("ij,ij->i", states, states))
 
 
-def make_environment(cfg: "EnvConfig") -> Environment:
-    from envs.differential_drive import DifferentialDrive
-    from envs.point_mass import PointMass
+def wrap_angle(theta: np.ndarray) -> np.ndarray:
+    """Wrap to [-pi, pi)."""
+    return (theta + np.pi) % (2.0 * np.pi) - np.pi
 
-    kinds = {"point_mass": PointMass, "differential_drive": DifferentialDrive}
-    try:
-        return kinds[cfg.system](cfg)
-    except KeyError:
-        raise ValueError(f"unknown system {cfg.system!r}: choose one of {', '.join(kinds)}") from None
+
+def make_environment(cfg: "EnvConfig", *, check: bool = False) -> Environment:
+    """The environment `cfg.system` names (a registered name or 'package.module:ClassName').
+
+    With `check`, the instance is also smoke-tested (shapes, bounds, a few finite steps; see
+    envs/checks.py); the program does that once at start-up.
+    """
+    from envs.registry import load_environment
+
+    return load_environment(cfg, check=check)

@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.base import Environment
+from envs.base import Environment, wrap_angle
 
 
 def planar_norm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """sqrt(x^2 + y^2); np.hypot is overflow-safe but several times slower, and ours stay small."""
     return np.sqrt(x * x + y * y)
-
-
-def wrap_angle(theta: np.ndarray) -> np.ndarray:
-    """Wrap to [-pi, pi)."""
-    return (theta + np.pi) % (2.0 * np.pi) - np.pi
 
 
 class DifferentialDrive(Environment):
@@ -22,9 +17,10 @@ class DifferentialDrive(Environment):
     action_dim = 2
     surface_axes = (0, 1)
     position_axes = (0, 1)
+    periodic_axes = (2,)
 
-    def _action_high(self, cfg):  # noqa: ANN001, ANN202
-        return np.array([cfg.dd_v_bound, cfg.dd_omega_bound], dtype=np.float64)
+    def action_bound(self) -> np.ndarray:
+        return np.array([self.cfg.dd_v_bound, self.cfg.dd_omega_bound], dtype=np.float64)
 
     def derivatives(self, states: np.ndarray, actions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         th = states[:, 2]
@@ -35,10 +31,6 @@ class DifferentialDrive(Environment):
         out[:, 1] = v * np.sin(th)
         out[:, 2] = actions[:, 1]
         return out
-
-    def wrap(self, states: np.ndarray) -> np.ndarray:
-        states[:, 2] = wrap_angle(states[:, 2])
-        return states
 
     def reward(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         pos = planar_norm(states[:, 0], states[:, 1])

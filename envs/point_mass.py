@@ -13,8 +13,8 @@ class PointMass(Environment):
     surface_axes = (0, 1)
     position_axes = (0,)
 
-    def _action_high(self, cfg):  # noqa: ANN001, ANN202
-        return np.array([cfg.pm_action_bound], dtype=np.float64)
+    def action_bound(self) -> np.ndarray:
+        return np.array([self.cfg.pm_action_bound], dtype=np.float64)
 
     def derivatives(self, states: np.ndarray, actions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         if out is None:

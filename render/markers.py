@@ -12,6 +12,8 @@ on screen is then only a few pixels wide anyway. Heading is not drawn in that mo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from panda3d.core import Geom, GeomPoints, GeomTriangles, NodePath, OmniBoundingVolume
 
@@ -78,19 +80,20 @@ class AgentMarkers:
         self.points_mode = False
 
     @staticmethod
-    def centres(table: AgentTable, axes: tuple[int, int]) -> np.ndarray:
-        """Where each agent's marker is: (x, height + MARKER_LIFT, v) per row."""
+    def centres(table: AgentTable, surface_coords: Callable) -> np.ndarray:
+        """Where each agent's marker is: (X, height + MARKER_LIFT, Z) per row, with (X, Z) the state's
+        place on the surface (`Environment.surface_coords`: x and v for the point mass)."""
         out = np.empty((table.n, 3))
-        out[:, 0] = table.state[:, axes[0]]
+        out[:, 0], out[:, 2] = surface_coords(table.state)
         out[:, 1] = table.height + MARKER_LIFT
-        out[:, 2] = table.state[:, axes[1]]
         return out
 
     @staticmethod
-    def centres_of(table: AgentTable, axes: tuple[int, int], row: int) -> np.ndarray:
+    def centres_of(table: AgentTable, surface_coords: Callable, row: int) -> np.ndarray:
         """One row's marker centre (3,)."""
         height = float(table.height[row]) if table.has_column("height") else 0.0
-        return np.array([table.state[row, axes[0]], height + MARKER_LIFT, table.state[row, axes[1]]])
+        x, z = surface_coords(table.state[row:row + 1])
+        return np.array([float(x[0]), height + MARKER_LIFT, float(z[0])])
 
     def offsets_for(self, table: AgentTable) -> np.ndarray:
         """Template offsets per row (n, k, 3): rotated by theta for differential drive, training agent larger."""
@@ -110,7 +113,7 @@ class AgentMarkers:
         out[..., 2] = s * ox + c * oz
         return out * scale[:, None, None]
 
-    def sync(self, table: AgentTable, axes: tuple[int, int]) -> None:
+    def sync(self, table: AgentTable, surface_coords: Callable) -> None:
         points = table.n > MARKER_POINTS_ABOVE
         if points != self.points_mode:
             self.points_mode = points
@@ -118,11 +121,11 @@ class AgentMarkers:
             self.nodepath.show() if not points else self.nodepath.hide()
             self._modes = np.zeros(0, dtype=np.int8)  # colours again when the solids come back
         if points:
-            self.points.sync(table, self.centres(table, axes))
+            self.points.sync(table, self.centres(table, surface_coords))
             return
-        self._sync_solids(table, axes)
+        self._sync_solids(table, surface_coords)
 
-    def _sync_solids(self, table: AgentTable, axes: tuple[int, int]) -> None:
+    def _sync_solids(self, table: AgentTable, surface_coords: Callable) -> None:
         n = table.n
         if n > self.capacity:
             cap = max(16, self.capacity)
@@ -139,7 +142,7 @@ class AgentMarkers:
         if n == 0:
             return
         pos = positions(self.vdata)[: n * self.k].reshape(n, self.k, 3)
-        centres = self.centres(table, axes).astype(np.float32)
+        centres = self.centres(table, surface_coords).astype(np.float32)
         if self.heading:
             pos[:] = centres[:, None, :] + self.offsets_for(table)
         else:

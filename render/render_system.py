@@ -73,7 +73,7 @@ class RenderSystem(System):
             if not world.has_resource(type(resource)):
                 world.insert_resource(resource)
         self.cfg = cfg
-        self.axes = env.surface_axes
+        self.surface_coords = env.surface_coords  # where a state sits on the surface (X, Z)
         self.root = scene.attachNewNode("calf-view")
         self.root.setFogOff()  # ursina's scene fog has density 0 but still costs every fragment on llvmpipe
         self.surface = SurfaceMesh(self.root, surface)
@@ -156,7 +156,7 @@ class RenderSystem(System):
         self.grid.sync(surface)
         self.goal.sync(surface)
         self.sync_trails(world, table)
-        self.markers.sync(table, self.axes)
+        self.markers.sync(table, self.surface_coords)
         self.sync_view(world)
 
     def sync_trails(self, world, table: AgentTable) -> None:  # noqa: ANN001
@@ -202,7 +202,7 @@ class RenderSystem(System):
         row = self.selected_row(world)
         centre = None
         if 0 <= row < table.n:
-            centre = AgentMarkers.centres_of(table, self.axes, row)
+            centre = AgentMarkers.centres_of(table, self.surface_coords, row)
             if world.resource(Selection).follow:
                 self.rig.follow(centre)
         self.highlight.sync(table, row, centre)
@@ -243,7 +243,7 @@ class RenderSystem(System):
 
         table = world.resource(AgentTable)
         w, h = self.window_size()
-        return project(AgentMarkers.centres(table, self.axes), view_projection(self.app), self.layout.region, w, h)
+        return project(AgentMarkers.centres(table, self.surface_coords), view_projection(self.app), self.layout.region, w, h)
 
     def pick_at(self, world, x: float, y: float) -> int | None:  # noqa: ANN001
         """The entity whose marker is drawn at window pixel (x, y), or None."""

@@ -120,7 +120,9 @@ def build_parser() -> OneLineParser:
     run = p.add_argument_group("what to run")
     run.add_argument("--agents", type=_count(0, MAX_AGENTS, "--agents"), metavar="N",
                      help="number of visual agents besides the training agent (preset default)")
-    run.add_argument("--system", choices=SYSTEMS, help="environment (default point_mass)")
+    run.add_argument("--system", type=_nonempty("--system"), metavar="NAME|MODULE:CLASS",
+                     help=f"environment: {', '.join(SYSTEMS)} (default point_mass), or your own Environment "
+                     "subclass as package.module:ClassName (see docs/EXTENDING.md)")
     run.add_argument("--preset", choices=tuple(VISUAL_PRESETS), help="visual preset (default medium)")
     run.add_argument("--train-preset", choices=tuple(TRAINING_PRESETS),
                      help="training preset: episodes and episode length (default standard)")

@@ -24,8 +24,10 @@ PARAM_BYTES = 5 * 4
 
 
 def check_flags(args: argparse.Namespace, cfg: AppConfig) -> None:
-    """Flags that contradict each other or do nothing in this combination; plugins that cannot
-    be imported or made (their placement is checked when the schedule is built)."""
+    """Flags that contradict each other or do nothing in this combination; an environment that fails
+    its checks (envs/checks.py); plugins that cannot be imported or made (their placement is checked
+    when the schedule is built)."""
+    make_environment(cfg.env, check=True)
     for spec in cfg.plugins:
         instantiate(spec)
     if args.verbose and not args.list_systems:

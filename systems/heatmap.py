@@ -64,7 +64,7 @@ class HeatmapSystem(System):
 
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
-        lim = cfg.env.boundary_limit
+        lim = world.resource(Environment).surface_extent
         if not world.has_resource(CriticSurface):
             world.insert_resource(CriticSurface(cfg.visual.grid_size, -lim, lim, cfg.visual.height_epsilon))
         counters = world.resource(Counters)

@@ -139,7 +139,7 @@ class HeightSystem(System):
         world.resource(AgentTable).add_column(
             ColumnSpec("height", (), np.float64, 0.0, owner=self.name, doc="height of the critic surface under the agent")
         )
-        self.axes = world.resource(Environment).surface_axes
+        self.env = world.resource(Environment)
         self.vectorized = world.resource(AppConfig).visual.use_vectorized_heights
         self._sampler: BilinearSampler | None = None
         self._sampled = (None, -1)  # (surface, version) the sampler was built for
@@ -149,8 +149,7 @@ class HeightSystem(System):
         if table.n == 0:
             return
         surface = world.resource(CriticSurface)
-        state = table.state
-        a, b = state[:, self.axes[0]], state[:, self.axes[1]]
+        a, b = self.env.surface_coords(table.state)
         if not self.vectorized:
             table.height[:] = bilinear_loop(surface.heights, surface.lo, surface.hi, a, b)
             return

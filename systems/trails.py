@@ -7,7 +7,9 @@ Columns (moved with their agent by swap-remove, like every column):
   trail_len[n]        live points (<= L)
 
 Each frame writes one slot per agent. An agent whose episode ended restarts its trail with the
-respawned position (so no segment joins the old and new positions). `TrailChanges` tells the
+respawned position (so no segment joins the old and new positions). A trail restarts the same way
+where the agent crosses the seam of a periodic surface axis (the pendulum's theta = +-pi, at the
+surface's X edges; `Environment.surface_wraps`), so no segment is drawn across the surface. `TrailChanges` tells the
 renderer which rows it must rewrite whole (restarted, spawned, or moved into by swap-remove);
 all other rows only gained their newest point. When the critic surface is refreshed, every
 stored point is put back on the new surface (one vectorised interpolation).
@@ -77,7 +79,10 @@ class TrailBatchSystem(System):
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
         self.length = cfg.visual.trail_max_length
-        self.axes = world.resource(Environment).surface_axes
+        env = world.resource(Environment)
+        self.surface_coords = env.surface_coords
+        self.wraps = env.surface_wraps
+        self.seam_jump = env.surface_extent  # a step longer than half the period crossed the seam
         table = world.resource(AgentTable)
         L = self.length
         table.add_columns(
@@ -98,10 +103,25 @@ class TrailBatchSystem(System):
         self._world = world
 
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
-        table = self._world.resource(AgentTable)
+        self.restart(self._world.resource(AgentTable), rows)
+
+    def restart(self, table: AgentTable, rows: np.ndarray) -> None:
+        """Empty these rows' trails: the next point starts a new line (a respawn, a seam crossing)."""
         table.trail_len[rows] = 0
         table.trail_head[rows] = 0
         self.changes.mark(rows)
+
+    def seam_crossings(self, table: AgentTable, coords: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Rows whose new surface point lies more than half a period from their newest trail point
+        along a periodic axis: they crossed the seam since that point."""
+        rows = self._rows[: table.n]
+        newest = (table.trail_head - 1) % self.length
+        crossed = np.zeros(table.n, dtype=bool)
+        for k, (col, wraps) in enumerate(zip((0, 2), self.wraps)):
+            if wraps:
+                crossed |= np.abs(coords[k] - table.trail_pos[rows, newest, col]) > self.seam_jump
+        crossed &= table.trail_len > 0
+        return np.flatnonzero(crossed)
 
     def _on_spawned(self, rows: np.ndarray, _entities: np.ndarray) -> None:
         self.changes.mark(rows)
@@ -127,12 +147,16 @@ class TrailBatchSystem(System):
         if self._rows.size < n:
             self._rows = np.arange(max(n, 2 * self._rows.size))
         rows = self._rows[:n]
+        coords = self.surface_coords(table.state)
+        if self.wraps[0] or self.wraps[1]:
+            crossed = self.seam_crossings(table, coords)
+            if crossed.size:
+                self.restart(table, crossed)
         head = table.trail_head
-        state = table.state
         pos = table.trail_pos
-        pos[rows, head, 0] = state[:, self.axes[0]]
+        pos[rows, head, 0] = coords[0]
         pos[rows, head, 1] = (table.height + MARKER_LIFT) if table.has_column("height") else MARKER_LIFT
-        pos[rows, head, 2] = state[:, self.axes[1]]
+        pos[rows, head, 2] = coords[1]
         table.trail_mode[rows, head] = table.mode
         head += 1
         head %= self.length

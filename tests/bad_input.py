@@ -55,6 +55,10 @@ def bad_values(rule) -> list[object]:  # noqa: ANN001
         return out
     if rule.kind == "choice":
         return ["bogus", 3]
+    if rule.kind == "environment":
+        return ["bogus", 3, "no_such_module_xyz:Env", "os:path", "envs.base:Environment"]
+    if rule.kind == "table":
+        return [3, "many"]
     if rule.kind == "boolean":
         return ["yes", 1]
     if rule.kind == "string":
@@ -74,6 +78,28 @@ def config_key_cases() -> list[tuple[str, str, str]]:
             for value in bad_values(rule):
                 text = f"[{section}]\n{f.name} = {_toml(value)}\n"
                 cases.append((f"{section}.{f.name}={_toml(value)}", text, f"{section}.{f.name}"))
+    return cases
+
+
+def environment_option_cases() -> list[tuple[str, str, str]]:
+    """Every bad value of every option of every registered environment that takes options
+    (`[env.options]`, checked by the environment's Options class), and an unknown option."""
+    from envs.registry import registered, resolve
+
+    cases = []
+    for name in registered():
+        cls = resolve(name)
+        head = f'[env]\nsystem = "{name}"\n[env.options]\n'
+        if cls.Options is None:
+            cases.append((f"{name}.options.any", head + "speed = 1.0\n", "env.options"))
+            continue
+        for f in attrs.fields(cls.Options):
+            rule = rule_of(f.validator)
+            assert rule is not None, f"{name} option {f.name} has a validator the bad-input tests cannot read"
+            for value in bad_values(rule):
+                cases.append((f"{name}.options.{f.name}={_toml(value)}", head + f"{f.name} = {_toml(value)}\n",
+                              f"env.options.{f.name}"))
+        cases.append((f"{name}.options.unknown", head + "no_such_option = 1.0\n", "env.options"))
     return cases
 
 

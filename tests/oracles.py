@@ -72,3 +72,40 @@ def outcome(system, s, steps, cfg):
     if steps >= cfg.max_steps_per_episode:
         return Outcome.TIMEOUT
     return Outcome.RUNNING
+
+
+# -- pendulum (o: envs.pendulum.PendulumOptions) ---------------------------------------------------------
+def pend_derivatives(o):
+    def f(s, a):
+        return [s[1], o.gravity / o.length * math.sin(s[0]) + (a[0] - o.damping * s[1]) / (o.mass * o.length ** 2)]
+
+    return f
+
+
+def pend_rk4(o, s, a, h):
+    out = rk4(pend_derivatives(o), s, a, h)
+    return [_wrap(out[0]), out[1]]
+
+
+def pend_reward(o, s, a):
+    return -(o.angle_cost * s[0] ** 2 + o.velocity_cost * s[1] ** 2 + o.torque_cost * a[0] ** 2)
+
+
+def pend_nominal(o, s):
+    th, w = s
+    energy = 0.5 * o.mass * o.length ** 2 * w * w + o.mass * o.gravity * o.length * (math.cos(th) - 1.0)
+    if abs(th) < o.handover_angle and abs(w) < o.handover_rate:
+        u = -o.pd_kp * th - o.pd_kd * w
+    else:
+        u = -o.energy_gain * energy * (1.0 if w >= 0 else -1.0)
+    return [min(max(u, -o.torque_bound), o.torque_bound)]
+
+
+def pend_outcome(s, steps, cfg):
+    if math.sqrt(s[0] ** 2 + s[1] ** 2) < cfg.goal_epsilon:
+        return Outcome.GOAL
+    if abs(s[1]) > cfg.boundary_limit:
+        return Outcome.BOUNDARY
+    if steps >= cfg.max_steps_per_episode:
+        return Outcome.TIMEOUT
+    return Outcome.RUNNING

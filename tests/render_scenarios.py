@@ -56,7 +56,7 @@ def marker_error(rs, table):
     m = rs.markers
     verts = read_positions(live_vdata(m.nodepath))[: table.n * m.k].reshape(table.n, m.k, 3).astype(np.float64)
     centres = verts - m.offsets_for(table)
-    expected = AgentMarkers.centres(table, rs.axes)
+    expected = AgentMarkers.centres(table, rs.surface_coords)
     identity = np.allclose(np.array(m.nodepath.getMat(rs.app.render)), np.eye(4))
     return float(np.max(np.abs(centres - expected[:, None, :]))), bool(identity)
 
@@ -306,7 +306,7 @@ def dd_scenario(app, out):
     table = world.resource(AgentTable)
     m = rs.markers
     verts = read_positions(live_vdata(m.nodepath))[: table.n * m.k].reshape(table.n, m.k, 3).astype(np.float64)
-    centres = AgentMarkers.centres(table, rs.axes)
+    centres = AgentMarkers.centres(table, rs.surface_coords)
     nose = verts[:, 0, :] - centres  # template vertex 0 is the dart's nose
     theta = table.state[:, 2]
     heading = np.stack([np.cos(theta), np.sin(theta)], axis=1)
@@ -333,7 +333,7 @@ def hud_and_scene_rects(world, rs, app):
     verts = np.stack([a.ravel(), surface.heights.ravel(), b.ravel()], axis=1)
     vp = view_projection(app)
     surf_px, _, surf_vis = project(verts, vp, lay.region, w, h)
-    agent_px, _, agent_vis = project(AgentMarkers.centres(world.resource(AgentTable), rs.axes), vp, lay.region, w, h)
+    agent_px, _, agent_vis = project(AgentMarkers.centres(world.resource(AgentTable), rs.surface_coords), vp, lay.region, w, h)
     return {"rects": rects, "region_px": list(lay.region_pixels(w, h)), "fits": lay.fits,
             "surface_px": surf_px.tolist(), "surface_visible": surf_vis.tolist(),
             "agents_px": agent_px.tolist(), "agents_visible": agent_vis.tolist(), "size": [w, h],
@@ -361,7 +361,7 @@ def layout_scenario(app, out):
             save_png(app, out / f"layout_{name}.png")
             # cross-check the numpy projection with Panda's own for one agent
             table = world.resource(AgentTable)
-            centre = AgentMarkers.centres(table, rs.axes)[0]
+            centre = AgentMarkers.centres(table, rs.surface_coords)[0]
             film = film_of(app, centre)
             case["panda_film_agent0"] = list(film) if film else None
             res["cases"][name] = case
@@ -399,7 +399,7 @@ def picking_scenario(app, out):
     x, y = pixels[row]
     res["pixel"] = [float(x), float(y)]
     w, h = rs.window_size()
-    film = film_of(app, AgentMarkers.centres(table, rs.axes)[row])
+    film = film_of(app, AgentMarkers.centres(table, rs.surface_coords)[row])
     left, right, top, bottom = rs.layout.region_pixels(w, h)
     res["panda_pixel"] = [left + 0.5 * (film[0] + 1) * (right - left), top + 0.5 * (1 - film[1]) * (bottom - top)]
     # what is drawn there: the marker (trails and surface hidden for the check)
@@ -428,7 +428,7 @@ def picking_scenario(app, out):
     res["row_matches_entity"] = int(table.entity[row]) == entity
     res["highlight_points"] = rs.highlight.points
     res["trail_len"] = int(table.trail_len[row])
-    res["target_minus_agent"] = float(np.linalg.norm(rs.rig.target - AgentMarkers.centres_of(table, rs.axes, row)))
+    res["target_minus_agent"] = float(np.linalg.norm(rs.rig.target - AgentMarkers.centres_of(table, rs.surface_coords, row)))
     res["inspect_text"] = rs.hud.nodes["inspect"].getText()
     res["timeline_caption"] = rs.hud.nodes["timeline"].getText()
     res["timeline_points"] = int(info.trace.length)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import app
-from tests.bad_input import config_key_cases, flag_cases
+from tests.bad_input import config_key_cases, environment_option_cases, flag_cases
 
 #: config keys a flag of run_refused would override
 FLAG_OF_KEY = {"run.out": "--out", "run.profile": "--profile", "run.frames": "--frames"}
@@ -77,6 +77,17 @@ def test_every_config_key_refuses_bad_values(in_tmp, capsys):
 
     cases = config_key_cases()
     assert len(cases) > 300
+    assert _failures(cases, check) == []
+
+
+def test_every_environment_option_refuses_bad_values(in_tmp, capsys):
+    def check(text, fragment):
+        (in_tmp / "bad.toml").write_text(text)
+        err = run_refused(["--config", "bad.toml"], in_tmp, capsys)
+        assert fragment in err and "bad.toml" in err, err
+
+    cases = environment_option_cases()
+    assert {c[0].split(".")[0] for c in cases} == {"point_mass", "differential_drive", "pendulum"}
     assert _failures(cases, check) == []
 
 
