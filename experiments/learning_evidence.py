@@ -63,6 +63,10 @@ def first_target(evals: list[dict]) -> dict | None:
     return None
 
 
+def _pct(x: float) -> str:
+    return "-" if not np.isfinite(x) else f"{x:.0%}"
+
+
 def _med_iqr(values: list[float], fmt: str) -> str:
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
     if not v.size:
@@ -90,8 +94,7 @@ def tables(runs: list[dict]) -> list[str]:
             out.append(
                 f"| {r['seed']} | {int(last['total_steps'])} | {last['success_rate']:.0%} "
                 f"({last['nominal_success_rate']:.0%}) | {last['return_gain']:+.1%} | "
-                f"{'-' if not np.isfinite(last['certified_share']) else format(last['certified_share'], '.0%')} | "
-                f"{'-' if not np.isfinite(last['actor_success_rate']) else format(last['actor_success_rate'], '.0%')} | "
+                f"{_pct(last['certified_share'])} | {_pct(last['actor_success_rate'])} | "
                 f"{'yes' if last['success_rate'] >= last['nominal_success_rate'] else 'NO'} / "
                 f"{'yes' if every else 'no'} ({len(r['evals'])}) | {when if policy == 'calf' else '-'} |")
         lasts = [m["evals"][-1] for m in members]

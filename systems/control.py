@@ -48,8 +48,8 @@ from rl.networks import Networks
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "Networks", "CalfState", "TrainingStats",
-             "Environment", "Rngs", "Counters")
+    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "Networks", "CalfState",
+             "TrainingStats", "Environment", "Rngs", "Counters")
     writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
