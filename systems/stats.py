@@ -194,7 +194,7 @@ class StatsSystem(System):
             "all_intervention_rate": stats.all_intervention_rate,
             "all_relax_rate": stats.all_relax_rate,
             "all_success_rate": stats.all_success_rate,
-            "collect": "all agents" if stats.collect == "all" else "training agent",
+            "collect": f"{table.n if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
             "kappa_up": stats.kappa_up,
