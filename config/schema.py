@@ -168,7 +168,7 @@ class CalfConfig:
     certified_value: str = field(default="q1", validator=choice(("q1", "min_twin")))
     relax_updates_certificate: bool = _bool(False)
     #: seconds of simulated time the nominal policy keeps control after a fallback (0: none)
-    fallback_dwell: float = _num(0.4, 0.0, 1e4)
+    fallback_dwell: float = _num(1.0, 0.0, 1e4)
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
     p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))

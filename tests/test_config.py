@@ -24,7 +24,7 @@ def test_documented_defaults():
     assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256 and c.td3.explore == "executed"
     assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.exploration_noise, c.td3.value_scale) == (1e-3, 1e-3, 1.5, 0.0)
     assert c.calf.decrease == "relative" and c.calf.nu_rate == 0.5 and c.calf.kappa_up_coeff == 3000.0
-    assert c.calf.fallback_dwell == 0.4
+    assert c.calf.fallback_dwell == 1.0
     assert c.calf.p_relax_start == 0.0 and c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
     assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == ("all", 2, "bootstrap")
 
