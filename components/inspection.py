@@ -66,7 +66,9 @@ class Inspection:
     q_cert: float = math.nan  # the certificate it was tested against (NaN: none yet)
     has_cert: bool = False
     decrease: float = math.nan  # q - q_cert
-    decrease_ok: bool | None = None  # q - q_cert >= nu_bar
+    decrease_ok: bool | None = None  # q - q_cert >= required
+    required: float = math.nan  # the decrease the certificate asks for (relative or absolute)
+    held: int = 0  # steps of a fallback dwell left when this step was decided (0: free to certify)
     kappa_low: float = math.nan
     kappa_up: float = math.nan
     neg_q: float = math.nan
@@ -82,7 +84,7 @@ class Inspection:
     def forget_step(self) -> None:
         """No decision observed yet (just selected, or a new episode began)."""
         self.mode = None
-        self.q = self.q_cert = self.decrease = self.kappa_low = self.kappa_up = self.neg_q = math.nan
+        self.q = self.q_cert = self.decrease = self.required = self.kappa_low = self.kappa_up = self.neg_q = math.nan
         self.decrease_ok = self.low_ok = self.up_ok = self.certified = None
         self.steps_seen = 0
         self.version += 1

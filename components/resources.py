@@ -10,7 +10,7 @@ from attrs import define
 #: training agent draws only from its own streams (explore, relax, train_spawn), so visual agents
 #: (visual: their relax coins; spawn: their states) never change what the training agent sees.
 #: New streams go at the end: SeedSequence children are positional, the old ones stay the same.
-RNG_STREAMS = ("spawn", "explore", "relax", "replay", "misc", "visual", "train_spawn")
+RNG_STREAMS = ("spawn", "explore", "relax", "replay", "misc", "visual", "train_spawn", "visual_explore")
 
 
 class Rngs:

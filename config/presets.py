@@ -13,5 +13,5 @@ VISUAL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 TRAINING_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {"training": {"episodes": 100}, "env": {"max_steps_per_episode": 500}},
     "standard": {"training": {"episodes": 500}, "env": {"max_steps_per_episode": 750}},
-    "thorough": {"training": {"episodes": 1000}, "env": {"max_steps_per_episode": 1000}, "td3": {"batch_size": 128}},
+    "thorough": {"training": {"episodes": 1000}, "env": {"max_steps_per_episode": 1000}, "td3": {"batch_size": 512}},
 }

@@ -29,6 +29,9 @@ from config.validators import (
 SYSTEMS = ("point_mass", "differential_drive", "pendulum")
 POLICIES = ("calf", "actor", "nominal")
 RELAX_SCHEDULES = ("exponential", "linear", "goal_zero")
+DECREASE_RULES = ("relative", "absolute")
+COLLECT = ("training", "all")
+BOUNDARY_EXIT = ("bootstrap", "terminal")
 MAX_AGENTS = 100_000
 
 
@@ -128,18 +131,24 @@ class TD3Config:
 
     hidden_size: int = _int(64, 1, 4096)
     hidden_layers: int = _int(2, 1, 8)
-    gamma: float = _num(0.99, 0.0, 1.0)
+    gamma: float = _num(0.995, 0.0, 1.0)
     tau: float = _num(0.005, 0.0, 1.0, lo_open=True)
     policy_noise: float = _num(0.2, 0.0, 10.0)
     noise_clip: float = _num(0.5, 0.0, 10.0)
     policy_delay: int = _int(2, 1, 1000)
-    actor_lr: float = _num(3e-4, 0.0, 1.0, lo_open=True)
-    critic_lr: float = _num(3e-4, 0.0, 1.0, lo_open=True)
-    batch_size: int = _int(64, 1, 65_536)
-    buffer_size: int = _int(100_000, 1, 50_000_000)
-    exploration_noise: float = _num(0.5, 0.0, 100.0)
+    actor_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
+    critic_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
+    batch_size: int = _int(256, 1, 65_536)
+    buffer_size: int = _int(1_000_000, 1, 50_000_000)
+    exploration_noise: float = _num(1.5, 0.0, 100.0)
+    #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate) or
+    #: "executed" (also the nominal action when the filter falls back)
+    explore: str = field(default="executed", validator=choice(("actor", "executed")))
     start_training_step: int = _int(100, 0, 100_000_000)
     torch_threads: int = _int(1, 1, 256)
+    #: the critic's output unit: Q = value_scale * network output. 0 means automatic:
+    #: env.reward_scale / (1 - gamma), the largest discounted cost per unit of stage cost
+    value_scale: float = _num(0.0, 0.0, 1e9)
 
     def __attrs_post_init__(self) -> None:
         if self.batch_size > self.buffer_size:
@@ -150,14 +159,18 @@ class TD3Config:
 class CalfConfig:
     """The CALF filter and its conventions (published CALF code differs on them; see docs/CALF.md)."""
 
+    decrease: str = field(default="relative", validator=choice(DECREASE_RULES))
+    nu_rate: float = _num(0.5, 0.0, 1e6)
     nu_bar: float = _num(0.01, 0.0, 1e6)
     kappa_low_coeff: float = _num(0.01, 0.0, 1e9)
-    kappa_up_coeff: float = _num(1000.0, 0.0, 1e12, lo_open=True)
+    kappa_up_coeff: float = _num(3000.0, 0.0, 1e12, lo_open=True)
     kappa_on: str = field(default="squared_norm", validator=choice(("squared_norm", "norm")))
     certified_value: str = field(default="q1", validator=choice(("q1", "min_twin")))
     relax_updates_certificate: bool = _bool(False)
+    #: seconds of simulated time the nominal policy keeps control after a fallback (0: none)
+    fallback_dwell: float = _num(1.0, 0.0, 1e4)
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
-    p_relax_init: float | None = field(default=None, converter=to_float, validator=optional_number(0.0, 1.0))
+    p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))
     relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
     relax_ramp_end: float = _num(0.0, 0.0, 1.0)
@@ -208,11 +221,24 @@ class TrainingConfig:
     """Training budget and outputs (the quick / standard / thorough presets)."""
 
     episodes: int = _int(500, 1, 100_000_000)
-    train_steps_per_frame: int = _int(1, 0, 1000)
+    train_steps_per_frame: int = _int(2, 0, 1000)
     policy: str = field(default="calf", validator=choice(POLICIES))
+    collect: str = field(default="all", validator=choice(COLLECT))
+    boundary_exit: str = field(default="bootstrap", validator=choice(BOUNDARY_EXIT))
     checkpoint_every: int = _int(50, 1, 100_000_000)
     plot_every: int = _int(5, 1, 100_000_000)
     log_max_rows: int = _int(200_000, 0, 100_000_000)
+
+
+@define(frozen=True, kw_only=True)
+class EvaluationConfig:
+    """Evaluation without noise: the policy from fixed, seeded starts every `every` episodes and at the end."""
+
+    every: int = _int(10, 0, 100_000_000)
+    at_end: bool = _bool(True)
+    starts: int = _int(100, 1, 100_000)
+    seed: int = _int(2026, 0, 2**63 - 1)
+    references: bool = _bool(True)
 
 
 @define(frozen=True, kw_only=True)
@@ -292,6 +318,13 @@ def _plugins(value):  # noqa: ANN001, ANN202
     return tuple(out)
 
 
+def critic_value_scale(cfg: "AppConfig") -> float:
+    """td3.value_scale, with 0 resolved to env.reward_scale / (1 - gamma) (capped at 1000 x reward_scale)."""
+    if cfg.td3.value_scale > 0:
+        return cfg.td3.value_scale
+    return cfg.env.reward_scale / max(1.0 - cfg.td3.gamma, 1e-3)
+
+
 @define(frozen=True, kw_only=True)
 class AppConfig:
     """All sections, plus the names of the presets they were built from."""
@@ -303,6 +336,7 @@ class AppConfig:
     calf: CalfConfig = field(factory=CalfConfig)
     visual: VisualConfig = field(factory=VisualConfig)
     training: TrainingConfig = field(factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(factory=EvaluationConfig)
     profiler: ProfilerConfig = field(factory=ProfilerConfig)
     run: RunConfig = field(factory=RunConfig)
     plugins: tuple[PluginSpec, ...] = field(default=(), converter=_plugins)
@@ -326,6 +360,7 @@ SECTIONS = {
     "calf": CalfConfig,
     "visual": VisualConfig,
     "training": TrainingConfig,
+    "evaluation": EvaluationConfig,
     "profiler": ProfilerConfig,
     "run": RunConfig,
 }

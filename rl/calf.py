@@ -3,10 +3,15 @@
 One step for a batch of agents (the rule: docs/PROBLEM.md; its conventions: docs/CALF.md):
 
 1. `certificate_test`: with no certified triple an action is certified; otherwise it is
-   certified iff the critic rose enough since the certificate (`q - q_cert >= nu_bar`, i.e. the
-   Lyapunov candidate -Q fell) and `kappa_low(r) <= -q <= kappa_up(r)`.
+   certified iff the critic rose enough since the certificate (`q - q_cert >= required`, i.e. the
+   Lyapunov candidate -Q fell by at least `required_decrease`) and `kappa_low(r) <= -q <= kappa_up(r)`.
+   The required decrease is relative by default, `nu_rate * dt * |q_cert|`: -Q must shrink at
+   least at the exponential rate `nu_rate` (per second of simulated time), whatever the scale of
+   the rewards or the discount; `decrease = "absolute"` keeps a fixed `nu_bar` instead.
 2. `choose_modes`: certified -> CERTIFIED; else a coin `u ~ U[0, 1)`: `u < p_relax` -> RELAX
-   (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention).
+   (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention). A row
+   inside a fallback dwell (`advance_dwell`: after a fallback the nominal policy keeps control for
+   `dwell_steps` more steps) falls back whatever the test says.
 3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
 4. `update_certificates`: certified rows (and relax rows, if so configured) store (s, a, q).
 
@@ -32,16 +37,22 @@ CERTIFIED, RELAX, FALLBACK = np.int8(Mode.CERTIFIED), np.int8(Mode.RELAX), np.in
 class CalfParams:
     """The certificate's constants and conventions (from config.CalfConfig)."""
 
-    nu_bar: float = 0.01
+    nu_bar: float = 0.01  # the absolute decrease ("absolute")
+    decrease: str = "relative"  # "relative": q - q_cert >= nu_rate * dt * |q_cert|; "absolute": >= nu_bar
+    nu_rate: float = 1.0  # the relative decrease's rate, per second of simulated time
+    dt: float = 0.01  # the environment's step, which turns nu_rate into a per-step fraction
     kappa_low_coeff: float = 0.01
     kappa_up_coeff: float = 1000.0
     kappa_on: str = "squared_norm"  # kappa(r) = coeff * r**2 ("squared_norm") or coeff * r ("norm")
     certified_value: str = "q1"  # the critic value certified: Q1 or the min of the twins ("min_twin")
     relax_updates_certificate: bool = False  # does a relax action become the certified triple?
+    dwell_steps: int = 0  # after a fallback the nominal policy keeps control this many more steps
 
     @classmethod
-    def from_config(cls, calf) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
-        return cls(nu_bar=calf.nu_bar, kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
+    def from_config(cls, calf, dt: float) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
+        return cls(nu_bar=calf.nu_bar, decrease=calf.decrease, nu_rate=calf.nu_rate, dt=dt,
+                   dwell_steps=dwell_steps(calf.fallback_dwell, dt),
+                   kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
                    kappa_on=calf.kappa_on, certified_value=calf.certified_value,
                    relax_updates_certificate=calf.relax_updates_certificate)
 
@@ -50,10 +61,34 @@ class CertificateTest(NamedTuple):
     """Per-agent results of the certificate test (arrays of length n)."""
 
     certified: np.ndarray  # bool: the actor's action passes (or there is no certificate yet)
-    decrease_ok: np.ndarray  # bool: q - q_cert >= nu_bar
+    decrease_ok: np.ndarray  # bool: q - q_cert >= required
     bounds_ok: np.ndarray  # bool: kappa_low <= -q <= kappa_up
     kappa_low: np.ndarray
     kappa_up: np.ndarray
+    required: np.ndarray | float  # the decrease each row had to show (NaN where there is no certificate)
+
+
+def dwell_steps(seconds: float, dt: float) -> int:
+    """calf.fallback_dwell (seconds of simulated time) as a whole number of steps."""
+    return int(round(seconds / dt))
+
+
+def held_rows(hold: np.ndarray) -> np.ndarray | None:
+    """Rows still inside a fallback dwell (the nominal policy keeps control); None when there are none."""
+    held = hold > 0
+    return held if held.any() else None
+
+
+def advance_dwell(modes: np.ndarray, hold: np.ndarray, dwell: int, decided: np.ndarray | None = None) -> None:
+    """After this step's modes: a row that falls back while free starts a dwell of `dwell` more
+    steps; a held row counts one down; a row that did not fall back is free. Rows not `decided`
+    by the filter (warm-up) are left free."""
+    if dwell <= 0:
+        return
+    fallback = modes == FALLBACK
+    np.copyto(hold, np.where(fallback, np.where(hold > 0, hold - 1, dwell), 0).astype(hold.dtype, copy=False))
+    if decided is not None:
+        hold[~decided] = 0
 
 
 def certified_q(q_both: np.ndarray, certified_value: str) -> np.ndarray:
@@ -76,15 +111,25 @@ def kappa_bounds(state_norm: np.ndarray, params: CalfParams) -> tuple[np.ndarray
     return params.kappa_low_coeff * r, params.kappa_up_coeff * r
 
 
+def required_decrease(q_cert: np.ndarray, params: CalfParams) -> np.ndarray | float:
+    """How much q must rise over q_cert: `nu_rate * dt * |q_cert|` (relative) or `nu_bar` (absolute)."""
+    if params.decrease == "relative":
+        return (params.nu_rate * params.dt) * np.abs(q_cert)
+    if params.decrease == "absolute":
+        return params.nu_bar
+    raise ValueError(f"decrease must be 'relative' or 'absolute', got {params.decrease!r}")
+
+
 def certificate_test(q: np.ndarray, q_cert: np.ndarray, has_cert: np.ndarray, state_norm: np.ndarray,
                      params: CalfParams) -> CertificateTest:
     low, up = kappa_bounds(state_norm, params)
     neg_q = -q
+    required = required_decrease(q_cert, params)
     with np.errstate(invalid="ignore"):  # q_cert is NaN where there is no certificate
-        decrease_ok = (q - q_cert) >= params.nu_bar
+        decrease_ok = (q - q_cert) >= required
     bounds_ok = (low <= neg_q) & (neg_q <= up)
     certified = np.isfinite(q) & (~has_cert | (decrease_ok & bounds_ok))  # a NaN / inf Q is never certified
-    return CertificateTest(certified, decrease_ok, bounds_ok, low, up)
+    return CertificateTest(certified, decrease_ok, bounds_ok, low, up, required)
 
 
 def unusable_rows(a_actor: np.ndarray, q: np.ndarray) -> np.ndarray | None:
@@ -95,13 +140,15 @@ def unusable_rows(a_actor: np.ndarray, q: np.ndarray) -> np.ndarray | None:
 
 
 def choose_modes(certified: np.ndarray, coin: np.ndarray, p_relax: float | np.ndarray,
-                 unusable: np.ndarray | None = None) -> np.ndarray:
+                 unusable: np.ndarray | None = None, held: np.ndarray | None = None) -> np.ndarray:
     """Mode per agent: CERTIFIED, else RELAX when coin < p_relax, else FALLBACK (int8); `unusable`
-    rows (see unusable_rows) are FALLBACK."""
+    rows (see unusable_rows) and `held` rows (inside a fallback dwell, see held_rows) are FALLBACK."""
     relax = coin < p_relax
     modes = np.where(certified, CERTIFIED, np.where(relax, RELAX, FALLBACK)).astype(np.int8, copy=False)
     if unusable is not None:
         modes[unusable] = FALLBACK
+    if held is not None:
+        modes[held] = FALLBACK
     return modes
 
 
@@ -132,8 +179,10 @@ def update_certificates(modes: np.ndarray, states: np.ndarray, a_actor: np.ndarr
 
 
 def reset_certificates(rows: np.ndarray, s_cert: np.ndarray, a_cert: np.ndarray, q_cert: np.ndarray,
-                       has_cert: np.ndarray) -> None:
-    """Forget the certified triple of `rows` (an episode ended for them)."""
+                       has_cert: np.ndarray, hold: np.ndarray | None = None) -> None:
+    """Forget the certified triple (and any fallback dwell) of `rows` (an episode ended for them)."""
+    if hold is not None:
+        hold[rows] = 0
     has_cert[rows] = False
     q_cert[rows] = np.nan
     s_cert[rows] = 0.0

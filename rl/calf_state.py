@@ -25,6 +25,7 @@ class TrainingDecision:
     decrease_ok: bool = False
     bounds_ok: bool = False
     p_relax: float = math.nan  # the probability the coin was compared with
+    required: float = math.nan  # the decrease q - q_cert had to reach (relative or absolute)
 
     @property
     def delta(self) -> float:

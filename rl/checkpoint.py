@@ -24,7 +24,7 @@ from components.agent_table import AgentTable
 from components.resources import RNG_STREAMS, Rngs
 from components.training_stats import TrainingStats
 from config.loader import to_toml
-from config.schema import AppConfig
+from config.schema import AppConfig, critic_value_scale
 from envs.base import Environment
 from rl.calf_state import CalfState
 from rl.checkpoint_integrity import (
@@ -46,10 +46,17 @@ FORMAT_VERSION = 1
 FILENAME = "checkpoint.pt"
 
 #: the training agent's table columns a checkpoint keeps (its episode and its certificate)
-TRAINING_ROW_COLUMNS = ("state", "episode_step", "episode_return", "s_cert", "a_cert", "q_cert", "has_cert")
+TRAINING_ROW_COLUMNS = ("state", "episode_step", "episode_return", "s_cert", "a_cert", "q_cert", "has_cert",
+                        "fallback_hold")
+#: of those, the ones a checkpoint written before they existed may lack (restored as their fill value)
+OPTIONAL_ROW_COLUMNS = frozenset({"fallback_hold"})
 #: TrainingStats fields restored on resume (session counters start again at zero)
 STATS_FIELDS = ("episodes", "total_steps", "train_updates", "actor_updates", "successes", "calf_steps",
-                "interventions", "relaxes", "critic_loss", "actor_loss", "last_outcome")
+                "interventions", "relaxes", "critic_loss", "actor_loss", "last_outcome",
+                # every agent's counters (a checkpoint written before they existed restores them as 0)
+                "collected", "all_steps", "all_calf_steps", "all_interventions", "all_relaxes", "all_episodes",
+                "all_successes")
+OPTIONAL_STATS_FIELDS = frozenset(STATS_FIELDS[STATS_FIELDS.index("collected"):])
 STATS_SERIES = ("returns", "lengths", "success_flags")
 
 
@@ -77,6 +84,7 @@ def capture(world) -> dict[str, Any]:  # noqa: ANN001
         "action_dim": env.action_dim,
         "hidden_size": cfg.td3.hidden_size,
         "hidden_layers": cfg.td3.hidden_layers,
+        "value_scale": critic_value_scale(cfg),
         "td3": world.resource(TD3).state_dict(),
         "replay": world.resource(ReplayBuffer).state_dict(),
         "calf": world.resource(CalfState).state_dict(),
@@ -152,6 +160,11 @@ def check_compatible(data: dict[str, Any], cfg: AppConfig, env: Environment, pat
         raise CheckpointError(
             f"checkpoint {path}: network shapes differ (state, action, hidden size, layers: checkpoint "
             f"{theirs}, this run {mine})")
+    scale = float(data.get("value_scale", 1.0))  # checkpoints from before the setting: 1
+    if scale != critic_value_scale(cfg):
+        raise CheckpointError(
+            f"checkpoint {path}: its critic's value_scale is {scale:g}, this run's is {critic_value_scale(cfg):g} "
+            "(set td3.value_scale to match)")
 
 
 def restore(world, data: dict[str, Any], path: str | Path) -> None:  # noqa: ANN001
@@ -246,6 +259,8 @@ def _swap_in(world, staged: dict[str, Any]) -> None:  # noqa: ANN001
 
 def _restore_stats(stats: TrainingStats, saved: dict[str, Any]) -> None:
     for k in STATS_FIELDS:
+        if k in OPTIONAL_STATS_FIELDS and k not in saved:
+            continue
         setattr(stats, k, type(getattr(stats, k))(saved[k]))
     for k in STATS_SERIES:
         series = getattr(stats, k)
@@ -263,6 +278,8 @@ def _training_row_values(table: AgentTable, row: dict[str, Any]) -> dict[str, np
     out = {}
     for name in TRAINING_ROW_COLUMNS:
         col = table.column(name)
+        if name in OPTIONAL_ROW_COLUMNS and name not in row:
+            continue
         value = np.asarray(row[name], dtype=col.dtype)
         if value.shape != col.shape[1:]:
             raise ValueError(f"training agent column {name} has shape {value.shape}, expected {col.shape[1:]}")

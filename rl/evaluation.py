@@ -70,6 +70,49 @@ class CallablePolicy:
         return np.asarray(self.fn(states), dtype=np.float64).reshape(len(states), -1), None
 
 
+class FilterPolicy:
+    """The actor through the CALF filter without exploration noise, each row with its own certificate.
+
+    `p_relax = 0` is CALF as evaluated: every uncertified step falls back to the nominal policy,
+    which then keeps control for the fallback dwell (`CalfParams.dwell_steps`).
+    `p_relax = 1` is the bare actor, still judged by the certificate (uncertified steps are RELAX),
+    so its certified share can be read too."""
+
+    def __init__(self, name: str, env: Environment, nets, params, p_relax: float) -> None:  # noqa: ANN001
+        self.name = name
+        self.env = env
+        self.nets = nets  # rl.networks.Networks
+        self.params = params  # rl.calf.CalfParams
+        self.p_relax = float(p_relax)
+        self.reset(0)
+
+    def reset(self, count: int) -> None:
+        sd, ad = self.env.state_dim, self.env.action_dim
+        self.s_cert, self.a_cert = np.zeros((count, sd)), np.zeros((count, ad))
+        self.q_cert, self.has_cert = np.full(count, np.nan), np.zeros(count, dtype=bool)
+        self.hold = np.zeros(count, dtype=np.int32)
+
+    def act(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        from rl.calf import (advance_dwell, certificate_test, choose_modes, filtered_actions, held_rows,
+                             unusable_rows, update_certificates)
+
+        a = self.nets.act(states)
+        q = self.nets.certificate_q(states, a, self.params.certified_value)
+        test = certificate_test(q, self.q_cert, self.has_cert, self.env.state_norm(states), self.params)
+        unusable = unusable_rows(a, q) if self.p_relax < 1.0 else None
+        # the coin is never below 0 and always below 1: P_relax 0 never relaxes, 1 always does
+        coin = np.full(len(states), 0.0 if self.p_relax >= 1.0 else 1.0)
+        filtering = self.p_relax < 1.0  # the bare actor (P_relax 1) is judged, never held back
+        modes = choose_modes(test.certified, coin, self.p_relax, unusable,
+                             held_rows(self.hold) if filtering else None)
+        if filtering:
+            advance_dwell(modes, self.hold, self.params.dwell_steps)
+        actions = filtered_actions(modes, a, self.env.nominal(states))
+        update_certificates(modes, states, a, q, self.s_cert, self.a_cert, self.q_cert, self.has_cert,
+                            self.params.relax_updates_certificate)
+        return actions, modes
+
+
 @define
 class RolloutResult:
     """Per-start results of one rollout (arrays of length `starts`) and the step counts by mode."""

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from components.training_stats import TrainingStats
-from config.schema import AppConfig
+from config.schema import AppConfig, critic_value_scale
 from envs.base import Environment
 from rl.calf_state import CalfState
 from rl.networks import Networks, build_networks
@@ -31,7 +31,8 @@ def install_networks(world) -> Networks:  # noqa: ANN001
         env = world.resource(Environment)
         torch.set_num_threads(cfg.td3.torch_threads)
         nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size,
-                              cfg.td3.hidden_layers, seed=torch_seed(cfg.run.seed, 1))
+                              cfg.td3.hidden_layers, seed=torch_seed(cfg.run.seed, 1),
+                              value_scale=critic_value_scale(cfg))
         world.insert_resource(nets, Networks)
     return nets
 
@@ -70,7 +71,7 @@ def make_scratch_learner(cfg: AppConfig, env: Environment) -> TD3:
     (checkpoints are loaded into one first, to be checked before the real one is changed)."""
     with torch.random.fork_rng(devices=[]):  # the initial weights draw from torch's global stream
         nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size,
-                              cfg.td3.hidden_layers)
+                              cfg.td3.hidden_layers, value_scale=critic_value_scale(cfg))
     return make_learner(cfg, env, nets)
 
 

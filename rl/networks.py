@@ -53,8 +53,11 @@ class Actor(nn.Module):
 class TwinCritic(nn.Module):
     """Two independent MLP critics on concat(s, a), evaluated together."""
 
-    def __init__(self, state_dim: int, action_dim: int, hidden: int = 64, layers: int = 2):
+    def __init__(self, state_dim: int, action_dim: int, hidden: int = 64, layers: int = 2, value_scale: float = 1.0):
         super().__init__()
+        #: Q = value_scale * (the network's output): the layers work in units of value_scale, so a
+        #: critic whose values span thousands does not need huge output weights (see td3.value_scale)
+        self.value_scale = float(value_scale)
         dims = [state_dim + action_dim] + [hidden] * layers + [1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -76,7 +79,8 @@ class TwinCritic(nn.Module):
         for w, b in layers[:-1]:
             x = torch.baddbmm(b, x, w).relu_()
         w, b = layers[-1]
-        return torch.baddbmm(b, x, w).squeeze(-1)
+        out = torch.baddbmm(b, x, w).squeeze(-1)
+        return out if self.value_scale == 1.0 else out.mul_(self.value_scale)
 
     def q1(self, states: torch.Tensor, actions: torch.Tensor, frozen: bool = False) -> torch.Tensor:
         """Q1 alone (the actor's objective); runs only the first critic's weights.
@@ -92,7 +96,8 @@ class TwinCritic(nn.Module):
             x = torch.addmm(b0, x, w0)
             if i < last:
                 x = x.relu_()
-        return x.squeeze(-1)
+        x = x.squeeze(-1)
+        return x if self.value_scale == 1.0 else x * self.value_scale
 
 
 #: rows per block of the inference path: activations of one block (8192 x 64 float32 = 2 MB) stay
@@ -179,6 +184,8 @@ class Networks:
             layers = [(w.detach()[head], b.detach()[head, 0]) for w, b in self.critic._layers]
             self._chain(layers, xt, out[k])
         q = out[..., 0]
+        if self.critic.value_scale != 1.0:
+            q.mul_(self.critic.value_scale)
         if which == "q1":
             return q[0].numpy().astype(np.float64)
         if which == "min":
@@ -195,7 +202,8 @@ class Networks:
 
 
 def build_networks(state_dim: int, action_dim: int, action_high: np.ndarray, hidden: int = 64, layers: int = 2,
-                   seed: int | None = None) -> Networks:
+                   seed: int | None = None, value_scale: float = 1.0) -> Networks:
     if seed is not None:
         torch.manual_seed(seed)
-    return Networks(Actor(state_dim, action_dim, action_high, hidden, layers), TwinCritic(state_dim, action_dim, hidden, layers))
+    return Networks(Actor(state_dim, action_dim, action_high, hidden, layers),
+                    TwinCritic(state_dim, action_dim, hidden, layers, value_scale))

@@ -57,6 +57,8 @@ class ReplayBuffer:
 
     def add_batch(self, s: np.ndarray, a: np.ndarray, r: np.ndarray, s2: np.ndarray, terminated: np.ndarray) -> int:
         """Add k transitions at once (rows wrap around the ring); returns how many non-finite rows were dropped."""
+        if len(r) == 0:
+            return 0
         with np.errstate(over="ignore", invalid="ignore"):  # as stored: beyond float32 is inf
             s, a, s2 = (np.asarray(x, dtype=np.float32).reshape(len(r), -1) for x in (s, a, s2))
             r = np.asarray(r, dtype=np.float32)

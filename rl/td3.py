@@ -100,19 +100,24 @@ class TD3:
         batch = replay.sample(batch_size, self.generator)
         return self.update_on_batch(batch, replay)
 
+    @torch.no_grad()
+    def target(self, r: torch.Tensor, s2: torch.Tensor, not_done: torch.Tensor) -> torch.Tensor:
+        """The critic's regression target: r + gamma * not_done * min(Q1', Q2')(s', pi'(s') + clipped noise).
+
+        `not_done` is 0 only for a true terminal (the goal; the boundary too with `boundary_exit =
+        "terminal"`); a timeout or, by default, a boundary exit bootstraps from the target critic."""
+        noise = torch.randn((len(r), self.action_high.numel()), generator=self.generator).mul_(self.policy_noise)
+        noise.clamp_(-self.noise_clip, self.noise_clip)
+        a2 = self.actor_target.forward(s2).add_(noise)  # .forward: no module hooks are used
+        a2 = torch.clamp(a2, self.action_low, self.action_high)
+        q_next = self.critic_target.forward(s2, a2).amin(dim=0)
+        return torch.addcmul(r, not_done, q_next, value=self.gamma)
+
     def update_on_batch(self, batch: torch.Tensor, replay: ReplayBuffer) -> float:
         s = batch[:, replay.s]
         a = batch[:, replay.a]
         r = batch[:, replay.r]
-        s2 = batch[:, replay.s2]
-        not_done = batch[:, replay.not_done]
-        with torch.no_grad():
-            noise = torch.randn(a.shape, generator=self.generator).mul_(self.policy_noise)
-            noise.clamp_(-self.noise_clip, self.noise_clip)
-            a2 = self.actor_target.forward(s2).add_(noise)  # .forward: no module hooks are used
-            a2 = torch.clamp(a2, self.action_low, self.action_high)
-            q_next = self.critic_target.forward(s2, a2).amin(dim=0)
-            y = torch.addcmul(r, not_done, q_next, value=self.gamma)
+        y = self.target(r, batch[:, replay.s2], batch[:, replay.not_done])
         q = self.critic.forward(s, a)  # (2, batch): Q1 and Q2 in one call
         critic_loss = 2.0 * F.mse_loss(q, y.expand_as(q))  # = MSE(Q1, y) + MSE(Q2, y)
         self.critic_opt.zero_grad()

@@ -8,12 +8,13 @@ import attrs
 from components.agent_table import AgentTable
 from components.faults import register_fault_counters
 from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
-from config.schema import AppConfig
+from config.schema import AppConfig, critic_value_scale
 from config.variants import variant_of
 from ecs.system import System
 from ecs.world import World
 from envs.base import Environment, make_environment
 from systems.control import ControlSystem
+from systems.evaluation import EvaluationSystem
 from systems.finite_check import FiniteCheckSystem
 from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents
@@ -30,6 +31,7 @@ def core_systems(cfg: AppConfig) -> list[System]:
         ControlSystem(),
         PhysicsSystem(),
         TrainingSystem(),
+        EvaluationSystem(),
         ProfilerSystem(window=cfg.profiler.window, sample_every=cfg.profiler.sample_every, enabled=cfg.profiler.enabled),
     ]
 
@@ -100,6 +102,6 @@ def ensure_networks(world: World, cfg: AppConfig) -> None:
     env = world.resource(Environment)
     world.insert_resource(
         build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size, cfg.td3.hidden_layers,
-                       seed=cfg.run.seed),
+                       seed=cfg.run.seed, value_scale=critic_value_scale(cfg)),
         Networks,
     )

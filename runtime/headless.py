@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from components.training_stats import TrainingStats
 from runtime.stop import StopRequest
+from systems.evaluation import EvalHistory, hud_line
 from systems.profiler import ProfilerSystem
 
 if TYPE_CHECKING:
@@ -43,9 +44,13 @@ def loop_summary(world: "World", stats: TrainingStats, start: float, start_frame
     }
 
 
-def _postfix(stats: TrainingStats, steps_per_s: float) -> str:
-    return (f"success {stats.session_success_rate:.0%} (last 20 {stats.success_rate_last(20):.0%}) "
+def _postfix(stats: TrainingStats, steps_per_s: float, history: EvalHistory | None) -> str:
+    text = (f"success {stats.session_success_rate:.0%} (last 20 {stats.success_rate_last(20):.0%}) "
             f"P_relax {stats.p_relax:.3f} cert {stats.session_certification_rate:.0%} {steps_per_s:,.0f} steps/s")
+    last = history.last if history is not None else None
+    if last is not None:
+        text += f" | {hud_line(last)}"
+    return text
 
 
 def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True, stop: StopRequest | None = None) -> dict:
@@ -86,8 +91,8 @@ def run_headless(world: "World", cfg: "AppConfig", *, progress: bool = True, sto
                 now = time.perf_counter()
                 if progress and now - last_post > 0.5:
                     last_post = now
-                    bar.set_postfix_str(_postfix(stats, (stats.session_steps - start_steps) / (now - start)),
-                                        refresh=False)
+                    bar.set_postfix_str(_postfix(stats, (stats.session_steps - start_steps) / (now - start),
+                                                 world.try_resource(EvalHistory)), refresh=False)
         except KeyboardInterrupt:
             aborted = True  # second Ctrl-C: stopped mid-frame
         finally:

@@ -28,7 +28,7 @@ from runtime.cli import UsageError
 #: the files a run keeps in its --out folder (runtime.run_outputs); `--profile` / `--screenshot`
 #: may not be one of them, and a folder holding any of them holds an earlier run
 RUN_FILES = ("checkpoint.pt", "config.toml", "run_summary.json", "rewards.png", "calf_log.csv", "calf_log.prev.csv",
-             "errors.log", "episodes.csv", "episodes.old.csv", "tensorboard")
+             "errors.log", "episodes.csv", "episodes.old.csv", "tensorboard", "eval.csv")
 #: hidden working files of a run (the CALF log's rows since the last publish)
 WORK_FILES = (".calf_log.csv.part",)
 #: the run folder's lock file (runtime.run_folder)

@@ -5,6 +5,7 @@
     DIR/rewards.png          refreshed every `plot_every` episodes
     DIR/run_summary.json     refreshed with the plot, final at the end
     DIR/calf_log.csv         the training agent's per-step CALF log (bounded, see runtime.calf_log)
+    DIR/eval.csv             one row per evaluation without noise (runtime.eval_log)
     DIR/episodes.csv         one row per training episode, appended as it ends (runtime.episode_log)
     DIR/tensorboard/         with run.tensorboard (--tensorboard): the same scalars and evaluations
 
@@ -39,6 +40,7 @@ from rl.calf_state import CalfState
 from rl.checkpoint import FILENAME, save_checkpoint
 from runtime.atomic import atomic_write_json, atomic_write_text
 from runtime.calf_log import CalfLog
+from runtime.eval_log import FILENAME as EVAL_LOG, EvalLog
 from runtime.episode_log import EpisodeLog, FilterCounts, episode_row
 from runtime.provenance import provenance
 from runtime.messages import warning
@@ -90,6 +92,10 @@ class RunOutputs:
         self.checkpoint_steps: int | None = None  # the training agent's step count the newest checkpoint holds
         atomic_write_text(self.dir / CONFIG, to_toml(self.cfg, where=False))
         self.log = CalfLog(self.dir / LOG, self.cfg.training.log_max_rows)
+        same_folder = resumed_from is not None and Path(resumed_from).resolve().parent == self.dir.resolve()
+        self.eval_log = EvalLog(self.dir / EVAL_LOG, keep_existing=same_folder)
+        self.last_eval = None
+        world.events.subscribe("evaluation_done", self._on_evaluation)
         self.provenance = provenance(command)
         self.episode_log = EpisodeLog(self.dir)
         self._filter_before = FilterCounts.of(self.stats)  # the counters when the current episode began
@@ -133,6 +139,10 @@ class RunOutputs:
         if what not in self.write_errors:
             warning(f"{message}; the run goes on")
         self.write_errors[what] = message
+
+    def _on_evaluation(self, result) -> None:  # noqa: ANN001 - rl.evaluation.EvalResult
+        self.last_eval = result
+        self._safely("evaluation log", lambda: self.eval_log.append(result))
 
     def _safely(self, what: str, write) -> bool:  # noqa: ANN001
         """Run one write; any failure (OSError, torch's RuntimeError on a full disk, ...) is reported
@@ -216,11 +226,27 @@ class RunOutputs:
             "actor_loss": st.actor_loss,
             "resumed_from": self.resumed_from,
             "interrupted": interrupted,
+            "collect": st.collect,
+            "all_agents": {
+                "steps": st.all_steps, "episodes": st.all_episodes, "success_rate": st.all_success_rate,
+                "certification_rate": st.all_certification_rate, "intervention_rate": st.all_intervention_rate,
+                "relax_rate": st.all_relax_rate, "transitions_collected": st.collected,
+            },
+            "evaluation": self._evaluation_summary(),
             "numerics": fault_counts(self.world.resource(Counters)),
             "extensions": extensions,
             "plugin_failures": [f.line() for f in failures_of(self.world)],
             "provenance": self.provenance,
         }.items()}
+
+    def _evaluation_summary(self) -> dict[str, Any] | None:
+        """The last evaluation without noise (rl.evaluation.EvalResult), or None before the first."""
+        r = self.last_eval
+        if r is None:
+            return None
+        row = r.as_row()
+        row["return_gain"] = r.return_gain
+        return {k: _clean(v) for k, v in row.items()}
 
     def write_summary(self, interrupted: bool = False) -> None:
         atomic_write_json(self.dir / SUMMARY, self.summary(interrupted))
@@ -228,7 +254,10 @@ class RunOutputs:
     def close(self, interrupted: bool = False, *, checkpoint: bool = True) -> dict[str, str]:
         """Final checkpoint, plot, summary and log (also after Ctrl-C or SIGTERM); returns what failed.
 
-        `checkpoint=False` keeps the last periodic checkpoint (a run stopped mid-frame)."""
+        `checkpoint=False` keeps the last periodic checkpoint (a run stopped mid-frame); then the
+        final evaluation is skipped too (the networks may be mid-update)."""
+        if checkpoint and self.cfg.evaluation.at_end and "EvaluationSystem" in self.world.schedule:
+            self.world.system("EvaluationSystem").evaluate_now(self.world)
         if checkpoint:
             self._safely("checkpoint", self.save_checkpoint)
         self._safely("reward plot", self.write_plot)

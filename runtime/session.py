@@ -46,6 +46,19 @@ def _error(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def _evaluation_text(ev: dict | None) -> str:
+    """The last evaluation without noise, for the closing line."""
+    if not ev:
+        return ""
+    text = f"; evaluation ({ev['starts']} fixed starts, no noise): success {ev['success_rate']:.0%}, " \
+           f"return {ev['mean_return']:.0f}"
+    if ev.get("return_gain") is not None and ev["policy"] != "nominal":
+        text += f" ({ev['return_gain']:+.1%} vs nominal)"
+    if ev.get("certified_share") is not None:
+        text += f", certified {ev['certified_share']:.0%}"
+    return text
+
+
 def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
     overwrite = bool(getattr(args, "overwrite", False))
     try:
@@ -219,7 +232,9 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         f"({result['steps_per_second']:.0f} steps/s); success {summary['success_rate']:.0%} "
         f"(last 20: {summary['success_rate_last20']:.0%}), certified {summary['certification_rate']:.0%}, "
         f"interventions {summary['intervention_rate']:.0%}, relax {summary['relax_rate']:.0%}, "
-        f"P_relax {summary['p_relax']:.3g}; outputs in {plan.out_dir}"
+        f"P_relax {summary['p_relax']:.3g}"
+        + _evaluation_text(summary.get("evaluation"))
+        + f"; outputs in {plan.out_dir}"
         + (f" (resumed from {summary['resumed_from']})" if summary.get("resumed_from") else "")
         + stopped
         + (f"; screenshot {result['screenshot']}" if result.get("screenshot") else "")

@@ -79,8 +79,9 @@ def build_parser() -> OneLineParser:
     what.add_argument("--episodes", type=_count(1, 100_000_000, "--episodes"), metavar="E",
                       help="episodes per run")
     what.add_argument("--agents", type=_count(0, 100_000, "--agents"), default=0, metavar="N",
-                      help="visual agents per run besides the training agent (default 0: they only cost time "
-                      "headless)")
+                      help="agents per run besides the training agent (default 0). With training.collect = all "
+                      "(the default) every agent is a learner, so this is the parallel data of each run: "
+                      "--agents 63 for 64 learners")
     what.add_argument("--config", type=_path("--config"), metavar="FILE.toml", help="config file of every run")
     what.add_argument("--tensorboard", action="store_true", help="every run also writes TensorBoard event files")
     how = p.add_argument_group("where and how")

@@ -3,12 +3,15 @@
 Per frame: one actor forward and one critic forward for all agents, then the certificate test,
 the relax coin and the nominal fallback as whole-array operations (rl.calf). Every agent keeps
 its own certified triple (`s_cert`, `a_cert`, `q_cert`, `has_cert` columns), cleared when its
-episode ends. Only the training row gets exploration noise, draws from the training streams and
-advances P_relax; visual rows use the current P_relax read-only and their own coin stream.
+episode ends. The training row draws from the training streams (explore, relax); P_relax
+advances once per frame. With `training.collect = "training"` only the training row gets
+exploration noise (visual rows show the noiseless policy); with `"all"` every row is a learner
+with its own noise (stream `visual_explore`) and relax coin (stream `visual`).
 
 `training.policy` chooses who acts: `calf` (the filter), `actor` (the bare actor: uncertified
 steps are RELAX, P_relax is not used) or `nominal` (the nominal policy alone, no network calls).
-For the first `td3.start_training_step` steps the training agent acts with the nominal policy.
+For the first `td3.start_training_step` steps the learners act with the nominal policy (the
+training agent, or every agent with `collect = "all"`).
 
 A row whose actor action or Q is NaN or inf (a diverging network) is counted in
 `nonfinite_actions`; with the CALF filter it falls back to the nominal policy (a NaN Q is never
@@ -29,6 +32,8 @@ from ecs.system import System
 from envs.base import Environment
 from rl.calf import (
     CalfParams,
+    advance_dwell,
+    held_rows,
     certificate_test,
     choose_modes,
     filtered_actions,
@@ -43,9 +48,9 @@ from rl.networks import Networks
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "Networks", "CalfState", "TrainingStats",
-             "Environment", "Rngs", "Counters")
-    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "CalfState")
+    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "Networks", "CalfState",
+             "TrainingStats", "Environment", "Rngs", "Counters")
+    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
         env = world.resource(Environment)
@@ -61,12 +66,16 @@ class ControlSystem(System):
                 ColumnSpec("s_cert", (sd,), np.float64, 0.0, owner=self.name, doc="certified state"),
                 ColumnSpec("a_cert", (ad,), np.float64, 0.0, owner=self.name, doc="certified action"),
                 ColumnSpec("has_cert", (), np.bool_, False, owner=self.name, doc="the row holds a certified triple"),
+                ColumnSpec("fallback_hold", (), np.int32, 0, owner=self.name,
+                           doc="steps the nominal policy keeps control after a fallback (calf.fallback_dwell)"),
             ]
         )
         cfg = world.resource(AppConfig)
         self.cfg = cfg
-        self.params = CalfParams.from_config(cfg.calf)
+        self.params = CalfParams.from_config(cfg.calf, cfg.env.dt)
         self.policy = cfg.training.policy
+        self.collect_all = cfg.training.collect == "all"
+        self.explore_executed = cfg.td3.explore == "executed"
         install_networks(world)
         install_control_state(world)
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
@@ -74,7 +83,7 @@ class ControlSystem(System):
 
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
         table = self._world.resource(AgentTable)
-        reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert)
+        reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert, table.fallback_hold)
 
     def process(self, world, dt: float) -> None:  # noqa: ANN001
         table = world.resource(AgentTable)
@@ -103,11 +112,12 @@ class ControlSystem(System):
 
         nets = world.resource(Networks)
         counters = world.resource(Counters)
-        a_actor = nets.act(s)
-        if tr >= 0:
-            a_actor[tr] = np.clip(a_actor[tr] + noise, env.action_low, env.action_high)
-        q = nets.certificate_q(s, a_actor, self.params.certified_value)  # only the heads it needs
-        counters.add("network_forward_calls", 2)
+        jitter = None
+        if self.collect_all:  # every agent learns, each with its own noise (the training row's from its own stream)
+            jitter = rngs.visual_explore.normal(0.0, cfg.td3.exploration_noise, (n, env.action_dim))
+            if tr >= 0:
+                jitter[tr] = noise
+        a_actor, q = self._actor_and_value(nets, counters, s, tr, noise, jitter, env)
 
         norms = env.state_norm(s)
         test = certificate_test(q, table.q_cert, table.has_cert, norms, self.params)
@@ -123,10 +133,24 @@ class ControlSystem(System):
             counters.add("nonfinite_actions", int(unusable.sum()))
             if self.policy != "calf":
                 unusable = None  # the bare actor acts whatever it outputs
-        modes = choose_modes(test.certified, coin, p_relax, unusable)
+        dwell = self.policy == "calf" and self.params.dwell_steps > 0
+        modes = choose_modes(test.certified, coin, p_relax, unusable,
+                             held_rows(table.fallback_hold) if dwell else None)
+        decided = None
         if warmup:
-            modes[tr] = Mode.FALLBACK  # warm-up: the nominal acts, the filter does not decide (no certificate)
+            # warm-up: the nominal acts for the learners, the filter does not decide (no certificate)
+            decided = np.ones(n, dtype=bool)
+            if self.collect_all:
+                modes[:] = Mode.FALLBACK
+                decided[:] = False
+            else:
+                modes[tr] = Mode.FALLBACK
+                decided[tr] = False
+        if dwell:
+            advance_dwell(modes, table.fallback_hold, self.params.dwell_steps, decided)
         filtered_actions(modes, a_actor, a_nominal, out=table.action)
+        if self.explore_executed and tr >= 0:
+            self._explore_fallback(table, modes, tr, noise, jitter, env)
         table.mode[:] = modes
         table.q[:] = q
         if tr >= 0:
@@ -139,16 +163,57 @@ class ControlSystem(System):
                          kappa_low=float(test.kappa_low[tr]), kappa_up=float(test.kappa_up[tr]),
                          norm=float(norms[tr]), certified=bool(test.certified[tr]),
                          decrease_ok=bool(test.decrease_ok[tr]), bounds_ok=bool(test.bounds_ok[tr]),
-                         p_relax=float(p_tr))
+                         p_relax=float(p_tr), required=float(np.broadcast_to(test.required, (n,))[tr]))
             if self.policy == "calf" and not warmup:
-                calf.advance()
+                calf.advance()  # once per frame, however many agents decided
+
+    def _explore_fallback(self, table: AgentTable, modes: np.ndarray, tr: int, noise: np.ndarray,
+                          jitter: np.ndarray | None, env: Environment) -> None:
+        """`td3.explore = "executed"`: the learners' nominal actions get the same exploration noise as the
+        actor's proposals, so the replay buffer also holds varied actions where the nominal policy acts."""
+        act = table.action
+        if jitter is not None:
+            fb = modes == Mode.FALLBACK
+            if fb.any():
+                act[fb] = np.clip(act[fb] + jitter[fb], env.action_low, env.action_high)
+        elif modes[tr] == Mode.FALLBACK:
+            act[tr] = np.clip(act[tr] + noise, env.action_low, env.action_high)
+
+    def _actor_and_value(self, nets: Networks, counters: Counters, s: np.ndarray, tr: int,
+                         noise: np.ndarray | None, jitter: np.ndarray | None,
+                         env: Environment) -> tuple[np.ndarray, np.ndarray]:
+        """The (noisy, for learners) actor action and its certified critic value for every row.
+
+        With `collect = "training"` the training row is also computed alone: a batched matrix
+        product's last bits depend on the batch size, so this keeps the training run's numbers
+        independent of how many visual agents share the frame (one extra small call)."""
+        a_actor = nets.act(s)
+        n = len(s)
+        if jitter is not None:
+            a_actor += jitter
+            np.clip(a_actor, env.action_low, env.action_high, out=a_actor)
+            q = nets.certificate_q(s, a_actor, self.params.certified_value)
+            counters.add("network_forward_calls", 2)
+            return a_actor, q
+        if tr >= 0:
+            if n > 1:
+                a_actor[tr] = nets.act(s[tr:tr + 1])[0]
+            a_actor[tr] = np.clip(a_actor[tr] + noise, env.action_low, env.action_high)
+        q = nets.certificate_q(s, a_actor, self.params.certified_value)
+        calls = 2
+        if tr >= 0 and n > 1:
+            q[tr] = nets.certificate_q(s[tr:tr + 1], a_actor[tr:tr + 1], self.params.certified_value)[0]
+            calls += 2
+        counters.add("network_forward_calls", calls)
+        return a_actor, q
 
     @staticmethod
     def _record(calf: CalfState, *, filtered: bool, mode: int, q: float = math.nan, q_cert: float = math.nan,
                 kappa_low: float = math.nan, kappa_up: float = math.nan, norm: float = math.nan,
                 certified: bool = False, decrease_ok: bool = False, bounds_ok: bool = False,
-                p_relax: float = math.nan) -> None:
+                p_relax: float = math.nan, required: float = math.nan) -> None:
         d = calf.last
+        d.required = required
         d.filtered, d.mode, d.q, d.q_cert = filtered, mode, q, q_cert
         d.kappa_low, d.kappa_up, d.state_norm = kappa_low, kappa_up, norm
         d.certified, d.decrease_ok, d.bounds_ok, d.p_relax = certified, decrease_ok, bounds_ok, p_relax

@@ -116,11 +116,14 @@ def stats_text(v: Mapping[str, Any]) -> str:
         "",
         f"training agent: {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",
         f"certified {_pct(v['certification_rate'])}  intervention {_pct(v['intervention_rate'])}",
-        f"relax     {_pct(v['relax_rate'])}  nu_bar {v['nu_bar']:g}",
+        f"relax     {_pct(v['relax_rate'])}  need {_num(v['required'], '.4g', 9)}",
         f"Q(s,a) {_num(q, '.4f')}  q_cert {_num(q_cert, '.4f')}",
         f"diff   {_num(diff, '+.4f')}  |s| {_num(v['state_norm'], '.4f')}",
         f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
         f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
+        f"all agents ({v['collect']}): success {_pct(v['all_success_rate'])}",
+        f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}",
+        f"relax     {_pct(v['all_relax_rate'])}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {v['grid_refreshes']}",
     ]
     lines += legend_lines()
@@ -145,12 +148,15 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
         f"state {state}",
         f"mode {mode:<9} step {v['episode_step']:>6}  |s| {_num(v['state_norm'], '.3f', 7)}",
         f"Q {_num(v['q'], '.4f')}   q_cert {_num(v['q_cert'], '.4f')}",
-        f"decrease Q - q_cert {_num(v['decrease'], '+.4f')} >= {v['nu_bar']:g}: {_yes(v['decrease_ok'])}",
+        f"decrease Q - q_cert {_num(v['decrease'], '+.4f')} >= {_num(v['required'], '.4g', 7)}: "
+        f"{_yes(v['decrease_ok'])}",
         f"k_low {_num(v['kappa_low'], '.4f')} <= -Q {_num(v['neg_q'], '.4f')}: {_yes(v['low_ok'])}",
         f"-Q {_num(v['neg_q'], '.4f')} <= k_up {_num(v['kappa_up'], '.2f')}: {_yes(v['up_ok'])}",
         f"certificate: {'holds' if v['certified'] else 'fails'}"
         + ("" if v["has_cert"] else " (no certificate yet: any action passes)"),
     ]
+    if v.get("held"):
+        lines.append(f"dwell: nominal keeps control {v['held']} more")
     return "\n".join(line[:SIDEBAR_COLUMNS] for line in lines)
 
 

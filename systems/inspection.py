@@ -28,18 +28,20 @@ from rl.calf import CalfParams, certificate_test
 class InspectionSystem(System):
     phase = "simulation"
     after = ("ControlSystem",)
-    reads = ("state", "action", "mode", "q", "q_cert", "has_cert", "episode_step", "episode_return", "Selection",
+    reads = ("state", "action", "mode", "q", "q_cert", "has_cert", "fallback_hold", "episode_step", "episode_return",
+             "Selection",
              "Environment")
     writes = ("Inspection",)
 
     def setup(self, world) -> None:  # noqa: ANN001
-        self.params = CalfParams.from_config(world.resource(AppConfig).calf)
+        cfg = world.resource(AppConfig)
+        self.params = CalfParams.from_config(cfg.calf, cfg.env.dt)
         if not world.has_resource(Selection):
             world.insert_resource(Selection())
         self.info = world.insert_resource(Inspection())
         world.resource(Selection).listeners.append(self._on_select)
         self._selection_version = -1
-        self._before = (math.nan, False)  # (q_cert, has_cert) the next step will be tested against
+        self._before = (math.nan, False, 0)  # (q_cert, has_cert, fallback hold) the next step starts from
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
         world.events.subscribe("row_moved", self._on_row_moved)
@@ -58,7 +60,7 @@ class InspectionSystem(System):
         info = self.info
         if info.row >= 0 and np.any(rows == info.row):
             info.trace.clear()
-            self._before = (math.nan, False)  # ControlSystem forgets the certificate too
+            self._before = (math.nan, False, 0)  # ControlSystem forgets the certificate (and the dwell) too
 
     def _on_row_moved(self, src: int, dst: int) -> None:
         if src == self.info.row:
@@ -93,7 +95,12 @@ class InspectionSystem(System):
         table = world.resource(AgentTable)
         info.training = info.row == table.training_row
         if table.has_column("q_cert"):
-            self._before = (float(table.q_cert[info.row]), bool(table.has_cert[info.row]))
+            self._before = self._now(table, info.row)
+
+    @staticmethod
+    def _now(table: AgentTable, row: int) -> tuple[float, bool, int]:
+        hold = int(table.fallback_hold[row]) if table.has_column("fallback_hold") else 0
+        return float(table.q_cert[row]), bool(table.has_cert[row]), hold
 
     # -- every step ------------------------------------------------------------------------------
     def process(self, world, dt: float) -> None:  # noqa: ANN001
@@ -108,7 +115,7 @@ class InspectionSystem(System):
         env = world.resource(Environment)
         state = table.state[r : r + 1]
         q = table.q[r : r + 1]
-        q_cert, has_cert = self._before
+        q_cert, has_cert, hold = self._before
         norm = env.state_norm(state)
         test = certificate_test(q, np.array([q_cert]), np.array([has_cert]), norm, self.params)
         info.state = state[0].copy()
@@ -119,12 +126,14 @@ class InspectionSystem(System):
         info.has_cert = has_cert
         info.decrease = info.q - q_cert if has_cert else math.nan
         info.decrease_ok = bool(test.decrease_ok[0]) if has_cert else None
+        info.required = float(np.broadcast_to(test.required, (1,))[0]) if has_cert else math.nan
         info.kappa_low, info.kappa_up = float(test.kappa_low[0]), float(test.kappa_up[0])
         info.neg_q = -info.q
         finite = math.isfinite(info.q)
         info.low_ok = bool(info.kappa_low <= info.neg_q) if finite else None
         info.up_ok = bool(info.neg_q <= info.kappa_up) if finite else None
-        info.certified = bool(test.certified[0])
+        info.held = hold  # steps of a fallback dwell left when this step was decided
+        info.certified = bool(test.certified[0]) and hold == 0  # a held row falls back whatever the test says
         info.state_norm = float(norm[0])
         info.episode_step = int(table.episode_step[r]) + 1  # this step, before physics counts it
         info.episode_return = float(table.episode_return[r])
@@ -132,5 +141,5 @@ class InspectionSystem(System):
         info.steps_seen += 1
         info.version += 1
         # after this step the certificate is what ControlSystem left in the row
-        self._before = (float(table.q_cert[r]), bool(table.has_cert[r]))
+        self._before = self._now(table, r)
         info.trace.append(float(table.q_cert[r]), info.mode)

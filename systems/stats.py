@@ -189,7 +189,12 @@ class StatsSystem(System):
             "relax_rate": stats.relax_rate,
             "q": q,
             "q_cert": stats.q_cert,
-            "nu_bar": cfg.calf.nu_bar,
+            "required": stats.required,
+            "all_certification_rate": stats.all_certification_rate,
+            "all_intervention_rate": stats.all_intervention_rate,
+            "all_relax_rate": stats.all_relax_rate,
+            "all_success_rate": stats.all_success_rate,
+            "collect": f"{table.n if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
             "kappa_up": stats.kappa_up,
@@ -227,9 +232,9 @@ class StatsSystem(System):
             "state_names": self.state_names, "state": [float(x) for x in state],
             "mode": info.mode, "episode_step": info.episode_step, "state_norm": info.state_norm,
             "q": info.q, "q_cert": info.q_cert, "has_cert": info.has_cert, "decrease": info.decrease,
-            "decrease_ok": info.decrease_ok, "nu_bar": world.resource(AppConfig).calf.nu_bar,
+            "decrease_ok": info.decrease_ok, "required": info.required,
             "kappa_low": info.kappa_low, "kappa_up": info.kappa_up, "neg_q": info.neg_q,
-            "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified,
+            "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified, "held": info.held,
         }
 
     def _side_panels(self, world, hud: HudText, frame: int) -> None:  # noqa: ANN001

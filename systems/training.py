@@ -1,11 +1,18 @@
-"""TrainingSystem: the training agent's transition into replay, TD3 updates, and the statistics.
+"""TrainingSystem: the learners' transitions into replay, TD3 updates, and the statistics.
 
 Runs after PhysicsSystem. Each frame it stores (s = prev_state, a = action, r = reward,
-s' = next_state, terminated = goal or boundary, not timeout) of the training row only, runs
-`training.train_steps_per_frame` TD3 updates once `td3.start_training_step` steps are done,
-and keeps TrainingStats (it is that resource's only writer): counters all-time and for this
-session, the training agent's current CALF decision, episode returns and successes, and the
-certificate timeline of the current episode. Visual rows are never read here.
+s' = next_state, terminated) of the learners: the training row alone with `training.collect =
+"training"`, every row with `"all"` (one batched write: N agents, N transitions per frame). It runs
+`training.train_steps_per_frame` TD3 updates once `td3.start_training_step` steps are done, and
+keeps TrainingStats (it is that resource's only writer): the training agent's counters all-time
+and for this session, its current CALF decision, episode returns and successes and the
+certificate timeline of the current episode, and the same counts over all agents (`all_*`).
+
+What ends an episode for the critic: reaching the goal is terminal (nothing follows). A timeout
+is not (the system would go on). Leaving the boundary is, by default (`training.boundary_exit =
+"bootstrap"`), not terminal either: the target bootstraps from the critic at the exit state, so an
+exit costs what continuing from out there would cost and is never cheaper than staying;
+`"terminal"` is the old treatment (no cost after the exit).
 
 A transition with a NaN or inf in it, or one that ended as `Outcome.NONFINITE` (its reward was
 zeroed by physics), is kept out of the replay buffer and counted (`rejected_transitions`); TD3
@@ -32,11 +39,12 @@ class TrainingSystem(System):
     phase = "simulation"
     after = ("PhysicsSystem",)
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
-             "has_cert", "q_cert", "CalfState", "Counters")
+             "has_cert", "q_cert", "mode", "CalfState", "Counters")
     writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats")
 
     def __init__(self) -> None:
         self._ended: tuple[int, float, int] | None = None  # (outcome, return, length) of this frame
+        self._all_ended = (0, 0)  # (episodes, successes) of every agent this frame
         self._timeline_count = 0  # steps of the current episode offered to the timeline
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -48,12 +56,18 @@ class TrainingSystem(System):
         stats.policy = cfg.training.policy
         stats.exploration_noise = 0.0 if cfg.training.policy == "nominal" else cfg.td3.exploration_noise
         stats.p_relax = world.resource(CalfState).p_relax
+        stats.collect = cfg.training.collect
+        self.collect_all = cfg.training.collect == "all"
+        self.terminal_outcomes = (Outcome.GOAL, Outcome.BOUNDARY) if cfg.training.boundary_exit == "terminal" \
+            else (Outcome.GOAL,)
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
 
     def _on_episodes_ended(self, rows: np.ndarray, outcomes: np.ndarray, returns: np.ndarray,
                            lengths: np.ndarray) -> None:
         tr = self._world.resource(AgentTable).training_row
+        episodes, successes = self._all_ended
+        self._all_ended = (episodes + len(rows), successes + int(np.count_nonzero(outcomes == Outcome.GOAL)))
         hit = np.flatnonzero(rows == tr) if tr >= 0 else ()
         if len(hit):
             i = int(hit[0])
@@ -84,7 +98,8 @@ class TrainingSystem(System):
                 stats.relaxes += 1
                 stats.session_relaxes += 1
         stats.mode = decision.mode
-        stats.q, stats.q_cert, stats.delta = decision.q, decision.q_cert, decision.delta
+        stats.q, stats.q_cert, stats.delta, stats.required = decision.q, decision.q_cert, decision.delta, \
+            decision.required
         stats.kappa_low, stats.kappa_up, stats.state_norm = decision.kappa_low, decision.kappa_up, decision.state_norm
         stats.certified, stats.decrease_ok, stats.bounds_ok = decision.certified, decision.decrease_ok, decision.bounds_ok
         stats.has_cert = bool(table.has_cert[tr])
@@ -92,12 +107,8 @@ class TrainingSystem(System):
             stats.p_relax = world.resource(CalfState).p_relax
         self._timeline_append(stats, float(table.q_cert[tr]), decision.mode)
 
-        outcome = int(table.outcome[tr])
-        # a NONFINITE step's reward was zeroed by physics, not earned: it must not be learned from either
-        if outcome == Outcome.NONFINITE or not replay.add(
-                table.prev_state[tr], table.action[tr], float(table.reward[tr]), table.next_state[tr],
-                outcome in (Outcome.GOAL, Outcome.BOUNDARY)):
-            world.resource(Counters).add("rejected_transitions")
+        self._count_all_agents(stats, table, decision.filtered)
+        self._store(world, table, tr, replay)
         stats.buffer_size = len(replay)
 
         # -- learning --------------------------------------------------------------------------
@@ -140,6 +151,52 @@ class TrainingSystem(System):
             self._timeline_count = 0
         stats.episode_return = float(table.episode_return[tr])
         stats.episode_length = int(table.episode_step[tr])
+
+    def _store(self, world, table: AgentTable, tr: int, replay: ReplayBuffer) -> None:  # noqa: ANN001
+        """The learners' transitions into replay: the training row, or every row (one batched write).
+
+        A NONFINITE step's reward was zeroed by physics, not earned: it is never learned from."""
+        if self.collect_all:
+            n = table.n
+            outcome = table.outcome
+            keep = outcome != Outcome.NONFINITE
+            terminated = np.isin(outcome, self.terminal_outcomes)
+            if keep.all():
+                dropped = replay.add_batch(table.prev_state, table.action, table.reward, table.next_state, terminated)
+            else:
+                dropped = replay.add_batch(table.prev_state[keep], table.action[keep], table.reward[keep],
+                                           table.next_state[keep], terminated[keep])
+            refused = dropped + (n - int(np.count_nonzero(keep)))
+            world.resource(TrainingStats).collected += n - refused
+        else:
+            outcome = int(table.outcome[tr])
+            refused = outcome == Outcome.NONFINITE or not replay.add(
+                table.prev_state[tr], table.action[tr], float(table.reward[tr]), table.next_state[tr],
+                outcome in self.terminal_outcomes)
+            if not refused:
+                world.resource(TrainingStats).collected += 1
+        if refused:
+            world.resource(Counters).add("rejected_transitions", int(refused))
+
+    def _count_all_agents(self, stats: TrainingStats, table: AgentTable, filtered: bool) -> None:
+        """Every agent's decisions this frame and the episodes that ended (the `all_*` statistics).
+
+        `filtered`: the filter decided the training row's step (not in warm-up, not `nominal`)."""
+        n = table.n
+        stats.all_steps += n
+        if self.cfg.training.policy != "nominal" and (filtered or not self.collect_all):
+            counts = np.bincount(table.mode, minlength=3)
+            decided = n
+            if not filtered:  # warm-up: the training row acted nominal, the visual rows were filtered
+                counts[table.mode[table.training_row]] -= 1
+                decided -= 1
+            stats.all_calf_steps += decided
+            stats.all_interventions += int(counts[Mode.FALLBACK])
+            stats.all_relaxes += int(counts[Mode.RELAX])
+        episodes, successes = self._all_ended
+        self._all_ended = (0, 0)
+        stats.all_episodes += episodes
+        stats.all_successes += successes
 
     def _timeline_append(self, stats: TrainingStats, q_cert: float, mode: int) -> None:
         """Append one point; when full, keep every other point and double the stride (bounded)."""

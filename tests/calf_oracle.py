@@ -27,7 +27,11 @@ def filter_one(s, a_actor, q_pair, a_nominal, coin, p_relax, cert, params):
     else:
         low = kappa(r, params.kappa_low_coeff, params.kappa_on)
         up = kappa(r, params.kappa_up_coeff, params.kappa_on)
-        certified = (q - q_cert >= params.nu_bar) and (low <= -q <= up)
+        if params.decrease == "relative":
+            required = params.nu_rate * params.dt * abs(q_cert)
+        else:
+            required = params.nu_bar
+        certified = (q - q_cert >= required) and (low <= -q <= up)
     if not usable:
         mode = Mode.FALLBACK  # a non-finite action or Q: the nominal policy acts
     elif certified:

@@ -159,7 +159,7 @@ def test_headless_training_writes_every_output(capsys, tmp_path, monkeypatch):
     assert code == 0, err
     run = tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == ["calf_log.csv", "calf_log.prev.csv", "checkpoint.pt",
-                                                      "config.toml", "episodes.csv", "rewards.png",
+                                                      "config.toml", "episodes.csv", "eval.csv", "rewards.png",
                                                       "run_summary.json"]
     summary = json.loads((run / "run_summary.json").read_text())
     required = {"episodes", "total_steps", "success_rate", "success_rate_last20", "certification_rate",

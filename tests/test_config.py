@@ -14,15 +14,35 @@ def test_presets_set_the_documented_values():
     q, s, t = (build_config(train_preset=p) for p in ("quick", "standard", "thorough"))
     assert (q.training.episodes, q.env.max_steps_per_episode) == (100, 500)
     assert (s.training.episodes, s.env.max_steps_per_episode) == (500, 750)
-    assert (t.training.episodes, t.env.max_steps_per_episode, t.td3.batch_size) == (1000, 1000, 128)
+    assert (t.training.episodes, t.env.max_steps_per_episode, t.td3.batch_size) == (1000, 1000, 512)
 
 
-def test_domain_defaults():
+def test_documented_defaults():
     c = build_config()
     assert c.env.dt == 0.01 and c.env.goal_epsilon == 0.05 and c.env.boundary_limit == 5.0
     assert (c.env.pd_kp, c.env.pd_kd) == (2.0, 2.0)
-    assert c.td3.gamma == 0.99 and c.td3.tau == 0.005 and c.td3.batch_size == 64
-    assert c.calf.nu_bar == 0.01 and c.calf.lambda_relax == 0.99995 and c.calf.p_relax_start == 0.99995
+    assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256 and c.td3.explore == "executed"
+    assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.exploration_noise, c.td3.value_scale) == (1e-3, 1e-3, 1.5, 0.0)
+    assert c.calf.decrease == "relative" and c.calf.nu_rate == 0.5 and c.calf.kappa_up_coeff == 3000.0
+    assert c.calf.fallback_dwell == 1.0
+    assert c.calf.p_relax_start == 0.0 and c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
+    assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == ("all", 2, "bootstrap")
+
+
+def test_the_previous_defaults_stay_reachable_through_a_config_file():
+    """experiments/configs/previous_defaults.toml brings back every setting the learning defaults replaced."""
+    from pathlib import Path
+
+    from config.schema import critic_value_scale
+
+    c = load_config(Path(__file__).resolve().parents[1] / "experiments" / "configs" / "previous_defaults.toml")
+    assert (c.td3.gamma, c.td3.actor_lr, c.td3.critic_lr, c.td3.batch_size, c.td3.buffer_size) == \
+        (0.99, 3e-4, 3e-4, 64, 100_000)
+    assert (c.td3.exploration_noise, c.td3.explore, critic_value_scale(c)) == (0.5, "actor", 1.0)
+    assert (c.calf.decrease, c.calf.nu_bar, c.calf.kappa_up_coeff, c.calf.p_relax_start, c.calf.fallback_dwell) == \
+        ("absolute", 0.01, 1000.0, 0.99995, 0.0)
+    assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == \
+        ("training", 1, "terminal")
 
 
 def test_file_values_beat_presets_and_overrides_beat_files():

@@ -137,4 +137,5 @@ def test_a_run_with_nan_written_into_the_returns_writes_every_output(tmp_path, m
     assert summary["episodes"] == 6 and summary["numerics"]["nonfinite_values"] > 0
     assert summary["mean_return_last10"] is not None
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert names == ["calf_log.csv", "checkpoint.pt", "config.toml", "episodes.csv", "rewards.png", "run_summary.json"]
+    assert names == ["calf_log.csv", "checkpoint.pt", "config.toml", "episodes.csv", "eval.csv", "rewards.png",
+                     "run_summary.json"]

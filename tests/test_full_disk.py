@@ -75,7 +75,7 @@ def test_torch_saves_runtime_error_on_a_full_disk_is_a_warning_not_a_crash(tmp_p
     assert err.splitlines()[-1].startswith("app.py: error: checkpoint in run: not written (RuntimeError")
     assert json.loads((tmp_path / "run" / "run_summary.json").read_text())["episodes"] == 4  # the rest was saved
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["calf_log.csv", "config.toml", "episodes.csv",
-                                                                   "rewards.png", "run_summary.json"]
+                                                                   "eval.csv", "rewards.png", "run_summary.json"]
 
 
 class FlakyFile:

@@ -14,19 +14,24 @@ def module_outputs(nets, s, a):
         return nets.actor(st).numpy(), nets.critic(st, at).numpy()
 
 
-@pytest.mark.parametrize("n", [0, 1, 7, INFERENCE_CHUNK, INFERENCE_CHUNK + 1, 2 * INFERENCE_CHUNK + 5])
-def test_inference_equals_the_modules_at_every_size(n):
+@pytest.mark.parametrize("n,value_scale", [(0, 1.0), (1, 1.0), (7, 2000.0), (INFERENCE_CHUNK, 1.0),
+                                           (INFERENCE_CHUNK + 1, 1.0), (2 * INFERENCE_CHUNK + 5, 500.0)])
+def test_inference_equals_the_modules_at_every_size(n, value_scale):
     rng = np.random.default_rng(n)
-    nets = build_networks(3, 2, np.array([1.0, 2.0]), hidden=32, layers=3, seed=1)
+    nets = build_networks(3, 2, np.array([1.0, 2.0]), hidden=32, layers=3, seed=1, value_scale=value_scale)
     s, a = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
     actor, both = module_outputs(nets, s, a)
     assert nets.act(s).shape == (n, 2) and nets.act(s).dtype == np.float64
     np.testing.assert_allclose(nets.act(s), actor, atol=1e-6)
-    np.testing.assert_allclose(nets.q(s, a, which="both"), both, atol=1e-5)
-    np.testing.assert_allclose(nets.q(s, a, which="q1"), both[0], atol=1e-5)
-    np.testing.assert_allclose(nets.q(s, a, which="min"), both.min(axis=0), atol=1e-5)
+    tol = 1e-5 * value_scale  # Q = value_scale * the layers' output, in training and in inference alike
+    np.testing.assert_allclose(nets.q(s, a, which="both"), both, atol=tol)
+    np.testing.assert_allclose(nets.q(s, a, which="q1"), both[0], atol=tol)
+    np.testing.assert_allclose(nets.q(s, a, which="min"), both.min(axis=0), atol=tol)
     for convention in ("q1", "min_twin"):
-        np.testing.assert_allclose(nets.certificate_q(s, a, convention), certified_q(both, convention), atol=1e-5)
+        np.testing.assert_allclose(nets.certificate_q(s, a, convention), certified_q(both, convention), atol=tol)
+    if n and value_scale != 1.0:
+        plain = build_networks(3, 2, np.array([1.0, 2.0]), hidden=32, layers=3, seed=1)
+        np.testing.assert_allclose(nets.q(s, a, which="both"), value_scale * plain.q(s, a, which="both"), rtol=1e-5)
 
 
 def test_q1_never_touches_the_second_head_and_min_does():

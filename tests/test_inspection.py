@@ -12,12 +12,20 @@ from components.view_state import HudText, Selection, ViewState
 from config.schema import AppConfig
 from runtime import controls
 from systems.stats import StatsSystem
-from tests.view_worlds import view_world
+from runtime.build import build_world
+from runtime.view import add_view_systems
+from tests.view_worlds import view_config, view_world
 
 
 def calf_world(agents=6, **sections):
-    return view_world(agents=agents, policy="calf", training=True,
-                      env={"max_steps_per_episode": 60}, td3={"start_training_step": 20, "batch_size": 16}, **sections)
+    """Visual agents that are not learners (collect = "training"), so none of them sits out a warm-up."""
+    sections = {"env": {"max_steps_per_episode": 60}, "td3": {"start_training_step": 20, "batch_size": 16},
+                **sections}
+    sections["training"] = {"policy": "calf", "collect": "training", **sections.get("training", {})}
+    cfg = view_config(agents, 7, "calf", **sections)
+    world = build_world(cfg)
+    add_view_systems(world, cfg)
+    return world
 
 
 def test_the_panel_values_are_the_certificate_test_of_each_step():
@@ -31,21 +39,24 @@ def test_the_panel_values_are_the_certificate_test_of_each_step():
     for _ in range(400):
         row = table.row_of(entity)
         before_q_cert, before_has = float(table.q_cert[row]), bool(table.has_cert[row])
+        before_hold = int(table.fallback_hold[row])
         world.step()
         row = table.row_of(entity)
         assert info.row == row and info.steps_seen > 0
         s = table.prev_state[row]  # the state the filter decided at (the row may have respawned since)
         norm = math.sqrt(float(s @ s))
         q = float(table.q[row])
-        assert info.q == q and info.mode == int(table.mode[row])
+        assert info.q == q and info.mode == int(table.mode[row]) and info.held == before_hold
         assert info.kappa_low == pytest.approx(params.kappa_low_coeff * norm**2)
         assert info.kappa_up == pytest.approx(params.kappa_up_coeff * norm**2)
         assert info.low_ok == (info.kappa_low <= -q) and info.up_ok == (-q <= info.kappa_up)
         if before_has:
             episodes_with_cert += 1
             assert info.q_cert == before_q_cert and info.decrease == pytest.approx(q - before_q_cert)
-            assert info.decrease_ok == (q - before_q_cert >= params.nu_bar)
-            assert info.certified == (info.decrease_ok and info.low_ok and info.up_ok)
+            required = params.nu_rate * world.resource(AppConfig).env.dt * abs(before_q_cert)  # relative (default)
+            assert info.required == pytest.approx(required)
+            assert info.decrease_ok == (q - before_q_cert >= required)
+            assert info.certified == (info.decrease_ok and info.low_ok and info.up_ok and info.held == 0)
         else:
             assert info.decrease_ok is None and math.isnan(info.q_cert) and info.certified
         # a visual agent is certified exactly when the filter chose CERTIFIED

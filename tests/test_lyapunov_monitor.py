@@ -91,6 +91,7 @@ def test_monitor_matches_a_loop_oracle():
 def test_monitor_runs_from_the_command_line_and_reports(tmp_path, capsys):
     prof = tmp_path / "p.json"
     code = app.main(["--headless", "--frames", "300", "--no-progress", "--agents", "3", "--plugin", SPEC,
+                     "--set", "env.max_steps_per_episode=100",  # episodes end (the monitor reports at episode end)
                      "--profile", str(prof), "--out", str(tmp_path / "run")])
     assert code == 0, capsys.readouterr().err
     data = json.loads(prof.read_text())

@@ -31,7 +31,8 @@ AGENTS = 5
 
 def world_for(**sections):
     over = {"visual": {"agents": AGENTS}, "env": {"max_steps_per_episode": 60},
-            "td3": {"start_training_step": 10, "batch_size": 8}, "run": {"seed": 3}}
+            "td3": {"start_training_step": 10, "batch_size": 8}, "run": {"seed": 3},
+            "training": {"collect": "training", "train_steps_per_frame": 1}}
     for k, v in sections.items():
         over.setdefault(k, {}).update(v)
     return build_world(build_config(overrides=over))

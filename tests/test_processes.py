@@ -13,6 +13,7 @@ rest of the suite:
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -90,11 +91,17 @@ def test_the_same_seed_and_config_give_the_same_run(runs, other):
     for s in (sa, sb):
         s.pop("steps_per_second")
         s.pop("provenance")  # the command line and folder differ by design
+        s["evaluation"].pop("wall_time")  # when the evaluation ran, in seconds of this machine's time
     assert sa["episodes"] >= 3 and sa["train_updates"] > 0  # episodes ended and training ran
     _close(sa, sb)
     episodes = [[row.rsplit(",", 1)[0] for row in (r.folder / "run" / "episodes.csv").read_text().splitlines()]
                 for r in (a, b)]  # every column but the wall time
     assert episodes[0] == episodes[1] and len(episodes[0]) == sa["episodes"] + 1
+    evals = []
+    for r in (a, b):
+        with open(r.folder / "run" / "eval.csv", newline="") as f:
+            evals.append([{k: v for k, v in row.items() if k != "wall_time"} for row in csv.DictReader(f)])
+    assert evals[0] == evals[1] and evals[0][-1]["episode"] == str(sa["episodes"])  # the final evaluation
     log_a = (a.folder / "run" / "calf_log.csv").read_bytes()
     assert log_a == (b.folder / "run" / "calf_log.csv").read_bytes()  # the same trajectory, step by step
     ca, cb = checkpoint_of(a), checkpoint_of(b)

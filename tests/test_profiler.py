@@ -41,7 +41,7 @@ def test_report_has_the_documented_shape(tmp_path):
     assert data["meta"]["frames"] == 120 and data["meta"]["agents"] == 5
     assert set(data["frame"]) >= {"mean_ms", "median_ms", "p95_ms", "max_ms", "fps"}
     assert list(data["systems"]) == ["FiniteCheckSystem", "PopulationSystem", "ControlSystem", "PhysicsSystem",
-                                     "TrainingSystem", "ProfilerSystem"]
+                                     "TrainingSystem", "EvaluationSystem", "ProfilerSystem"]
     for s in data["systems"].values():
         assert set(s) >= {"mean_ms", "median_ms", "p95_ms", "max_ms", "share"}
         assert 0 <= s["median_ms"] <= s["p95_ms"] <= s["max_ms"]

@@ -9,10 +9,15 @@ from rl.calf_state import CalfState
 from rl.relax import ExponentialDecay, LinearRamp, ZeroInGoalRegion, make_schedule
 
 
-def test_exponential_default_starts_at_lambda_and_decays_every_step():
+def test_the_default_never_relaxes():
     sched = make_schedule(build_config().calf)
+    assert isinstance(sched, ExponentialDecay) and sched.value(0) == 0.0 and sched.value(10**6) == 0.0
+
+
+def test_exponential_from_lambda_decays_every_step():
+    sched = make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.99995}}).calf)
     assert isinstance(sched, ExponentialDecay)
-    assert sched.value(0) == 0.99995  # it starts at lambda_relax
+    assert sched.value(0) == 0.99995  # the previous default: it starts at lambda_relax
     assert sched.value(1) == pytest.approx(0.99995**2, rel=1e-12)
     assert sched.value(50_000) == pytest.approx(0.99995 ** 50_001, rel=1e-9)
     state = CalfState(sched)
@@ -44,7 +49,8 @@ def test_linear_ramp_down_and_up(start, end):
 
 
 def test_goal_zero_is_zero_inside_the_goal_region_only():
-    cfg = build_config(overrides={"calf": {"relax_schedule": "goal_zero", "relax_goal_radius": 0.3}})
+    cfg = build_config(overrides={"calf": {"relax_schedule": "goal_zero", "relax_goal_radius": 0.3,
+                                           "p_relax_init": 0.99995}})
     s = make_schedule(cfg.calf)
     assert isinstance(s, ZeroInGoalRegion)
     p = s.per_agent(s.value(10), np.array([0.0, 0.29, 0.3, 2.0]))

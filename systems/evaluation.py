@@ -1,0 +1,141 @@
+"""EvaluationSystem: the current policy judged without noise, from fixed starts, as training goes.
+
+Every `evaluation.every` episodes of the training agent (and at the end of a run, through
+`evaluate_now`), the run's policy is rolled out from `evaluation.starts` fixed start states
+(seeded by `evaluation.seed` alone, so every run and every policy meets the same starts):
+
+- `calf`: the actor through the CALF filter, exploration off, P_relax 0 (an uncertified step
+  falls back to the nominal policy);
+- `actor`: the bare actor, exploration off (the certificate is computed, never enforced);
+- `nominal`: the nominal policy.
+
+With `evaluation.references` the same starts are also run with the nominal policy (once: it
+never changes) and the bare actor, so each result carries its own comparison. All rollouts are
+batched over the starts (rl.evaluation.rollout); nothing here touches the agent table, the
+replay buffer, the random streams or the networks' weights, so evaluating never changes the
+training run. Each result is kept in `EvalHistory`, shown on the HUD and emitted as the event
+`evaluation_done(result)` (the run's outputs write it to eval.csv).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import numpy as np
+
+from components.resources import HudLines
+from components.training_stats import TrainingStats
+from config.schema import AppConfig
+from ecs.system import System
+from envs.base import Environment, Outcome
+from rl.calf import CalfParams
+from rl.evaluation import EvalResult, FilterPolicy, NominalPolicy, RolloutResult, evaluation_starts, rollout
+
+
+class EvalHistory:
+    """Resource: the evaluations of this session, newest last (bounded)."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self.results: deque[EvalResult] = deque(maxlen=maxlen)
+
+    @property
+    def last(self) -> EvalResult | None:
+        return self.results[-1] if self.results else None
+
+
+class EvaluationSystem(System):
+    phase = "simulation"  # after each simulation step, whatever the time warp
+    after = ("TrainingSystem",)
+    reads = ("TrainingStats", "Networks", "Environment")
+    writes = ("EvalHistory", "HudLines")
+
+    def setup(self, world) -> None:  # noqa: ANN001
+        cfg = world.resource(AppConfig)
+        self.cfg = cfg
+        self.env = world.resource(Environment)
+        self.starts = evaluation_starts(self.env, cfg.evaluation.starts, cfg.evaluation.seed)
+        self.params = CalfParams.from_config(cfg.calf, cfg.env.dt)
+        self.history = world.try_resource(EvalHistory) or world.insert_resource(EvalHistory())
+        self._nominal: RolloutResult | None = None
+        self._done_at: tuple[int, int] | None = None  # (episodes, total_steps) of the last evaluation
+        self._seen: int | None = None  # the training agent's episodes at the last frame
+        self._t0 = time.perf_counter()
+
+    def process(self, world, dt: float) -> None:  # noqa: ANN001
+        every = self.cfg.evaluation.every
+        episodes = world.resource(TrainingStats).episodes
+        ended = self._seen is not None and episodes != self._seen  # an episode ended this frame (not a resume)
+        self._seen = episodes
+        if every and ended and episodes % every == 0:
+            self.evaluate_now(world)
+
+    # -- the evaluation --------------------------------------------------------------------------
+    def _max_steps(self) -> int:
+        return self.cfg.env.max_steps_per_episode
+
+    def nominal_reference(self) -> RolloutResult:
+        if self._nominal is None:
+            self._nominal = rollout(self.env, NominalPolicy(self.env), self.starts, self._max_steps())
+        return self._nominal
+
+    def evaluate_now(self, world) -> EvalResult | None:  # noqa: ANN001
+        """Evaluate the current policy (unless this exact state was just evaluated); emit the result."""
+        stats = world.resource(TrainingStats)
+        at = (stats.episodes, stats.total_steps)
+        if at == self._done_at:
+            return None
+        self._done_at = at
+        policy = self.cfg.training.policy
+        env, starts, steps = self.env, self.starts, self._max_steps()
+        actor = None
+        if policy == "nominal":
+            main = self.nominal_reference()
+        else:
+            nets = _networks(world)
+            actor_policy = FilterPolicy("actor", env, nets, self.params, p_relax=1.0)
+            if policy == "calf":
+                main = rollout(env, FilterPolicy("calf", env, nets, self.params, p_relax=0.0), starts, steps)
+                if self.cfg.evaluation.references:
+                    actor = rollout(env, actor_policy, starts, steps)
+            else:
+                main = actor = rollout(env, actor_policy, starts, steps)
+        if policy == "nominal" and self.cfg.evaluation.references:
+            actor = rollout(env, FilterPolicy("actor", env, _networks(world), self.params, p_relax=1.0), starts, steps)
+        nominal = self.nominal_reference() if self.cfg.evaluation.references or policy == "nominal" else None
+        nan = math.nan
+        result = EvalResult(
+            episode=stats.episodes, total_steps=stats.total_steps, collected=stats.collected,
+            wall_time=time.perf_counter() - self._t0, policy=policy, starts=len(starts),
+            success_rate=main.success_rate, mean_return=float(main.returns.mean()),
+            mean_length=float(main.lengths.mean()),
+            certified_share=main.certified_share if policy != "nominal" else nan,
+            fallback_share=main.fallback_share if policy == "calf" else (1.0 if policy == "nominal" else 0.0),
+            boundary_rate=main.rate(Outcome.BOUNDARY), timeout_rate=main.rate(Outcome.TIMEOUT),
+            nominal_success_rate=nominal.success_rate if nominal else nan,
+            nominal_mean_return=float(nominal.returns.mean()) if nominal else nan,
+            actor_success_rate=actor.success_rate if actor else nan,
+            actor_mean_return=float(actor.returns.mean()) if actor else nan,
+        )
+        self.history.results.append(result)
+        hud = world.try_resource(HudLines)
+        if hud is not None:
+            hud["evaluation"] = hud_line(result)
+        world.events.emit("evaluation_done", result)
+        return result
+
+
+def _networks(world):  # noqa: ANN001, ANN202
+    from rl.networks import Networks
+
+    return world.resource(Networks)
+
+
+def hud_line(r: EvalResult) -> str:
+    """One line for the HUD and the progress output."""
+    text = f"eval @ep {r.episode}: success {r.success_rate:.0%}, return {r.mean_return:.0f}"
+    if np.isfinite(r.return_gain) and r.policy != "nominal":
+        text += f" ({r.return_gain:+.0%} vs nominal)"
+    if np.isfinite(r.certified_share):
+        text += f", certified {r.certified_share:.0%}"
+    return text
