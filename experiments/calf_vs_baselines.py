@@ -1,17 +1,19 @@
 """CALF against the bare actor and the nominal policy over many seeds: one sweep, then one report.
 
-    python experiments/calf_vs_baselines.py                       # 10 seeds x 3 policies, point mass, 100 episodes
-    python experiments/calf_vs_baselines.py --seeds 0-4 --systems point_mass,differential_drive --budgets 100,300
-    python experiments/calf_vs_baselines.py --set calf.nu_bar=0.01,1 --policies calf
+    python experiments/calf_vs_baselines.py                       # 5 seeds x 3 policies, point mass, 100 episodes, 64 learners
+    python experiments/calf_vs_baselines.py --systems differential_drive --budgets 60 \
+        --set env.max_steps_per_episode=1000 --out experiments/results/drive   # docs/LEARNING.md's drive runs
+    python experiments/calf_vs_baselines.py --set calf.nu_rate=0.5,2 --policies calf
     python experiments/calf_vs_baselines.py --analyse-only        # the report again from the finished runs
     python experiments/calf_vs_baselines.py --figures docs        # also copy the charts to docs/learning_*.png
 
-Every run is the ordinary headless program (`python app.py --headless --policy P --seed S ...`, the
-`quick` training preset unless --train-preset says otherwise), run by `python app.py sweep` on Ray:
+Every run is the ordinary headless program (`python app.py --headless --policy P --seed S --agents 63
+...`, the `quick` training preset unless --train-preset says otherwise), run by `python app.py sweep` on Ray:
 environments and budgets (episodes per run) are variants of the sweep (`--set env.system=...`,
 `--set training.episodes=...`), so every combination runs for every policy and seed. The runs go to
 OUT/runs/ and the report (`python app.py report`: curves with median and interquartile band, IQM
-with stratified-bootstrap intervals, tables) to OUT/report/. Stopped or partly failed? The same
+with stratified-bootstrap intervals, tables) to OUT/report/, and the per-seed evaluation tables of
+docs/LEARNING.md (experiments/learning_evidence.py) to OUT/report/evidence.md. Stopped or partly failed? The same
 command again runs only what is missing.
 """
 from __future__ import annotations
@@ -28,7 +30,8 @@ DEFAULT_OUT = ROOT / "experiments" / "results" / "calf_vs_baselines"
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", default="0-9", help="seeds: 0-9, 1,2,3 ... (default 0-9)")
+    p.add_argument("--seeds", default="1-5", help="seeds: 1-5, 0-9, 1,2,3 ... (default 1-5)")
+    p.add_argument("--agents", default="63", help="agents besides the training agent, all learners (default 63)")
     p.add_argument("--policies", default="calf,actor,nominal", help="default calf,actor,nominal")
     p.add_argument("--systems", default="point_mass", help="comma-separated environments (default point_mass)")
     p.add_argument("--budgets", default=None, help="comma-separated episodes per run (default: the training "
@@ -48,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def sweep_argv(args: argparse.Namespace, runs: Path) -> list[str]:
     argv = ["--out", str(runs), "--seeds", args.seeds, "--policies", args.policies, "--train-preset",
-            args.train_preset, "--set", f"env.system={args.systems}"]
+            args.train_preset, "--agents", args.agents, "--set", f"env.system={args.systems}"]
     if args.budgets:
         argv += ["--set", f"training.episodes={args.budgets}"]
     for item in args.set:
@@ -86,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     code = app.main(["report", str(runs), "--out", str(report), "--last", args.last])
     if code != 0:
         return code
+    if next(runs.rglob("eval.csv"), None) is None:
+        print("calf_vs_baselines: no run holds evaluations (eval.csv); the evidence tables are skipped")
+    else:
+        from experiments import learning_evidence
+
+        code = learning_evidence.main([str(runs), "--markdown", str(report / "evidence.md")])
+        if code != 0:
+            return code
     if args.figures:
         dest = Path(args.figures)
         dest.mkdir(parents=True, exist_ok=True)

@@ -47,8 +47,8 @@ def load_runs(roots: list[Path]) -> list[dict]:
             summary = json.loads(summary_path.read_text())
             with open(ev, newline="", encoding="utf-8") as f:
                 rows = [{k: (v if k == "policy" else _float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
-            if not rows:
-                continue
+            if not rows or summary.get("interrupted"):
+                continue  # nothing evaluated, or stopped before its budget: not comparable
             runs.append({"folder": folder, "label": root.name, "system": summary["system"],
                          "policy": summary["policy"], "seed": summary["seed"], "evals": rows,
                          "agents": summary.get("all_agents", {}), "interrupted": summary.get("interrupted")})

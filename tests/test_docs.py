@@ -215,7 +215,7 @@ def test_problem_md_states_the_programs_defaults():
             checked += 1
     assert checked >= 20
     every = {f"{n}.{f.name}" for n, cls in SECTIONS.items() for f in attrs.fields(cls)}
-    assert set(re.findall(r"`(\w+\.\w+)`", text)) <= every | {"checkpoint.pt", "episodes.csv"}
+    assert set(re.findall(r"`(\w+\.\w+)`", text)) <= every | {"checkpoint.pt", "episodes.csv", "eval.csv"}
 
 
 def test_problem_md_presets_are_the_programs():

@@ -196,7 +196,7 @@ def test_the_experiment_script_builds_one_sweep_and_reports_it(tmp_path, capsys)
     argv = sweep_argv(args, tmp_path / "runs")
     assert argv[:6] == ["--out", str(tmp_path / "runs"), "--seeds", "0-2", "--policies", "calf,actor,nominal"]
     for pair in (["--set", "env.system=point_mass,differential_drive"], ["--set", "training.episodes=100,300"],
-                 ["--set", "calf.nu_bar=0.01,1"], ["--cpus", "2"], ["--train-preset", "quick"]):
+                 ["--set", "calf.nu_bar=0.01,1"], ["--cpus", "2"], ["--train-preset", "quick"], ["--agents", "63"]):
         assert any(argv[i:i + 2] == pair for i in range(len(argv))), pair
     # --analyse-only: the report of what is there, and the charts copied for the docs
     for policy in ("calf", "nominal"):
