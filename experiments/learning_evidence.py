@@ -8,7 +8,8 @@ groups runs by environment, policy and label (the sweep folder's name), and prin
 
 - per seed, the last evaluation: success against the nominal policy's on the same starts, the
   return gain over the nominal, the certified share; with the median and interquartile range;
-- whether CALF's success was at least the nominal's at the last evaluation and at every one;
+- whether CALF's success was at least the nominal's at the last evaluation and at every one, and
+  its lowest success over all evaluations (with the episode);
 - the wall time and training-agent steps at which each run first met the targets (success >= the
   nominal's, return gain >= 10 %, certified share >= 30 %), to compare collection settings.
 
@@ -84,26 +85,30 @@ def tables(runs: list[dict]) -> list[str]:
         members.sort(key=lambda r: r["seed"])
         out += ["", f"### {system}: {label}, policy {policy} ({len(members)} runs)", "",
                 "| seed | steps | success (nominal) | return gain | certified | bare actor success | "
-                "success >= nominal: last / every evaluation | targets first met (wall s, steps) |",
-                "|---|---|---|---|---|---|---|---|"]
+                "success >= nominal: last / every evaluation | lowest success (episode) | "
+                "targets first met (wall s, steps) |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for r in members:
             last = r["evals"][-1]
             every = all(e["success_rate"] >= e["nominal_success_rate"] for e in r["evals"])
             hit = first_target(r["evals"]) if policy == "calf" else None
             when = f"{hit['wall_time']:.0f} s, {int(hit['total_steps'])}" if hit else "not met"
+            worst = min(r["evals"], key=lambda e: e["success_rate"])
             out.append(
                 f"| {r['seed']} | {int(last['total_steps'])} | {last['success_rate']:.0%} "
                 f"({last['nominal_success_rate']:.0%}) | {last['return_gain']:+.1%} | "
                 f"{_pct(last['certified_share'])} | {_pct(last['actor_success_rate'])} | "
                 f"{'yes' if last['success_rate'] >= last['nominal_success_rate'] else 'NO'} / "
-                f"{'yes' if every else 'no'} ({len(r['evals'])}) | {when if policy == 'calf' else '-'} |")
+                f"{'yes' if every else 'no'} ({len(r['evals'])}) | "
+                f"{worst['success_rate']:.0%} ({int(worst['episode'])}) | {when if policy == 'calf' else '-'} |")
         lasts = [m["evals"][-1] for m in members]
         out.append(
             f"| median [IQR] | {_med_iqr([e['total_steps'] for e in lasts], '.0f')} | "
             f"{_med_iqr([e['success_rate'] for e in lasts], '.0%')} | "
             f"{_med_iqr([e['return_gain'] for e in lasts], '+.1%')} | "
             f"{_med_iqr([e['certified_share'] for e in lasts], '.0%')} | "
-            f"{_med_iqr([e['actor_success_rate'] for e in lasts], '.0%')} | | |")
+            f"{_med_iqr([e['actor_success_rate'] for e in lasts], '.0%')} | | "
+            f"{_med_iqr([min(e['success_rate'] for e in m['evals']) for m in members], '.0%')} | |")
         walls = [m["evals"][-1]["wall_time"] for m in members]
         out.append(f"\nWall time of the whole run (s): median {np.median(walls):.0f}, range "
                    f"{min(walls):.0f}-{max(walls):.0f}.")

@@ -39,6 +39,7 @@ def test_the_targets_are_met_only_when_all_three_hold_at_once(tmp_path, capsys):
     assert "| 1 | 4000 | 100% (100%) | +10.0% | 30% |" in text and "| 20 s, 4000 |" in text
     assert "| 2 | 3000 | 100% (100%) | +9.0% |" in text and "not met" in text
     assert "yes / no (3)" in text  # seed 2: its last evaluation matches the nominal, not every one did
+    assert "yes / no (3) | 99% (20) |" in text  # its lowest success, at episode 20
 
 
 def test_refuses_in_one_line_without_finished_runs(tmp_path, capsys):
