@@ -86,15 +86,16 @@ def main(argv: list[str]) -> int:
     if ev is not None:
         charts.append(ev)
     charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
+    made_with = " ".join([f"{command()} report", *argv])
     atomic_write_json(out / "report.json", {
-        "command": " ".join([f"{command()} report", *argv]),
+        "command": made_with,
         "last": args.last,
         "runs": [{"folder": str(r.folder), "group": r.label, "environment": r.system, "seed": r.seed,
                   "episodes": int(len(r.episodes["episode"])), "evaluations": 0 if r.evals is None
                   else int(len(r.evals["total_steps"]))} for r in runs],
         "summaries": [s.as_dict() for s in summaries],
     })
-    md = write_markdown(out / "summary.md", runs, groups, summaries, args.last, args.window, charts, command,
+    md = write_markdown(out / "summary.md", runs, groups, summaries, args.last, args.window, charts, made_with,
                         args.reps)
     print(f"report written to {md} ({', '.join(c.name for c in charts)}, report.json)")
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -84,6 +85,7 @@ def test_final_scores_median_iqr_and_iqm_by_hand(tmp_path, capsys):
     assert _summary(rep, "policy=nominal", "certified_share")["runs"] == 0  # no filter decisions: no score
     md = (tmp_path / "sw" / "report" / "summary.md").read_text()
     assert "| policy=calf | 4 | 25% [18%, 45%] | 25% [" in md
+    assert re.search(r"Made with `(python app\.py|calf-ecs) report .+`\.", md) and rep["command"] in md
     for png in ("curves_episodes.png", "final_scores.png"):
         assert (tmp_path / "sw" / "report" / png).read_bytes()[:4] == b"\x89PNG"
     assert not (tmp_path / "sw" / "report" / "curves_eval.png").exists()  # no run evaluated
