@@ -7,8 +7,9 @@ For every environment and seed:
   rewards, episode ends and start distribution) with the same networks (td3.hidden_layers x
   td3.hidden_size ReLU actor and twin critics), the hyper-parameters of config/schema.py's
   TD3Config, and the same budget rule: as many training episodes as the program's run
-  (`training.episodes`) of at most `env.max_steps_per_episode` steps, one update per step after
-  `td3.start_training_step` steps.
+  (`training.episodes`) of at most `env.max_steps_per_episode` steps, `training.train_steps_per_frame`
+  updates per step after `td3.start_training_step` steps. SB3 has no counterpart of our critic's
+  output scale (`td3.value_scale`): its critic outputs Q directly.
 Then every trained policy is evaluated without noise by rl.evaluation on the same fixed starts
 (`--eval-starts`, `--eval-seed`); the nominal policy on the same starts is the reference.
 
@@ -274,6 +275,10 @@ def table(systems: list[str], seeds: list[int], starts_count: int, eval_seed: in
         "CALF is evaluated as it acts without exploration: its actor where the certificate holds, the nominal",
         "policy on every other step (no relax steps); \"actor certified\" is the share of its evaluation steps",
         "on which the actor acted.",
+        "",
+        "Settings: the program's defaults (`config/schema.py`), one learner per run (`--agents 0`), so that",
+        "SB3's TD3 and ours see the same data; SB3's critic has no output scale (`td3.value_scale`). CALF",
+        "with 64 learners: [LEARNING.md](LEARNING.md).",
         "",
     ]
     for system in systems:
