@@ -144,6 +144,7 @@ class Hud:
         for name, path in self.paths.items():
             x, y = layout.text_origin[name]
             path.setPos(x, y, 0)
+            path.setScale(layout.text_scale)
         x0, x1, y0, y1 = layout.plot
         pad = 0.05 * (y1 - y0)
         self.timeline.set_box(x0 + pad, x1 - pad, y0 + pad, y1 - pad)
@@ -154,7 +155,7 @@ class Hud:
             return
         found = legend_positions(self.texts["stats"])
         x, y = self.layout.text_origin["stats"]
-        s = TEXT_SCALE
+        s = self.layout.text_scale
         for k, (name, _label) in enumerate(LEGEND):
             if name in found:
                 line, col = found[name]

@@ -20,6 +20,7 @@ GAP = 0.6  # text units between panels
 MAX_SIDEBAR_SHARE = 0.5  # of the window's width, at most
 TIMELINE_PLOT_LINES = 4.0  # the timeline's plot, in text lines
 BAR_LINES = 1.0  # the colour bar's height, in text lines
+MIN_TEXT_SHARE = 0.6  # a sidebar too tall for the window shrinks its text, down to this share of TEXT_SCALE
 PANEL_ORDER = ("stats", "scale", "timeline", "inspect", "profiler")
 
 Rect = tuple[float, float, float, float]  # left, right, bottom, top
@@ -41,6 +42,7 @@ class Layout:
     bar: Rect = (0.0, 0.0, 0.0, 0.0)  # the colour bar
     plot: Rect = (0.0, 0.0, 0.0, 0.0)  # the timeline's plot
     fits: bool = True  # every panel is inside the window
+    text_scale: float = TEXT_SCALE  # UI units per text unit: smaller when the panels would not fit otherwise
 
     def to_pixels(self, rect: Rect, width: int, height: int) -> Rect:
         """A UI rectangle in window pixels (left, right, top, bottom; y grows downwards)."""
@@ -60,16 +62,16 @@ def compute_layout(width: int, height: int, lines: dict[str, int], char_w: float
 
     `scale_bar_line` is the line of the scale text where the colour bar goes (its empty line)."""
     aspect = width / height
-    s = TEXT_SCALE
     if not panels_visible:
         return Layout(aspect, False, (-aspect / 2, -aspect / 2, -0.5, 0.5), (0.0, 1.0, 0.0, 1.0))
-    inner = (SIDEBAR_COLUMNS * char_w + 2 * PAD) * s
+    inner = (SIDEBAR_COLUMNS * char_w + 2 * PAD) * TEXT_SCALE  # the width stays: the scene does not jump
     side_w = min(inner + 2 * MARGIN, MAX_SIDEBAR_SHARE * aspect)
     left = -aspect / 2
     sidebar = (left, left + side_w, -0.5, 0.5)
     x0, x1 = left + MARGIN, left + side_w - MARGIN
+    s = _fitting_scale(lines, line_h)
     text_x = x0 + PAD * s
-    layout = Layout(aspect, True, sidebar, (side_w / aspect, 1.0, 0.0, 1.0))
+    layout = Layout(aspect, True, sidebar, (side_w / aspect, 1.0, 0.0, 1.0), text_scale=s)
     y = 0.5 - MARGIN
     for name in PANEL_ORDER:
         n = max(int(lines.get(name, 0)), 0)
@@ -96,3 +98,19 @@ def compute_layout(width: int, height: int, lines: dict[str, int], char_w: float
     lowest = min(r[2] for name, r in layout.panels.items() if name != "messages")
     layout.fits = lowest >= -0.5 and (not n or m_top <= lowest)
     return layout
+
+
+def _fitting_scale(lines: dict[str, int], line_h: float) -> float:
+    """TEXT_SCALE, or less when the panels and messages stacked at that size would leave the window
+    (every height in the stack is proportional to the text scale), but never below MIN_TEXT_SHARE of it."""
+    units = 0.0  # the stack's height in text units
+    for name in PANEL_ORDER:
+        n = max(int(lines.get(name, 0)), 0)
+        body = line_h + TIMELINE_PLOT_LINES * line_h if name == "timeline" else n * line_h
+        units += body + 2 * PAD + GAP
+    units -= GAP  # the messages may touch the last panel
+    n = max(int(lines.get("messages", 0)), 0)
+    if n:
+        units += n * line_h + 2 * PAD
+    available = 1.0 - 2 * MARGIN
+    return TEXT_SCALE * max(MIN_TEXT_SHARE, min(1.0, available / (units * TEXT_SCALE)))

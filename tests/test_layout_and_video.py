@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from render.layout import PANEL_ORDER, compute_layout, overlaps
+from render.layout import MIN_TEXT_SHARE, PANEL_ORDER, TEXT_SCALE, compute_layout, overlaps
 from runtime.recording import VideoWriter, probe_video, video_library_error
 
 CHAR_W, LINE_H = 0.6, 1.17  # VeraMono's advance and line height in text units
@@ -29,9 +29,22 @@ def test_the_sidebar_and_the_scene_share_the_window_without_overlap(size):
     assert collapsed.region == (0.0, 1.0, 0.0, 1.0) and collapsed.panels == {}
 
 
-def test_a_layout_that_does_not_fit_says_so():
-    lay = compute_layout(1280, 720, {**LINES, "stats": 60}, CHAR_W, LINE_H)
-    assert not lay.fits
+def test_a_sidebar_taller_than_the_window_shrinks_its_text_until_it_fits():
+    full = compute_layout(1280, 720, LINES, CHAR_W, LINE_H)
+    assert full.text_scale == TEXT_SCALE
+    tall = compute_layout(1280, 720, {**LINES, "stats": 40, "messages": 3}, CHAR_W, LINE_H)
+    assert tall.fits and MIN_TEXT_SHARE * TEXT_SCALE <= tall.text_scale < TEXT_SCALE
+    rects = [tall.panels[name] for name in (*PANEL_ORDER, "messages")]
+    for i, a in enumerate(rects):
+        assert a[2] >= -0.5 and a[3] <= 0.5
+        for b in rects[i + 1:]:
+            assert not overlaps(a, b)  # the messages no longer cover the profiler's last lines
+    assert tall.sidebar == full.sidebar and tall.region == full.region  # the scene does not move
+
+
+def test_a_layout_that_cannot_fit_even_at_the_smallest_text_says_so():
+    lay = compute_layout(1280, 720, {**LINES, "stats": 120}, CHAR_W, LINE_H)
+    assert not lay.fits and lay.text_scale == pytest.approx(MIN_TEXT_SHARE * TEXT_SCALE)
 
 
 def frames(n, w=64, h=48):
