@@ -1,6 +1,6 @@
 """TD3 update time and headless training speed, and the choice of torch's thread count.
 
-1. One TD3 update (batch 64, 2x64 networks, point mass shapes) timed one by one: median and
+1. One TD3 update (batch td3.batch_size unless --batch, 2x64 networks, point mass shapes) timed one by one: median and
    p95 over many updates, for torch threads 1 and 2, in alternating blocks within one process
    (so machine noise hits both alike), on an idle machine and with a competing busy process
    (standing in for the renderer, which needs a core of these two).
@@ -88,7 +88,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--blocks", type=int, default=20)
     p.add_argument("--per-block", type=int, default=250)
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=int, default=build_config().td3.batch_size,
+                   help="minibatch of the timed updates (default: td3.batch_size)")
     p.add_argument("--frames", type=int, default=4000)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "td3_update.json"))
     args = p.parse_args()
@@ -120,7 +121,9 @@ def main() -> None:
     for t in threads_list:
         i, c = out["update_idle"][str(t)], out["update_contended"][str(t)]
         print(f"| {t} | {i['median_ms']:.3f} | {i['p95_ms']:.3f} | {c['median_ms']:.3f} | {c['p95_ms']:.3f} |")
-    print("\nHeadless training (point mass, 1 training agent, 1 TD3 update per step)")
+    cfg = build_config(train_preset="quick")
+    print(f"\nHeadless training (point mass, 1 training agent, {cfg.training.train_steps_per_frame} TD3 updates of "
+          f"{cfg.td3.batch_size} per step)")
     names = list(out["training"][0]["systems_median_ms"])
     print("| torch threads | steps/s | frame median ms | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 3) + "|")
