@@ -11,6 +11,8 @@ import math
 import numpy as np
 from attrs import define, field
 
+from components.halving_trace import append_halving
+
 TRACE_POINTS = 512  # a long episode halves its resolution instead of growing without bound
 
 
@@ -33,22 +35,10 @@ class CertificateTrace:
         """One step; when full, keep every other point and double the stride (bounded memory)."""
         count = self.offered
         self.offered += 1
-        if count % self.stride:
-            return
-        cap = self.q.size
-        if self.length >= cap:
-            half = cap // 2
-            self.q[:half] = self.q[0:cap:2][:half]
-            self.mode[:half] = self.mode[0:cap:2][:half]
-            self.length = half
-            self.stride *= 2
-            if count % self.stride:
-                self.version += 1
-                return
-        self.q[self.length] = q_cert
-        self.mode[self.length] = mode
-        self.length += 1
-        self.version += 1
+        self.length, self.stride, changed = append_halving(self.q, self.mode, self.length, self.stride, count,
+                                                           q_cert, mode)
+        if changed:
+            self.version += 1
 
 
 @define

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.agent_table import AgentTable
+from components.halving_trace import append_halving
 from components.modes import Mode
 from components.resources import Counters
 from components.training_stats import TrainingStats
@@ -202,19 +203,5 @@ class TrainingSystem(System):
         """Append one point; when full, keep every other point and double the stride (bounded)."""
         count = self._timeline_count
         self._timeline_count = count + 1
-        if count % stats.timeline_stride:
-            return
-        cap = len(stats.timeline_q)
-        if cap == 0:
-            return
-        if stats.timeline_len >= cap:
-            half = cap // 2
-            stats.timeline_q[:half] = stats.timeline_q[0:cap:2][:half]
-            stats.timeline_mode[:half] = stats.timeline_mode[0:cap:2][:half]
-            stats.timeline_len = half
-            stats.timeline_stride *= 2
-            if count % stats.timeline_stride:
-                return
-        stats.timeline_q[stats.timeline_len] = q_cert
-        stats.timeline_mode[stats.timeline_len] = mode
-        stats.timeline_len += 1
+        stats.timeline_len, stats.timeline_stride, _ = append_halving(
+            stats.timeline_q, stats.timeline_mode, stats.timeline_len, stats.timeline_stride, count, q_cert, mode)
