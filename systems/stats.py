@@ -20,6 +20,7 @@ import textwrap
 
 import numpy as np
 
+from components.agent_groups import Group
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
 from components.faults import fault_counts
@@ -171,8 +172,9 @@ class StatsSystem(System):
             "episode": stats.episodes + 1,
             "episodes_total": cfg.training.episodes,
             "total_steps": stats.total_steps,
-            "visual_agents": table.n - training,
+            "visual_agents": int(np.count_nonzero(table.group == Group.LEARNER)) - training,
             "training_agents": training,
+            "cohort_agents": int(np.count_nonzero(table.group == Group.COHORT)),
             "episode_return": stats.episode_return,
             "episode_length": stats.episode_length,
             "mean_return_10": stats.mean_return_last(10),
@@ -190,10 +192,10 @@ class StatsSystem(System):
             "q": q,
             "q_cert": stats.q_cert,
             "required": stats.required,
-            "all_certification_rate": stats.all_certification_rate,
-            "all_intervention_rate": stats.all_intervention_rate,
-            "all_relax_rate": stats.all_relax_rate,
-            "all_success_rate": stats.all_success_rate,
+            "all_certification_rate": stats.learners.certification_rate,
+            "all_intervention_rate": stats.learners.intervention_rate,
+            "all_relax_rate": stats.learners.relax_rate,
+            "all_success_rate": stats.learners.success_rate,
             "collect": f"{table.n if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
