@@ -110,6 +110,7 @@ KEYS = {
         "starts": "fixed start states every evaluation uses",
         "seed": "the seed the fixed start states are drawn with (the same for every run)",
         "references": "also evaluate the nominal policy and the bare actor from the same starts",
+        "safety_starts": "starts (reset distribution, seed + 1) the noiseless nominal's training-time failure rate is measured on",
     },
     "profiler": {
         "enabled": "time every system every frame; --no-profiler turns it off",

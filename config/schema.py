@@ -263,6 +263,9 @@ class EvaluationConfig:
     starts: int = _int(100, 1, 100_000)
     seed: int = _int(2026, 0, 2**63 - 1)
     references: bool = _bool(True)
+    #: the training-time safety reference: the noiseless nominal policy from this many starts drawn
+    #: from the reset distribution (seeded by `seed` + 1), once per run
+    safety_starts: int = _int(1000, 1, 1_000_000)
 
 
 @define(frozen=True, kw_only=True)

@@ -29,8 +29,9 @@ def make_run(folder, *, policy="calf", seed=0, system="point_mass", successes=()
     lines = [",".join(COLUMNS)]
     for i, ok in enumerate(successes):
         cert = "" if policy == "nominal" else "0.5"
+        groups = ",".join(str((i + 1) * 10) for _ in range(len(COLUMNS) - 12))  # the per-group counters
         lines.append(f"{i + 1},{(i + 1) * 50},{returns[i]},50,{'success' if ok else 'timeout'},{cert},0.25,0.25,"
-                     f"0.9,1.0,2.0,{0.1 * (i + 1)}")
+                     f"0.9,1.0,2.0,{0.1 * (i + 1)},{groups}")
     text = "\n".join(lines) + "\n"
     if torn_tail:
         text += f"{n + 1},{(n + 1) * 50},-1"  # a crash mid-write: no newline, too few cells
