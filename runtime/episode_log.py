@@ -4,7 +4,8 @@
     p_relax,critic_loss,actor_loss,wall_time,
     learners_steps,learners_decided,learners_interventions,learners_relaxes,learners_episodes,
     learners_goals,learners_timeouts,learners_boundary_exits,learners_nonfinite,
-    cohort_steps, ... (the same nine for the policy cohort)
+    cohort_steps, ... (the same nine for the policy cohort),
+    learners_nominal_failures,cohort_nominal_failures
 
 - `episode` counts all time (a resumed run goes on from its checkpoint's count), `total_steps` is the
   training agent's environment steps when the episode ended.
@@ -17,6 +18,9 @@
   at the moment the row was written: agent steps, steps the filter decided, fallbacks and relax steps
   among them, and episodes by outcome. Differences between two rows give any window's shares and
   failures; the report draws cumulative failures against `learners_steps` from them.
+- `learners_nominal_failures` and `cohort_nominal_failures`: how many of as many episodes the noiseless
+  nominal policy would have failed (its failure rate measured once per run on the group's start
+  distribution, times the group's episodes); empty when the run has no such measurement.
 
 Rows are appended and flushed as each episode ends, so the file is current while the run goes and
 nothing is lost when it stops. A resumed run that writes into the same folder appends below the
@@ -43,7 +47,7 @@ GROUP_COUNTERS = ("steps", "decided", "interventions", "relaxes", "episodes", "g
 GROUPS = ("learners", "cohort")
 COLUMNS = ("episode", "total_steps", "return", "length", "outcome", "certified_share", "intervention_share",
            "relax_share", "p_relax", "critic_loss", "actor_loss", "wall_time",
-           *(f"{g}_{c}" for g in GROUPS for c in GROUP_COUNTERS))
+           *(f"{g}_{c}" for g in GROUPS for c in GROUP_COUNTERS), *(f"{g}_nominal_failures" for g in GROUPS))
 #: envs.Outcome -> the word in the outcome column
 OUTCOME_NAMES = {Outcome.GOAL: "success", Outcome.BOUNDARY: "boundary", Outcome.TIMEOUT: "timeout",
                  Outcome.NONFINITE: "nonfinite"}
@@ -68,8 +72,11 @@ class FilterCounts:
         return cls(stats.calf_steps, stats.interventions, stats.relaxes)
 
 
-def episode_row(stats: TrainingStats, before: FilterCounts, wall_time: float) -> dict:
-    """The row of the episode that has just ended (stats after it), given the counters at its start."""
+def episode_row(stats: TrainingStats, before: FilterCounts, wall_time: float,
+                nominal_failure_rates: dict[str, float] | None = None) -> dict:
+    """The row of the episode that has just ended (stats after it), given the counters at its start and
+    the nominal's failure rate per group (components.group_counts.NominalRates.failure_rate)."""
+    rates = nominal_failure_rates or {}
     steps = stats.calf_steps - before.steps
     if steps > 0:
         intervention = (stats.interventions - before.interventions) / steps
@@ -91,6 +98,7 @@ def episode_row(stats: TrainingStats, before: FilterCounts, wall_time: float) ->
         "actor_loss": float(stats.actor_loss),
         "wall_time": wall_time,
         **{f"{g}_{c}": getattr(getattr(stats, g), c) for g in GROUPS for c in GROUP_COUNTERS},
+        **{f"{g}_nominal_failures": rates.get(g, math.nan) * getattr(stats, g).episodes for g in GROUPS},
     }
 
 

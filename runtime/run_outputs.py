@@ -156,8 +156,16 @@ class RunOutputs:
         self.write_errors.pop(what, None)
         return True
 
+    def _nominal_failure_rates(self) -> dict[str, float]:
+        """The noiseless nominal's failure rate per group (measured once, on first use)."""
+        if "EvaluationSystem" not in self.world.schedule:
+            return {}
+        refs = self.world.system("EvaluationSystem").safety_reference()
+        return {g: r.failure_rate for g, r in refs.items()}
+
     def _log_episode(self) -> None:
-        row = episode_row(self.stats, self._filter_before, self.episode_log.wall_time())
+        row = episode_row(self.stats, self._filter_before, self.episode_log.wall_time(),
+                          self._nominal_failure_rates())
         self._filter_before = FilterCounts.of(self.stats)
         self._safely("episode log", lambda: self.episode_log.write(row))
         if self.tensorboard is not None:

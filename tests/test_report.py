@@ -207,4 +207,5 @@ def test_the_experiment_script_builds_one_sweep_and_reports_it(tmp_path, capsys)
     assert main(["--out", str(tmp_path / "exp"), "--analyse-only", "--figures", str(tmp_path / "docs")]) == 0
     assert (tmp_path / "exp" / "report" / "summary.md").exists()
     assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["learning_curves_episodes.png",
-                                                                     "learning_final_scores.png"]
+                                                                     "learning_final_scores.png",
+                                                                     "learning_safety.png"]
