@@ -157,6 +157,9 @@ class TD3Config:
     #: "nominal": the actor learns a correction to the nominal policy's action (a residual actor that
     #: starts as the nominal policy); "none": the actor's output is the action
     actor_base: str = field(default="none", validator=choice(ACTOR_BASES))
+    #: TD3+BC's alpha (0: plain TD3): the actor also regresses onto the replayed actions, weighted so
+    #: that alpha / mean|Q| scales the critic's term (Fujimoto and Gu, 2021)
+    bc_weight: float = _num(0.0, 0.0, 1e6)
     start_training_step: int = _int(100, 0, 100_000_000)
     torch_threads: int = _int(1, 1, 256)
     #: the critic's output unit: Q = value_scale * network output. 0 means automatic:

@@ -69,7 +69,7 @@ def make_learner(cfg: AppConfig, env: Environment, nets: Networks) -> TD3:
     t = cfg.td3
     td3 = TD3(nets, action_high=env.action_high, gamma=t.gamma, tau=t.tau, policy_noise=t.policy_noise,
               noise_clip=t.noise_clip, policy_delay=t.policy_delay, actor_lr=t.actor_lr, critic_lr=t.critic_lr,
-              seed=torch_seed(cfg.run.seed, 2))
+              seed=torch_seed(cfg.run.seed, 2), bc_weight=t.bc_weight)
     nets.certificate_critic = td3.critic_target if cfg.calf.certificate_critic == "target" else nets.critic
     return td3
 

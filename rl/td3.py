@@ -34,7 +34,7 @@ class TD3:
 
     def __init__(self, networks: Networks, *, action_high: np.ndarray, gamma: float = 0.99, tau: float = 0.005,
                  policy_noise: float = 0.2, noise_clip: float = 0.5, policy_delay: int = 2,
-                 actor_lr: float = 3e-4, critic_lr: float = 3e-4, seed: int = 0) -> None:
+                 actor_lr: float = 3e-4, critic_lr: float = 3e-4, seed: int = 0, bc_weight: float = 0.0) -> None:
         self.nets = networks
         self.actor = networks.actor
         self.critic = networks.critic
@@ -47,6 +47,10 @@ class TD3:
         self.policy_noise = float(policy_noise)
         self.noise_clip = float(noise_clip)
         self.policy_delay = int(policy_delay)
+        #: TD3+BC's alpha (0: plain TD3): the actor's objective becomes -alpha / mean|Q| * Q(s, pi(s)) +
+        #: mean(((pi(s) - a) / bound)^2), which keeps the actor near the actions the data holds (mostly the
+        #: nominal policy's while the filter falls back), where the critic knows what it is talking about
+        self.bc_weight = float(bc_weight)
         high = torch.as_tensor(np.asarray(action_high, dtype=np.float32))
         self.action_high = high
         self.action_low = -high
@@ -137,7 +141,13 @@ class TD3:
         else:
             self._skip()
         if self.updates % self.policy_delay == 0:
-            actor_loss = -self.critic.q1(s, self.actor.forward(s, self._base(s)), frozen=True).mean()
+            pi = self.actor.forward(s, self._base(s))
+            q_pi = self.critic.q1(s, pi, frozen=True)
+            if self.bc_weight > 0.0:
+                lam = self.bc_weight / q_pi.abs().mean().detach().clamp_min(1e-6)
+                actor_loss = -lam * q_pi.mean() + ((pi - a) / self.action_high).square().mean()
+            else:
+                actor_loss = -q_pi.mean()
             self.actor_opt.zero_grad()
             actor_loss.backward()
             self.actor_loss = self._checked_value(actor_loss, self._actor_params)
