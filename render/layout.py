@@ -77,7 +77,7 @@ def compute_layout(width: int, height: int, lines: dict[str, int], char_w: float
         n = max(int(lines.get(name, 0)), 0)
         body = n * line_h
         if name == "timeline":
-            body = line_h + TIMELINE_PLOT_LINES * line_h  # caption + plot
+            body = (max(n, 1) + TIMELINE_PLOT_LINES) * line_h  # caption + plot
         top = y
         bottom = top - (body + 2 * PAD) * s
         layout.panels[name] = (x0, x1, bottom, top)
@@ -87,7 +87,7 @@ def compute_layout(width: int, height: int, lines: dict[str, int], char_w: float
             bar_top = top - (PAD + scale_bar_line * line_h + 0.1) * s
             layout.bar = (text_x, x1 - PAD * s, bar_top - (BAR_LINES * line_h - 0.3) * s, bar_top)
         if name == "timeline":
-            plot_top = top - (PAD + line_h + 0.2) * s
+            plot_top = top - (PAD + max(n, 1) * line_h + 0.2) * s
             layout.plot = (text_x, x1 - PAD * s, bottom + PAD * s, plot_top)
         y = bottom - GAP * s
     n = max(int(lines.get("messages", 0)), 0)
@@ -106,7 +106,7 @@ def _fitting_scale(lines: dict[str, int], line_h: float) -> float:
     units = 0.0  # the stack's height in text units
     for name in PANEL_ORDER:
         n = max(int(lines.get(name, 0)), 0)
-        body = line_h + TIMELINE_PLOT_LINES * line_h if name == "timeline" else n * line_h
+        body = (max(n, 1) + TIMELINE_PLOT_LINES) * line_h if name == "timeline" else n * line_h
         units += body + 2 * PAD + GAP
     units -= GAP  # the messages may touch the last panel
     n = max(int(lines.get("messages", 0)), 0)

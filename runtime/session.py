@@ -53,7 +53,9 @@ def _evaluation_text(ev: dict | None) -> str:
     text = f"; evaluation ({ev['starts']} fixed starts, no noise): success {ev['success_rate']:.0%}, " \
            f"return {ev['mean_return']:.0f}"
     if ev.get("return_gain") is not None and ev["policy"] != "nominal":
-        text += f" ({ev['return_gain']:+.1%} vs nominal)"
+        from systems.evaluation import gain_words
+
+        text += f" (return {gain_words(ev['return_gain'])})"
     if ev.get("certified_share") is not None:
         text += f", certified {ev['certified_share']:.0%}"
     return text

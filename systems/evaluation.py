@@ -133,9 +133,22 @@ def _networks(world):  # noqa: ANN001, ANN202
 
 def hud_line(r: EvalResult) -> str:
     """One line for the HUD and the progress output."""
-    text = f"eval @ep {r.episode}: success {r.success_rate:.0%}, return {r.mean_return:.0f}"
+    from systems.hud_text import compact
+
+    text = f"eval @ep {r.episode}: success {r.success_rate:.0%}, return {compact(r.mean_return, '.0f', 8)}"
     if np.isfinite(r.return_gain) and r.policy != "nominal":
-        text += f" ({r.return_gain:+.0%} vs nominal)"
+        text += f" ({gain_words(r.return_gain, 0)})"
     if np.isfinite(r.certified_share):
         text += f", certified {r.certified_share:.0%}"
     return text
+
+
+def gain_words(gain: float, decimals: int = 1) -> str:
+    """A return gain over the nominal policy in words that say which way is better:
+    '13 % better than nominal' (a higher return: cheaper), '3 % worse than nominal'."""
+    from systems.hud_text import compact
+
+    size = compact(abs(gain) * 100, f".{decimals}f", 6)
+    if float(size) == 0:
+        return "level with nominal"
+    return f"{size} % {'worse' if gain < 0 else 'better'} than nominal"

@@ -37,6 +37,7 @@ from rl.networks import Networks
 from systems.heatmap import VIEW_CALLS
 from systems.hud_text import (
     SIDEBAR_COLUMNS,
+    fold,
     inspect_text,
     profiler_text,
     scale_caption,
@@ -79,6 +80,11 @@ def scale_values(surface: CriticSurface) -> tuple[str, list[float]]:
         return "Q", mags
     return "|Q|", mags
 
+def _rate_of(rate: float, count: int) -> float:
+    """The rate, or NaN (shown as "-") when it is a share of nothing yet."""
+    return rate if count else math.nan
+
+
 ITEMS = ("q_value", "text", "profiler")
 SLOWEST = 5
 
@@ -112,6 +118,7 @@ class StatsSystem(System):
         self._inspected = (-1, -1, -1)  # (selection, inspection, timeline-source) versions shown
         self._paused = None
         self._warp_version = -1
+        self._steps_shown = -1  # world.steps when the text was last built while paused
         env = world.resource(Environment)
         self.state_names = state_names(env)
         self.slice_name = surface_slice(env)
@@ -176,7 +183,8 @@ class StatsSystem(System):
             "episode_return": stats.episode_return,
             "episode_length": stats.episode_length,
             "mean_return_10": stats.mean_return_last(10),
-            "success_rate": stats.success_rate,
+            # a rate of nothing is no rate: "-" until an episode ended / the filter decided a step
+            "success_rate": stats.success_rate if stats.episodes else math.nan,
             "phase": stats.phase,
             "noise": stats.exploration_noise,
             "buffer_size": stats.buffer_size,
@@ -184,16 +192,16 @@ class StatsSystem(System):
             "actor_loss": stats.actor_loss,
             "mode": int(table.mode[tr]) if tr >= 0 and table.has_column("mode") else None,
             "p_relax": stats.p_relax,
-            "certification_rate": stats.certification_rate,
-            "intervention_rate": stats.intervention_rate,
-            "relax_rate": stats.relax_rate,
+            "certification_rate": _rate_of(stats.certification_rate, stats.calf_steps),
+            "intervention_rate": _rate_of(stats.intervention_rate, stats.calf_steps),
+            "relax_rate": _rate_of(stats.relax_rate, stats.calf_steps),
             "q": q,
             "q_cert": stats.q_cert,
             "required": stats.required,
-            "all_certification_rate": stats.all_certification_rate,
-            "all_intervention_rate": stats.all_intervention_rate,
-            "all_relax_rate": stats.all_relax_rate,
-            "all_success_rate": stats.all_success_rate,
+            "all_certification_rate": _rate_of(stats.all_certification_rate, stats.all_calf_steps),
+            "all_intervention_rate": _rate_of(stats.all_intervention_rate, stats.all_calf_steps),
+            "all_relax_rate": _rate_of(stats.all_relax_rate, stats.all_calf_steps),
+            "all_success_rate": _rate_of(stats.all_success_rate, stats.all_episodes),
             "collect": f"{table.n if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
@@ -207,7 +215,7 @@ class StatsSystem(System):
         """The stats text, then any lines plugins put in HudLines (in the order they were added)."""
         extra = world.try_resource(HudLines)
         body = stats_text(self.values(world, q))
-        return body + "".join(f"\n{line}" for line in extra.values()) if extra else body
+        return "\n".join([body, *fold(list(extra.values()))]) if extra else body  # a long line folds to the sidebar
 
     def profiler_panel(self, world) -> str:  # noqa: ANN001
         times = world.try_resource(FrameTimes)
@@ -235,6 +243,7 @@ class StatsSystem(System):
             "decrease_ok": info.decrease_ok, "required": info.required,
             "kappa_low": info.kappa_low, "kappa_up": info.kappa_up, "neg_q": info.neg_q,
             "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified, "held": info.held,
+            "test_passed": info.test_passed,
         }
 
     def _side_panels(self, world, hud: HudText, frame: int) -> None:  # noqa: ANN001
@@ -272,6 +281,11 @@ class StatsSystem(System):
         if view.paused != self._paused:
             self._paused = view.paused
             cache.mark_dirty("text")
+        if view.paused and world.steps != self._steps_shown:
+            # a step taken while paused (N) is read at once: its text, Q and inspection panel now,
+            # not at the next interval (a paused view renders no other frame that would get there)
+            self._steps_shown = world.steps
+            cache.mark_dirty("text", "q_value")
         warp = world.try_resource(TimeWarp)
         if warp is not None and warp.version != self._warp_version:
             self._warp_version = warp.version

@@ -1,6 +1,7 @@
 """Rendering scenarios run offscreen (EGL) in one process, for tests/test_render.py.
 
-Usage: python tests/render_scenarios.py OUT_DIR   -> OUT_DIR/results.json and screenshots.
+Usage: python tests/render_scenarios.py OUT_DIR [NAME ...]   -> OUT_DIR/results.json and screenshots
+(every scenario, or only those named).
 
 Ursina is a singleton, so every scenario builds its world into the same app and tears it down
 after; the results are plain measurements (draw calls, errors, counts) that the tests judge.
@@ -382,6 +383,38 @@ def layout_scenario(app, out):
     return res
 
 
+def hud_width_scenario(app, out):
+    """Every HUD text at its longest (tests/hud_extremes.py) drawn at 1280x720 and 1600x900: where
+    each text's glyphs are, against the sidebar and the scene's region."""
+    from tests.hud_extremes import texts
+
+    res = {"cases": {}}
+    world = build_rendered_world(config(5), app, "offscreen")
+    rs = world.system("RenderSystem")
+    world.run(2)
+    world.schedule.disable("StatsSystem")  # the texts stay as set here
+    hud = world.resource(HudText)
+    for name, text in texts().items():
+        hud.set(name, text)
+    for size in ((1280, 720), (1600, 900)):
+        app.win.setSize(*size)
+        world.run(2)
+        w, h = rs.window_size()
+        lay = rs.layout
+        res["cases"][f"{size[0]}x{size[1]}"] = {
+            "size": [w, h], "fits": lay.fits, "text_share": lay.text_scale,
+            "rects": {name: list(lay.to_pixels(r, w, h)) for name, r in rs.hud.text_rects().items()},
+            "panels": {name: list(lay.to_pixels(r, w, h)) for name, r in lay.panels.items()},
+            "sidebar": list(lay.to_pixels(lay.sidebar, w, h)), "region_px": list(lay.region_pixels(w, h)),
+            "texts": {name: rs.hud.nodes[name].getText() for name in texts()},
+        }
+        save_png(app, out / f"hud_longest_{size[0]}x{size[1]}.png")
+    app.win.setSize(1280, 720)
+    world.run(1)
+    world.shutdown()
+    return res
+
+
 def picking_scenario(app, out):
     """Click where an agent is drawn: it is selected, highlighted, followed and inspected."""
     res = {}
@@ -557,8 +590,11 @@ def main() -> None:
     results = {}
     for name, scenario in (("scene", scene_scenario), ("population", population_scenario),
                            ("baseline", baseline_scenario), ("dd", dd_scenario), ("layout", layout_scenario),
+                           ("hud_width", hud_width_scenario),
                            ("picking", picking_scenario), ("warp", warp_scenario), ("record", record_scenario),
                            ("lod", lod_scenario)):
+        if sys.argv[2:] and name not in sys.argv[2:]:
+            continue
         try:
             results[name] = scenario(app, out)
         except Exception:  # record it: the tests report the traceback

@@ -254,6 +254,28 @@ def test_actions_are_confirmed_and_the_surface_has_a_colour_scale(scenarios):
     assert shot.shape == (720, 1280, 3)
 
 
+@pytest.mark.parametrize("case", ["1280x720", "1600x900"])
+def test_every_hud_line_at_its_longest_stays_in_the_sidebar(scenarios, case):
+    """The longest text every panel can hold, drawn: each glyph inside the sidebar, none over the scene."""
+    from tests.hud_extremes import texts
+
+    out, data = scenario(scenarios, "hud_width")
+    c = data["cases"][case]
+    w, h = c["size"]
+    assert Image_size(out / f"hud_longest_{case}.png") == (w, h)
+    assert c["fits"]  # the panels fit the window's height (the text shrinks at most to 60 %)
+    assert set(c["rects"]) == set(texts())  # every text is drawn
+    sidebar, region = c["sidebar"], c["region_px"]
+    assert sidebar[1] <= region[0] + 0.5  # the sidebar ends where the scene begins
+    for name, rect in c["rects"].items():
+        assert c["texts"][name] == texts()[name]
+        left, right, top, bottom = rect
+        assert sidebar[0] <= left and right <= sidebar[1], f"{name} runs out of the sidebar: {rect} vs {sidebar}"
+        assert 0 <= top and bottom <= h + 0.5, (name, rect)
+        panel = c["panels"][name]
+        assert panel[0] - 0.5 <= left and right <= panel[1] + 0.5, (name, rect, panel)  # inside its own panel
+
+
 def test_clicking_where_an_agent_is_drawn_selects_it(scenarios):
     out, data = scenario(scenarios, "picking")
     assert np.allclose(data["pixel"], data["panda_pixel"], atol=0.01)
