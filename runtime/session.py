@@ -31,6 +31,7 @@ from runtime.messages import error, note
 from runtime.plugin_boundary import describe, failures_of, stops_the_run
 from runtime.plugin_figures import figure_lines
 from runtime.preflight import check_memory
+from runtime.resume_task import resumed_config
 from runtime.run_folder import RunFolder, recover
 from runtime.run_outputs import ERRORS, RunOutputs, default_out_dir
 from runtime.stop import StopRequest
@@ -65,9 +66,12 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
     overwrite = bool(getattr(args, "overwrite", False))
     try:
         check_memory(cfg, mode)
-        plan = plan_run(cfg, overwrite=overwrite)
+        plan = plan_run(cfg, overwrite=overwrite, retask=lambda data, path: resumed_config(args, cfg, data, path))
+        if plan.cfg is not cfg:  # resuming: the checkpoint's task (agents, buffer, ...) is this run's
+            cfg = plan.cfg
+            check_memory(cfg, mode)
         check_outputs(plan, cfg, args)
-    except (UsageError, CheckpointError) as exc:
+    except (UsageError, CheckpointError, ConfigError) as exc:
         return _error(str(exc))
     for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
         note(line)
