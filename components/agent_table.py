@@ -16,7 +16,8 @@ import attrs
 import numpy as np
 from attrs import define, field
 
-from components.tags import AgentRow, TrainingAgent, VisualAgent
+from components.agent_groups import Group
+from components.tags import AgentRow, CohortAgent, TrainingAgent, VisualAgent
 
 if TYPE_CHECKING:
     from ecs.world import World
@@ -83,6 +84,8 @@ class AgentTable:
         self.training_row = -1  # row of the TrainingAgent, -1 when there is none
         self.version = 0  # bumped on every structural change (spawn, despawn)
         self.add_column(ColumnSpec("entity", (), np.int64, -1, owner="AgentTable", doc="esper entity id"))
+        self.add_column(ColumnSpec("group", (), np.int8, int(Group.LEARNER), owner="AgentTable",
+                                   doc="components.agent_groups.Group: learner or policy cohort"))
 
     # -- columns -------------------------------------------------------------------------------
     def add_column(self, spec: ColumnSpec) -> None:
@@ -164,8 +167,9 @@ class AgentTable:
             self._data[name] = new
         self.capacity = cap
 
-    def spawn(self, count: int = 1, *, training: bool = False, values: Mapping[str, Any] | None = None) -> np.ndarray:
-        """Append `count` agents; returns their rows. `values` sets columns for the new rows."""
+    def spawn(self, count: int = 1, *, training: bool = False, group: Group = Group.LEARNER,
+              values: Mapping[str, Any] | None = None) -> np.ndarray:
+        """Append `count` agents of `group`; returns their rows. `values` sets columns for the new rows."""
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
             raise ValueError(f"spawn count must be a non-negative integer, got {count!r}")
         count = int(count)
@@ -173,24 +177,28 @@ class AgentTable:
             return np.empty(0, dtype=np.int64)
         if training and (count != 1 or self.training_row >= 0):
             raise ValueError("there can be exactly one training agent")
+        group = Group(group)
+        if training and group != Group.LEARNER:
+            raise ValueError("the training agent is a learner")
         start = self.n
         self._grow(start + count)
         rows = np.arange(start, start + count)
         for name, arr in self._data.items():
             arr[start : start + count] = self._specs[name].fill
-        tag = TrainingAgent() if training else VisualAgent()
+        tag = TrainingAgent() if training else CohortAgent() if group == Group.COHORT else VisualAgent()
         ents = self._world.esper
         entities = np.fromiter(
             (ents.create_entity(AgentRow(int(r)), tag) for r in rows), dtype=np.int64, count=count
         )
         self._data["entity"][start : start + count] = entities
+        self._data["group"][start : start + count] = int(group)
         self.n = start + count
         if training:
             self.training_row = start
         if values:
             for name, value in values.items():
-                if name == "entity":
-                    raise ValueError("the entity column is managed by the table")
+                if name in ("entity", "group"):
+                    raise ValueError(f"the {name} column is managed by the table")
                 self.column(name)[start : start + count] = value
         self.version += 1
         self._world.events.emit("agents_spawned", rows, entities)
@@ -237,8 +245,13 @@ class AgentTable:
             self.despawn(int(e))
 
     def visual_entities(self) -> list[int]:
-        """Entities tagged VisualAgent, newest first (what `-` removes)."""
+        """Entities tagged VisualAgent (learners other than the training agent), newest first (what `-` removes)."""
         ents = [int(e) for e, _ in self._world.esper.get_component(VisualAgent)]
+        return sorted(ents, reverse=True)
+
+    def cohort_entities(self) -> list[int]:
+        """Entities of the policy cohort (tagged CohortAgent), newest first."""
+        ents = [int(e) for e, _ in self._world.esper.get_component(CohortAgent)]
         return sorted(ents, reverse=True)
 
     # -- invariants ----------------------------------------------------------------------------
@@ -257,5 +270,9 @@ class AgentTable:
             assert self.training_row == esp.component_for_entity(trainers[0], AgentRow).row, "stale training_row"
         else:
             assert self.training_row == -1, "training_row set without a training agent"
+        cohort = {int(e) for e, _ in esp.get_component(CohortAgent)}
+        groups = self._data["group"][: self.n]
+        for r, e in enumerate(live.tolist()):
+            assert (groups[r] == Group.COHORT) == (e in cohort), f"row {r}'s group disagrees with its tag"
         for name, arr in self._data.items():
             assert arr.shape[0] == self.capacity, f"column {name} has the wrong capacity"

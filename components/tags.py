@@ -18,7 +18,13 @@ class TrainingAgent:
 
 @define(slots=True, frozen=True)
 class VisualAgent:
-    """Tag: an agent that acts with the same filter but never trains or touches counters."""
+    """Tag: every other agent of the learners' group (what + and - add and remove)."""
 
 
-ROLE_TAGS = (TrainingAgent, VisualAgent)
+@define(slots=True, frozen=True)
+class CohortAgent:
+    """Tag: an agent of the policy cohort (components.agent_groups): the current policy without
+    exploration, from the evaluation's starts; never a learner."""
+
+
+ROLE_TAGS = (TrainingAgent, VisualAgent, CohortAgent)

@@ -12,6 +12,8 @@ from collections import deque
 import numpy as np
 from attrs import define, field
 
+from components.group_counts import GroupCounts
+
 
 def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
@@ -68,15 +70,11 @@ class TrainingStats:
     has_cert: bool = False  # the training agent holds a certified triple after this step
     filtered: bool = False  # the filter decided this step (False in warm-up and with --policy nominal)
     last_outcome: int = 0  # envs.Outcome of the last finished episode
-    # every agent (training and visual): their filter decisions and episodes, all time
+    # every agent, by group (components.agent_groups): filter decisions and episode outcomes, all time
     collect: str = "training"  # whose transitions enter the replay buffer: "training" or "all"
     collected: int = 0  # transitions that entered the replay buffer, all time
-    all_steps: int = 0  # agent steps of every agent
-    all_calf_steps: int = 0  # of those, decided by the filter
-    all_interventions: int = 0
-    all_relaxes: int = 0
-    all_episodes: int = 0
-    all_successes: int = 0
+    learners: GroupCounts = field(factory=GroupCounts)  # the training agent and the other learners
+    cohort: GroupCounts = field(factory=GroupCounts)  # the policy cohort (no exploration, evaluation starts)
     timeline_stride: int = 1  # environment steps per timeline point (doubles when a long episode fills it)
 
     # -- derived rates ---------------------------------------------------------------------------
@@ -105,24 +103,6 @@ class TrainingStats:
         if not self.session_calf_steps:
             return 0.0
         return 1.0 - self.session_intervention_rate - self.session_relax_rate
-
-    @property
-    def all_certification_rate(self) -> float:
-        if not self.all_calf_steps:
-            return 0.0
-        return 1.0 - _rate(self.all_interventions + self.all_relaxes, self.all_calf_steps)
-
-    @property
-    def all_intervention_rate(self) -> float:
-        return _rate(self.all_interventions, self.all_calf_steps)
-
-    @property
-    def all_relax_rate(self) -> float:
-        return _rate(self.all_relaxes, self.all_calf_steps)
-
-    @property
-    def all_success_rate(self) -> float:
-        return _rate(self.all_successes, self.all_episodes)
 
     @property
     def success_rate(self) -> float:

@@ -32,7 +32,9 @@ RELAX_SCHEDULES = ("exponential", "linear", "goal_zero")
 DECREASE_RULES = ("relative", "absolute")
 COLLECT = ("training", "all")
 BOUNDARY_EXIT = ("bootstrap", "terminal")
+EXPLORATION_UNITS = ("absolute", "bound")
 MAX_AGENTS = 100_000
+MAX_COHORT = 10_000
 
 
 def _num(default: float, lo: float | None = None, hi: float | None = None, **kw: bool):
@@ -141,8 +143,15 @@ class TD3Config:
     batch_size: int = _int(256, 1, 65_536)
     buffer_size: int = _int(1_000_000, 1, 50_000_000)
     exploration_noise: float = _num(1.5, 0.0, 100.0)
-    #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate) or
-    #: "executed" (also the nominal action when the filter falls back)
+    #: each learner's exploration std is drawn from [exploration_noise_min, exploration_noise] at
+    #: the start of each of its episodes; None: every learner uses exploration_noise
+    exploration_noise_min: float | None = field(default=None, converter=to_float, validator=optional_number(0.0, 100.0))
+    #: the unit of exploration_noise (and _min): "absolute" (action units) or "bound" (a fraction
+    #: of each action dimension's bound)
+    exploration_unit: str = field(default="absolute", validator=choice(EXPLORATION_UNITS))
+    #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate; the
+    #: executed action is always the filter's output) or "executed" (also the nominal action when
+    #: the filter falls back: exploration outside the filter, an explicit opt-in)
     explore: str = field(default="executed", validator=choice(("actor", "executed")))
     start_training_step: int = _int(100, 0, 100_000_000)
     torch_threads: int = _int(1, 1, 256)
@@ -150,7 +159,16 @@ class TD3Config:
     #: env.reward_scale / (1 - gamma), the largest discounted cost per unit of stage cost
     value_scale: float = _num(0.0, 0.0, 1e9)
 
+    @property
+    def exploration_range(self) -> tuple[float, float]:
+        """(lowest, highest) exploration std of a learner, in `exploration_unit`."""
+        top = self.exploration_noise
+        return (top if self.exploration_noise_min is None else self.exploration_noise_min), top
+
     def __attrs_post_init__(self) -> None:
+        if self.exploration_noise_min is not None and self.exploration_noise_min > self.exploration_noise:
+            raise ConfigError(f"exploration_noise_min ({self.exploration_noise_min}) must not exceed "
+                              f"exploration_noise ({self.exploration_noise})")
         if self.batch_size > self.buffer_size:
             raise ConfigError(f"batch_size ({self.batch_size}) must not exceed buffer_size ({self.buffer_size})")
 
@@ -169,6 +187,9 @@ class CalfConfig:
     relax_updates_certificate: bool = _bool(False)
     #: seconds of simulated time the nominal policy keeps control after a fallback (0: none)
     fallback_dwell: float = _num(1.0, 0.0, 1e4)
+    #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
+    #: too before the filter falls back (exploration noise alone never causes a fallback)
+    noiseless_retry: bool = _bool(False)
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
     p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))
@@ -192,6 +213,9 @@ class VisualConfig:
     """What the view shows and how often it refreshes (the low / medium / high presets)."""
 
     agents: int = _int(5, 0, MAX_AGENTS)
+    #: the policy cohort: agents that replay the current policy without exploration (the filter with
+    #: P_relax 0) from the evaluation's starts, never learning (components.agent_groups)
+    cohort: int = _int(8, 0, MAX_COHORT)
     trail_max_length: int = _int(600, 2, 100_000)
     grid_size: int = _int(21, 2, 513)
     heatmap_update_freq: int = _int(500, 1, 100_000_000)

@@ -12,6 +12,8 @@ One step for a batch of agents (the rule: docs/PROBLEM.md; its conventions: docs
    (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention). A row
    inside a fallback dwell (`advance_dwell`: after a fallback the nominal policy keeps control for
    `dwell_steps` more steps) falls back whatever the test says.
+   `retry_noiseless` (optional): a learner whose noisy proposal failed is tested again with its
+   noiseless actor action, which acts if it passes.
 3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
 4. `update_certificates`: certified rows (and relax rows, if so configured) store (s, a, q).
 
@@ -130,6 +132,26 @@ def certificate_test(q: np.ndarray, q_cert: np.ndarray, has_cert: np.ndarray, st
     bounds_ok = (low <= neg_q) & (neg_q <= up)
     certified = np.isfinite(q) & (~has_cert | (decrease_ok & bounds_ok))  # a NaN / inf Q is never certified
     return CertificateTest(certified, decrease_ok, bounds_ok, low, up, required)
+
+
+def retry_noiseless(test: CertificateTest, q: np.ndarray, a_proposal: np.ndarray, rows: np.ndarray,
+                    q_clean: np.ndarray, a_clean: np.ndarray, clean: CertificateTest) -> np.ndarray:
+    """Merge a second candidate into this step's test, in place: `rows` (learners whose noisy
+    proposal failed) were tested again with their noiseless actor action `a_clean` (its value
+    `q_clean`, its test `clean`, all of length len(rows)). Where that passes, the noiseless action
+    becomes the row's proposal, certified. Returns the rows it certified.
+
+    Exploration noise thus never causes a fallback by itself: a learner falls back only when its
+    actor, without noise, would not be certified either."""
+    ok = clean.certified
+    took = rows[ok]
+    if took.size:
+        a_proposal[took] = a_clean[ok]
+        q[took] = q_clean[ok]
+        test.certified[took] = True
+        test.decrease_ok[took] = clean.decrease_ok[ok]
+        test.bounds_ok[took] = clean.bounds_ok[ok]  # (the required decrease and the kappa bounds are the row's own)
+    return took
 
 
 def unusable_rows(a_actor: np.ndarray, q: np.ndarray) -> np.ndarray | None:

@@ -53,11 +53,13 @@ OPTIONAL_ROW_COLUMNS = frozenset({"fallback_hold"})
 #: TrainingStats fields restored on resume (session counters start again at zero)
 STATS_FIELDS = ("episodes", "total_steps", "train_updates", "actor_updates", "successes", "calf_steps",
                 "interventions", "relaxes", "critic_loss", "actor_loss", "last_outcome",
-                # every agent's counters (a checkpoint written before they existed restores them as 0)
-                "collected", "all_steps", "all_calf_steps", "all_interventions", "all_relaxes", "all_episodes",
-                "all_successes")
+                # (a checkpoint written before it existed restores it as 0)
+                "collected")
 OPTIONAL_STATS_FIELDS = frozenset(STATS_FIELDS[STATS_FIELDS.index("collected"):])
 STATS_SERIES = ("returns", "lengths", "success_flags")
+#: TrainingStats' per-group counters (components.group_counts), restored on resume; a checkpoint
+#: written before they existed restores them as 0
+STATS_GROUPS = ("learners", "cohort")
 
 
 class CheckpointError(Exception):
@@ -92,6 +94,7 @@ def capture(world) -> dict[str, Any]:  # noqa: ANN001
         "stats": {
             **{k: getattr(stats, k) for k in STATS_FIELDS},
             **{k: list(getattr(stats, k)) for k in STATS_SERIES},
+            "groups": {k: getattr(stats, k).as_dict() for k in STATS_GROUPS},
         },
         "config_toml": to_toml(cfg),
         "rng": {"numpy": world.resource(Rngs).state(), "torch": torch.get_rng_state()},
@@ -246,7 +249,7 @@ def _swap_in(world, staged: dict[str, Any]) -> None:  # noqa: ANN001
         setattr(live_replay, name, getattr(staged["replay"], name))
     world.resource(CalfState).load_state_dict(staged["calf"].state_dict())
     live_stats = world.resource(TrainingStats)
-    for k in (*STATS_FIELDS, *STATS_SERIES, "phase"):
+    for k in (*STATS_FIELDS, *STATS_SERIES, *STATS_GROUPS, "phase"):
         setattr(live_stats, k, getattr(staged["stats"], k))
     table = world.resource(AgentTable)
     tr = table.training_row
@@ -266,6 +269,14 @@ def _restore_stats(stats: TrainingStats, saved: dict[str, Any]) -> None:
         series = getattr(stats, k)
         series.clear()
         series.extend(saved[k])
+    groups = saved.get("groups", {})
+    if not isinstance(groups, dict):
+        raise TypeError("the per-group counters are not a table")
+    for k in STATS_GROUPS:
+        saved_group = groups.get(k, {})
+        if not isinstance(saved_group, dict):
+            raise TypeError(f"the {k} counters are not a table")
+        getattr(stats, k).load(saved_group)
     stats.phase = "TRAINING" if stats.train_updates else "EXPLORATION"
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import attrs
 
 from components.agent_table import AgentTable
+from components.cohort_starts import CohortStarts
 from components.faults import register_fault_counters
 from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
 from config.schema import AppConfig, critic_value_scale
@@ -17,7 +18,7 @@ from systems.control import ControlSystem
 from systems.evaluation import EvaluationSystem
 from systems.finite_check import FiniteCheckSystem
 from systems.physics import PhysicsSystem
-from systems.population import PopulationSystem, spawn_agents
+from systems.population import PopulationSystem, spawn_agents, spawn_cohort
 from systems.profiler import ProfilerSystem, RunMeta
 from systems.training import TrainingSystem
 from runtime.plugins import add_plugins
@@ -55,6 +56,13 @@ def run_meta(cfg: AppConfig, mode: str) -> RunMeta:
     )
 
 
+def cohort_starts(cfg: AppConfig, env: Environment) -> CohortStarts:
+    """The policy cohort starts where the evaluation does (the same seeded states)."""
+    from rl.evaluation import evaluation_starts
+
+    return CohortStarts(evaluation_starts(env, cfg.evaluation.starts, cfg.evaluation.seed))
+
+
 def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System] | None = None,
                 spawn: bool = True, extend: Callable[[World], object] | None = None) -> World:
     """A ready-to-step world: resources inserted, systems set up in order, agents spawned.
@@ -72,7 +80,8 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world.insert_resource(SimClock(dt=cfg.env.dt))
     world.insert_resource(HudLines())
     world.insert_resource(ReportExtras())
-    world.insert_resource(AgentTable(world, capacity=max(16, cfg.visual.agents + 1)))
+    world.insert_resource(AgentTable(world, capacity=max(16, cfg.visual.agents + cfg.visual.cohort + 1)))
+    world.insert_resource(cohort_starts(cfg, world.resource(Environment)))
     world.insert_resource(run_meta(cfg, mode))
     try:
         for system in systems if systems is not None else core_systems(cfg):
@@ -83,6 +92,7 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
         if spawn:
             spawn_agents(world, 1, training=True)
             spawn_agents(world, cfg.visual.agents)
+            spawn_cohort(world, cfg.visual.cohort)
     except BaseException:
         world.shutdown()  # a plugin that cannot be placed, say: leave no half-built world behind
         raise

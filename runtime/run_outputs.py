@@ -228,9 +228,10 @@ class RunOutputs:
             "interrupted": interrupted,
             "collect": st.collect,
             "all_agents": {
-                "steps": st.all_steps, "episodes": st.all_episodes, "success_rate": st.all_success_rate,
-                "certification_rate": st.all_certification_rate, "intervention_rate": st.all_intervention_rate,
-                "relax_rate": st.all_relax_rate, "transitions_collected": st.collected,
+                "steps": st.learners.steps, "episodes": st.learners.episodes,
+                "success_rate": st.learners.success_rate, "certification_rate": st.learners.certification_rate,
+                "intervention_rate": st.learners.intervention_rate, "relax_rate": st.learners.relax_rate,
+                "transitions_collected": st.collected,
             },
             "evaluation": self._evaluation_summary(),
             "numerics": fault_counts(self.world.resource(Counters)),

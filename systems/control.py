@@ -5,8 +5,20 @@ the relax coin and the nominal fallback as whole-array operations (rl.calf). Eve
 its own certified triple (`s_cert`, `a_cert`, `q_cert`, `has_cert` columns), cleared when its
 episode ends. The training row draws from the training streams (explore, relax); P_relax
 advances once per frame. With `training.collect = "training"` only the training row gets
-exploration noise (visual rows show the noiseless policy); with `"all"` every row is a learner
-with its own noise (stream `visual_explore`) and relax coin (stream `visual`).
+exploration noise (visual rows show the noiseless policy); with `"all"` every learner has its own
+noise (stream `visual_explore`) and relax coin (stream `visual`).
+
+Exploration (`td3.explore = "actor"`): the noise goes on the actor's proposal, before the
+certificate, so what a learner executes is always the filter's output, and a fallback executes
+the nominal action exactly as the nominal policy computes it. Each learner's std (`explore_std`)
+is drawn from `td3.exploration_range` at the start of each of its episodes, in action units or
+as a fraction of each action bound (`td3.exploration_unit`). With `calf.noiseless_retry` a
+learner whose noisy proposal fails is tested again with its noiseless action before falling
+back. `td3.explore = "executed"` also puts the noise on fallback actions: exploration outside
+the filter, an explicit opt-in.
+
+The policy cohort (components.agent_groups) never explores and never relaxes: it is the filter
+exactly as evaluated, warm-up included.
 
 `training.policy` chooses who acts: `calf` (the filter), `actor` (the bare actor: uncertified
 steps are RELAX, P_relax is not used) or `nominal` (the nominal policy alone, no network calls).
@@ -23,6 +35,7 @@ import math
 
 import numpy as np
 
+from components.agent_groups import Group
 from components.agent_table import AgentTable, ColumnSpec
 from components.modes import Mode
 from components.resources import Counters, Rngs
@@ -38,6 +51,7 @@ from rl.calf import (
     choose_modes,
     filtered_actions,
     reset_certificates,
+    retry_noiseless,
     unusable_rows,
     update_certificates,
 )
@@ -48,9 +62,10 @@ from rl.networks import Networks
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "Networks", "CalfState",
-             "TrainingStats", "Environment", "Rngs", "Counters")
-    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "CalfState")
+    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std", "Networks",
+             "CalfState", "TrainingStats", "Environment", "Rngs", "Counters")
+    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std",
+              "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
         env = world.resource(Environment)
@@ -68,6 +83,8 @@ class ControlSystem(System):
                 ColumnSpec("has_cert", (), np.bool_, False, owner=self.name, doc="the row holds a certified triple"),
                 ColumnSpec("fallback_hold", (), np.int32, 0, owner=self.name,
                            doc="steps the nominal policy keeps control after a fallback (calf.fallback_dwell)"),
+                ColumnSpec("explore_std", (), np.float64, 0.0, owner=self.name,
+                           doc="this episode's exploration std (td3.exploration_unit; 0: no exploration)"),
             ]
         )
         cfg = world.resource(AppConfig)
@@ -76,15 +93,54 @@ class ControlSystem(System):
         self.policy = cfg.training.policy
         self.collect_all = cfg.training.collect == "all"
         self.explore_executed = cfg.td3.explore == "executed"
+        self.retry = cfg.calf.noiseless_retry and self.policy == "calf"
+        self.noise_range = cfg.td3.exploration_range
+        bound = np.asarray(env.action_high, dtype=np.float64).reshape(ad)
+        self.noise_unit = bound if cfg.td3.exploration_unit == "bound" else np.ones(ad)
         install_networks(world)
         install_control_state(world)
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
+        world.events.subscribe("agents_spawned", self._on_agents_spawned)
         self._world = world
+        if table.n:  # agents spawned before this system joined
+            self._draw_std(table, np.arange(table.n))
+
+    # -- per-agent exploration ---------------------------------------------------------------------
+    def _explorers(self, table: AgentTable, rows: np.ndarray) -> np.ndarray:
+        """Which of `rows` explore: the training agent, and with collect = all every learner."""
+        if self.policy == "nominal":
+            return np.zeros(len(rows), dtype=bool)
+        if self.collect_all:
+            return table.group[rows] == Group.LEARNER
+        return rows == table.training_row
+
+    def _draw_std(self, table: AgentTable, rows: np.ndarray) -> None:
+        """A fresh exploration std for each learner of `rows` (0 for the others): the training
+        agent's from its own stream, the others' from `visual_explore`."""
+        lo, hi = self.noise_range
+        explore = self._explorers(table, rows)
+        std = np.where(explore, hi, 0.0)
+        if lo != hi and explore.any():
+            rngs = self._world.resource(Rngs)
+            tr = table.training_row
+            others = explore & (rows != tr)
+            if others.any():
+                std[others] = rngs.visual_explore.uniform(lo, hi, int(others.sum()))
+            train = explore & (rows == tr)
+            if train.any():
+                std[train] = rngs.explore.uniform(lo, hi)
+        table.explore_std[rows] = std
+
+    def _on_agents_spawned(self, rows: np.ndarray, *_: object) -> None:
+        self._draw_std(self._world.resource(AgentTable), rows)
 
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
         table = self._world.resource(AgentTable)
         reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert, table.fallback_hold)
+        if self.noise_range[0] != self.noise_range[1]:
+            self._draw_std(table, rows)
 
+    # -- the frame -------------------------------------------------------------------------------------
     def process(self, world, dt: float) -> None:  # noqa: ANN001
         table = world.resource(AgentTable)
         n = table.n
@@ -98,7 +154,7 @@ class ControlSystem(System):
         s = table.state
         a_nominal = env.nominal(s)
         # random draws happen every frame whatever is decided, so the streams stay in step
-        noise = rngs.explore.normal(0.0, cfg.td3.exploration_noise, env.action_dim) if tr >= 0 else None
+        z_train = rngs.explore.standard_normal(env.action_dim) if tr >= 0 else None
         train_coin = rngs.relax.random() if tr >= 0 else 1.0
         warmup = tr >= 0 and world.resource(TrainingStats).total_steps < cfg.td3.start_training_step
 
@@ -112,15 +168,20 @@ class ControlSystem(System):
 
         nets = world.resource(Networks)
         counters = world.resource(Counters)
-        jitter = None
-        if self.collect_all:  # every agent learns, each with its own noise (the training row's from its own stream)
-            jitter = rngs.visual_explore.normal(0.0, cfg.td3.exploration_noise, (n, env.action_dim))
+        z = None
+        if self.collect_all:  # every learner explores, each with its own noise (the training row's from its own stream)
+            z = rngs.visual_explore.standard_normal((n, env.action_dim))
             if tr >= 0:
-                jitter[tr] = noise
-        a_actor, q = self._actor_and_value(nets, counters, s, tr, noise, jitter, env)
+                z[tr] = z_train
+        noise = self._noise(table, tr, z_train, z)
+        a_clean, a_actor, q = self._actor_and_value(nets, counters, s, tr, noise, env)
 
         norms = env.state_norm(s)
         test = certificate_test(q, table.q_cert, table.has_cert, norms, self.params)
+        if self.retry:
+            self._retry(nets, counters, table, test, q, a_actor, a_clean, norms)
+        cohort = table.group == Group.COHORT
+        any_cohort = bool(cohort.any())
         if self.policy == "calf":
             p_relax = calf.schedule.per_agent(calf.p_relax, norms)
         else:  # the bare actor acts on every step: uncertified steps are relax steps
@@ -128,6 +189,8 @@ class ControlSystem(System):
         coin = rngs.visual.random(n)
         if tr >= 0:
             coin[tr] = train_coin
+        if any_cohort:  # the cohort never relaxes under the filter; the bare actor always acts
+            coin[cohort] = 1.0 if self.policy == "calf" else 0.0
         unusable = unusable_rows(a_actor, q)
         if unusable is not None:
             counters.add("nonfinite_actions", int(unusable.sum()))
@@ -138,19 +201,17 @@ class ControlSystem(System):
                              held_rows(table.fallback_hold) if dwell else None)
         decided = None
         if warmup:
-            # warm-up: the nominal acts for the learners, the filter does not decide (no certificate)
+            # warm-up: the nominal acts for the learners, the filter does not decide (no certificate);
+            # the cohort shows the policy as it is
             decided = np.ones(n, dtype=bool)
-            if self.collect_all:
-                modes[:] = Mode.FALLBACK
-                decided[:] = False
-            else:
-                modes[tr] = Mode.FALLBACK
-                decided[tr] = False
+            learners = ~cohort if self.collect_all else (np.arange(n) == tr)
+            modes[learners] = Mode.FALLBACK
+            decided[learners] = False
         if dwell:
             advance_dwell(modes, table.fallback_hold, self.params.dwell_steps, decided)
         filtered_actions(modes, a_actor, a_nominal, out=table.action)
-        if self.explore_executed and tr >= 0:
-            self._explore_fallback(table, modes, tr, noise, jitter, env)
+        if self.explore_executed and noise is not None:
+            self._explore_fallback(table, modes, noise, env)
         table.mode[:] = modes
         table.q[:] = q
         if tr >= 0:
@@ -167,45 +228,71 @@ class ControlSystem(System):
             if self.policy == "calf" and not warmup:
                 calf.advance()  # once per frame, however many agents decided
 
-    def _explore_fallback(self, table: AgentTable, modes: np.ndarray, tr: int, noise: np.ndarray,
-                          jitter: np.ndarray | None, env: Environment) -> None:
-        """`td3.explore = "executed"`: the learners' nominal actions get the same exploration noise as the
-        actor's proposals, so the replay buffer also holds varied actions where the nominal policy acts."""
+    def _noise(self, table: AgentTable, tr: int, z_train: np.ndarray | None,
+               z: np.ndarray | None) -> np.ndarray | None:
+        """This frame's exploration noise per row: standard normals times the row's std and unit
+        (None when nobody explores: no training agent and collect = training)."""
+        unit = self.noise_unit
+        if z is not None:
+            return z * (table.explore_std[:, None] * unit)
+        if tr < 0:
+            return None
+        return z_train * (table.explore_std[tr] * unit)  # the training row's alone (collect = training)
+
+    def _retry(self, nets: Networks, counters: Counters, table: AgentTable, test, q: np.ndarray,  # noqa: ANN001
+               a_actor: np.ndarray, a_clean: np.ndarray, norms: np.ndarray) -> None:
+        """calf.noiseless_retry: learners whose noisy proposal failed are tested with their noiseless action
+        (not those inside a fallback dwell: the nominal policy acts there whatever the test says)."""
+        rows = np.flatnonzero(~test.certified & (table.explore_std > 0) & (table.fallback_hold == 0))
+        if rows.size == 0:
+            return
+        s = table.state
+        q_clean = nets.certificate_q(s[rows], a_clean[rows], self.params.certified_value)
+        counters.add("network_forward_calls", 1)
+        clean = certificate_test(q_clean, table.q_cert[rows], table.has_cert[rows], norms[rows], self.params)
+        took = retry_noiseless(test, q, a_actor, rows, q_clean, a_clean[rows], clean)
+        counters.add("noiseless_certified", int(took.size))
+
+    def _explore_fallback(self, table: AgentTable, modes: np.ndarray, noise: np.ndarray, env: Environment) -> None:
+        """`td3.explore = "executed"` (opt-in): the learners' nominal actions get the same exploration noise
+        as the actor's proposals, so exploration also acts where the filter fell back."""
         act = table.action
-        if jitter is not None:
-            fb = modes == Mode.FALLBACK
+        if noise.ndim == 2:
+            fb = (modes == Mode.FALLBACK) & (table.explore_std > 0)
             if fb.any():
-                act[fb] = np.clip(act[fb] + jitter[fb], env.action_low, env.action_high)
-        elif modes[tr] == Mode.FALLBACK:
-            act[tr] = np.clip(act[tr] + noise, env.action_low, env.action_high)
+                act[fb] = np.clip(act[fb] + noise[fb], env.action_low, env.action_high)
+        else:
+            tr = table.training_row
+            if modes[tr] == Mode.FALLBACK:
+                act[tr] = np.clip(act[tr] + noise, env.action_low, env.action_high)
 
     def _actor_and_value(self, nets: Networks, counters: Counters, s: np.ndarray, tr: int,
-                         noise: np.ndarray | None, jitter: np.ndarray | None,
-                         env: Environment) -> tuple[np.ndarray, np.ndarray]:
-        """The (noisy, for learners) actor action and its certified critic value for every row.
+                         noise: np.ndarray | None, env: Environment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(noiseless actor actions, proposals with the learners' noise, the proposals' certified critic values).
 
         With `collect = "training"` the training row is also computed alone: a batched matrix
         product's last bits depend on the batch size, so this keeps the training run's numbers
         independent of how many visual agents share the frame (one extra small call)."""
-        a_actor = nets.act(s)
+        a_clean = nets.act(s)
         n = len(s)
-        if jitter is not None:
-            a_actor += jitter
+        if noise is not None and noise.ndim == 2:
+            a_actor = a_clean + noise
             np.clip(a_actor, env.action_low, env.action_high, out=a_actor)
             q = nets.certificate_q(s, a_actor, self.params.certified_value)
             counters.add("network_forward_calls", 2)
-            return a_actor, q
+            return a_clean, a_actor, q
+        a_actor = a_clean.copy()
         if tr >= 0:
             if n > 1:
-                a_actor[tr] = nets.act(s[tr:tr + 1])[0]
-            a_actor[tr] = np.clip(a_actor[tr] + noise, env.action_low, env.action_high)
+                a_clean[tr] = nets.act(s[tr:tr + 1])[0]
+            a_actor[tr] = np.clip(a_clean[tr] + noise, env.action_low, env.action_high)
         q = nets.certificate_q(s, a_actor, self.params.certified_value)
         calls = 2
         if tr >= 0 and n > 1:
             q[tr] = nets.certificate_q(s[tr:tr + 1], a_actor[tr:tr + 1], self.params.certified_value)[0]
             calls += 2
         counters.add("network_forward_calls", calls)
-        return a_actor, q
+        return a_clean, a_actor, q
 
     @staticmethod
     def _record(calf: CalfState, *, filtered: bool, mode: int, q: float = math.nan, q_cert: float = math.nan,

@@ -8,13 +8,17 @@ A row whose action or new state is not finite (a diverging actor) ends its episo
 `Outcome.NONFINITE`, gets reward 0 so no return is poisoned, respawns, and is counted in the
 `nonfinite_agents` counter; the frame loop never sees NaN states.
 
-The training agent respawns from its own random stream (`train_spawn`), visual agents from `spawn`.
+The training agent respawns from its own random stream (`train_spawn`), the other learners from
+`spawn`, and the policy cohort at the next evaluation starts (components.cohort_starts), so how many
+cohort agents there are never changes the learners' starts.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from components.agent_groups import Group
 from components.agent_table import AgentTable, ColumnSpec
+from components.cohort_starts import CohortStarts
 from components.resources import Counters, Rngs
 from ecs.system import System
 from envs.base import Environment, Outcome
@@ -22,7 +26,8 @@ from envs.base import Environment, Outcome
 
 class PhysicsSystem(System):
     phase = "simulation"
-    reads = ("state", "action", "episode_step", "episode_return", "Environment", "Rngs", "Counters")
+    reads = ("state", "action", "episode_step", "episode_return", "group", "Environment", "Rngs", "Counters",
+             "CohortStarts")
     writes = ("state", "prev_state", "next_state", "reward", "outcome", "episode_step", "episode_return")
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -77,7 +82,12 @@ class PhysicsSystem(System):
             )
             rngs = world.resource(Rngs)
             tr = table.training_row
-            s[done] = env.sample_states(rngs.spawn, done.size)
+            learners = done
+            cohort = table.group[done] == Group.COHORT
+            if cohort.any():
+                s[done[cohort]] = world.resource(CohortStarts).take(int(cohort.sum()))
+                learners = done[~cohort]
+            s[learners] = env.sample_states(rngs.spawn, learners.size)
             if tr >= 0 and outcome[tr]:
                 # the training agent's fresh start comes from its own stream, so how many visual
                 # agents finished this step never changes the training run

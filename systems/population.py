@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from components.agent_groups import Group
 from components.agent_table import AgentTable
+from components.cohort_starts import CohortStarts
 from components.resources import PopulationRequests, Rngs
 from config.schema import MAX_AGENTS
 from ecs.system import System
@@ -23,6 +25,15 @@ def spawn_agents(world, count: int, *, training: bool = False) -> np.ndarray:  #
     rngs = world.resource(Rngs)
     states = env.sample_states(rngs.spawn, int(count))
     return table.spawn(int(count), training=training, values={"state": states})
+
+
+def spawn_cohort(world, count: int) -> np.ndarray:  # noqa: ANN001
+    """Spawn `count` agents of the policy cohort at the next evaluation starts; returns their rows."""
+    if count <= 0:
+        return np.empty(0, dtype=np.int64)
+    table = world.resource(AgentTable)
+    states = world.resource(CohortStarts).take(int(count))
+    return table.spawn(int(count), group=Group.COHORT, values={"state": states})
 
 
 def remove_visual_agents(world, count: int) -> int:  # noqa: ANN001

@@ -20,6 +20,7 @@ import textwrap
 
 import numpy as np
 
+from components.agent_groups import Group
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
 from components.faults import fault_counts
@@ -171,6 +172,7 @@ class StatsSystem(System):
         training = 1 if tr >= 0 else 0
         state_norm = float(np.sqrt(np.dot(table.state[tr], table.state[tr]))) if tr >= 0 else math.nan
         warp = world.try_resource(TimeWarp)
+        learners = int(np.count_nonzero(table.group == Group.LEARNER))  # the policy cohort does not learn
         return {
             "system": cfg.env.system,
             "warp": warp.label() if warp is not None else str(world.steps_per_frame),
@@ -178,8 +180,9 @@ class StatsSystem(System):
             "episode": stats.episodes + 1,
             "episodes_total": cfg.training.episodes,
             "total_steps": stats.total_steps,
-            "visual_agents": table.n - training,
+            "visual_agents": learners - training,
             "training_agents": training,
+            "cohort_agents": int(np.count_nonzero(table.group == Group.COHORT)),
             "episode_return": stats.episode_return,
             "episode_length": stats.episode_length,
             "mean_return_10": stats.mean_return_last(10),
@@ -198,11 +201,11 @@ class StatsSystem(System):
             "q": q,
             "q_cert": stats.q_cert,
             "required": stats.required,
-            "all_certification_rate": _rate_of(stats.all_certification_rate, stats.all_calf_steps),
-            "all_intervention_rate": _rate_of(stats.all_intervention_rate, stats.all_calf_steps),
-            "all_relax_rate": _rate_of(stats.all_relax_rate, stats.all_calf_steps),
-            "all_success_rate": _rate_of(stats.all_success_rate, stats.all_episodes),
-            "collect": f"{table.n if stats.collect == 'all' else training} learning",
+            "all_certification_rate": _rate_of(stats.learners.certification_rate, stats.learners.decided),
+            "all_intervention_rate": _rate_of(stats.learners.intervention_rate, stats.learners.decided),
+            "all_relax_rate": _rate_of(stats.learners.relax_rate, stats.learners.decided),
+            "all_success_rate": _rate_of(stats.learners.success_rate, stats.learners.episodes),
+            "collect": f"{learners if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
             "kappa_up": stats.kappa_up,

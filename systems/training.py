@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from components.agent_groups import Group
 from components.agent_table import AgentTable
 from components.halving_trace import append_halving
 from components.modes import Mode
@@ -40,12 +41,12 @@ class TrainingSystem(System):
     phase = "simulation"
     after = ("PhysicsSystem",)
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
-             "has_cert", "q_cert", "mode", "CalfState", "Counters")
+             "has_cert", "q_cert", "mode", "group", "CalfState", "Counters")
     writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats")
 
     def __init__(self) -> None:
         self._ended: tuple[int, float, int] | None = None  # (outcome, return, length) of this frame
-        self._all_ended = (0, 0)  # (episodes, successes) of every agent this frame
+        self._ended_by_group = np.zeros((len(Group), len(Outcome)), dtype=np.int64)  # this frame's episode ends
         self._timeline_count = 0  # steps of the current episode offered to the timeline
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -66,9 +67,11 @@ class TrainingSystem(System):
 
     def _on_episodes_ended(self, rows: np.ndarray, outcomes: np.ndarray, returns: np.ndarray,
                            lengths: np.ndarray) -> None:
-        tr = self._world.resource(AgentTable).training_row
-        episodes, successes = self._all_ended
-        self._all_ended = (episodes + len(rows), successes + int(np.count_nonzero(outcomes == Outcome.GOAL)))
+        table = self._world.resource(AgentTable)
+        tr = table.training_row
+        k = len(Outcome)
+        self._ended_by_group += np.bincount(table.group[rows].astype(np.int64) * k + outcomes,
+                                            minlength=len(Group) * k).reshape(len(Group), k)
         hit = np.flatnonzero(rows == tr) if tr >= 0 else ()
         if len(hit):
             i = int(hit[0])
@@ -158,9 +161,9 @@ class TrainingSystem(System):
 
         A NONFINITE step's reward was zeroed by physics, not earned: it is never learned from."""
         if self.collect_all:
-            n = table.n
             outcome = table.outcome
-            keep = outcome != Outcome.NONFINITE
+            keep = (outcome != Outcome.NONFINITE) & (table.group == Group.LEARNER)  # the cohort never learns
+            n = int(np.count_nonzero(table.group == Group.LEARNER))
             terminated = np.isin(outcome, self.terminal_outcomes)
             if keep.all():
                 dropped = replay.add_batch(table.prev_state, table.action, table.reward, table.next_state, terminated)
@@ -180,24 +183,34 @@ class TrainingSystem(System):
             world.resource(Counters).add("rejected_transitions", int(refused))
 
     def _count_all_agents(self, stats: TrainingStats, table: AgentTable, filtered: bool) -> None:
-        """Every agent's decisions this frame and the episodes that ended (the `all_*` statistics).
+        """Every agent's decisions this frame and the episodes that ended, by group (`stats.learners`,
+        `stats.cohort`).
 
-        `filtered`: the filter decided the training row's step (not in warm-up, not `nominal`)."""
-        n = table.n
-        stats.all_steps += n
-        if self.cfg.training.policy != "nominal" and (filtered or not self.collect_all):
-            counts = np.bincount(table.mode, minlength=3)
-            decided = n
-            if not filtered:  # warm-up: the training row acted nominal, the visual rows were filtered
-                counts[table.mode[table.training_row]] -= 1
-                decided -= 1
-            stats.all_calf_steps += decided
-            stats.all_interventions += int(counts[Mode.FALLBACK])
-            stats.all_relaxes += int(counts[Mode.RELAX])
-        episodes, successes = self._all_ended
-        self._all_ended = (0, 0)
-        stats.all_episodes += episodes
-        stats.all_successes += successes
+        `filtered`: the filter decided the training row's step (not in warm-up, not `nominal`); in
+        warm-up the learners acting nominal (all of them with collect = all) are not decided."""
+        groups = (stats.learners, stats.cohort)
+        per_group = np.bincount(table.group, minlength=len(Group))
+        for g, counts in zip(Group, groups):
+            counts.steps += int(per_group[g])
+        if self.cfg.training.policy != "nominal":
+            k = len(Mode)
+            by = np.bincount(table.group.astype(np.int64) * k + table.mode, minlength=len(Group) * k).reshape(-1, k)
+            if not filtered:  # warm-up: the learners acted nominal, undecided
+                if self.collect_all:
+                    by[Group.LEARNER] = 0
+                else:
+                    by[Group.LEARNER, table.mode[table.training_row]] -= 1
+            for g, counts in zip(Group, groups):
+                counts.decided += int(by[g].sum())
+                counts.interventions += int(by[g, Mode.FALLBACK])
+                counts.relaxes += int(by[g, Mode.RELAX])
+        ended = self._ended_by_group
+        if ended.any():
+            for g, counts in zip(Group, groups):
+                e = ended[g]
+                counts.add_episodes(int(e[Outcome.GOAL]), int(e[Outcome.TIMEOUT]), int(e[Outcome.BOUNDARY]),
+                                    int(e[Outcome.NONFINITE]))
+            ended[:] = 0
 
     def _timeline_append(self, stats: TrainingStats, q_cert: float, mode: int) -> None:
         """Append one point; when full, keep every other point and double the stride (bounded)."""

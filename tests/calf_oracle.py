@@ -46,3 +46,17 @@ def filter_one(s, a_actor, q_pair, a_nominal, coin, p_relax, cert, params):
     else:
         new_cert = (s_cert, a_cert, q_cert, has_cert)
     return action, mode, new_cert
+
+
+def filter_one_with_retry(s, a_noisy, q_noisy, a_clean, q_clean, a_nominal, coin, p_relax, cert, params, explores):
+    """One agent's step with calf.noiseless_retry: the noisy proposal first; if it fails and the agent
+    explores, its noiseless action is tested against the same certificate; only if both fail does the
+    relax coin / the nominal policy decide. q_* are (Q1, Q2) pairs."""
+    action, mode, new_cert = filter_one(s, a_noisy, q_noisy, a_nominal, coin, -1.0, cert, params)
+    if mode == Mode.CERTIFIED:
+        return action, mode, new_cert
+    if explores:
+        action, mode, new_cert = filter_one(s, a_clean, q_clean, a_nominal, coin, -1.0, cert, params)
+        if mode == Mode.CERTIFIED:
+            return action, mode, new_cert
+    return filter_one(s, a_noisy, q_noisy, a_nominal, coin, p_relax, cert, params)

@@ -249,10 +249,13 @@ def population_scenario(app, out):
             res["problems"].append(f"frame {world.frame}: {world.entity_count()} entities for {table.n} rows")
         res["frames_checked"] += 1
 
+    def learners() -> int:  # the policy cohort stays whatever + and - do
+        return int(np.count_nonzero(table.group == 0))
+
     for target in (5, 30, 300):
         key("=")
-        while table.n - 1 < target:
-            req.request(target - (table.n - 1))
+        while learners() - 1 < target:
+            req.request(target - (learners() - 1))
             world.step()
             check()
         counts = []
@@ -268,10 +271,11 @@ def population_scenario(app, out):
         world.step()
         check()
     key("-")
-    req.request(-(table.n - 6))
+    req.request(-(learners() - 6))
     world.step()
     check()
-    res["final_n"] = table.n
+    res["final_n"] = learners()
+    res["cohort_n"] = int(np.count_nonzero(table.group == 1))
     res["episodes_ended"] = int(sum(ended))
     table.check_consistency()
     world.shutdown()

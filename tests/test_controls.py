@@ -50,10 +50,13 @@ def test_plus_and_minus_change_the_population_next_frame(world):
     assert table.n == n + 2 and world.entity_count() == n + 2
     new_rows = np.arange(n, n + 2)
     assert np.all(table.trail_len[new_rows] == 1)  # their trails start with their first position
-    for _ in range(n + 5):  # more presses than visual agents: the training agent stays
+    cohort = len(table.cohort_entities())
+    assert cohort > 0
+    for _ in range(n + 5):  # more presses than visual agents: the training agent and the policy cohort stay
         press(world, "-")
     world.step()
-    assert table.n == 1 and table.training_row == 0 and world.entity_count() == 1
+    assert table.n == 1 + cohort and world.entity_count() == 1 + cohort
+    assert table.group[table.training_row] == 0 and (table.group == 1).sum() == cohort
     table.check_consistency()
 
 

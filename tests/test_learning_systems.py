@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from components.agent_groups import Group
 from components import AgentTable, Mode
 from components.resources import Counters
 from components.training_stats import TrainingStats
@@ -18,8 +19,8 @@ from systems.training import TrainingSystem
 
 def world_with(agents=0, **sections):
     """A world whose learner is the training agent alone (collect = "training") with one TD3 update of a
-    small batch per step, unless a test says otherwise."""
-    over = {"visual": {"agents": agents}, "run": {"seed": 5}, "training": {"collect": "training",
+    small batch per step and no policy cohort, unless a test says otherwise."""
+    over = {"visual": {"agents": agents, "cohort": 0}, "run": {"seed": 5}, "training": {"collect": "training",
             "train_steps_per_frame": 1}, "td3": {"batch_size": 16}}
     for k, v in sections.items():
         over.setdefault(k, {}).update(v)
@@ -106,26 +107,34 @@ def test_the_critic_target_bootstraps_a_boundary_exit_and_ends_at_the_goal():
     w.shutdown()
 
 
-def test_collect_all_stores_one_transition_per_agent_per_frame():
+def test_collect_all_stores_one_transition_per_learner_per_frame_and_none_of_the_cohort():
     w = world_with(agents=7, env={"max_steps_per_episode": 5}, td3={"start_training_step": 3},
-                   training={"collect": "all"})
+                   training={"collect": "all"}, visual={"cohort": 3})
     table, replay, stats = w.resource(AgentTable), w.resource(ReplayBuffer), w.resource(TrainingStats)
-    n = table.n
+    assert table.n == 11
+    learners = table.group == Group.LEARNER
+    n = int(learners.sum())
     assert n == 8
     for frame in range(1, 9):
         before = replay.head
         w.step()
+        learners = table.group == Group.LEARNER
         assert len(replay) == n * frame and stats.collected == n * frame
         rows = replay.data[before:before + n]
-        # each row's own transition, in table order
-        np.testing.assert_allclose(rows[:, replay.s], table.prev_state, rtol=1e-6)
-        np.testing.assert_allclose(rows[:, replay.a], table.action, rtol=1e-6)
-        np.testing.assert_allclose(rows[:, replay.r], table.reward, rtol=1e-6)
-        np.testing.assert_allclose(rows[:, replay.s2], table.next_state, rtol=1e-6)
-        np.testing.assert_array_equal(rows[:, replay.not_done], (table.outcome != Outcome.GOAL).astype(np.float32))
-    assert stats.all_steps == 8 * n and stats.all_episodes >= n  # every agent timed out at least once
-    # warm-up (3 steps): every learner acted nominal, nobody was filtered; then all n rows were decided
-    assert stats.all_calf_steps == (8 - 3) * n and stats.calf_steps == 8 - 3
+        # each learner's own transition, in table order; the cohort's never
+        np.testing.assert_allclose(rows[:, replay.s], table.prev_state[learners], rtol=1e-6)
+        np.testing.assert_allclose(rows[:, replay.a], table.action[learners], rtol=1e-6)
+        np.testing.assert_allclose(rows[:, replay.r], table.reward[learners], rtol=1e-6)
+        np.testing.assert_allclose(rows[:, replay.s2], table.next_state[learners], rtol=1e-6)
+        np.testing.assert_array_equal(rows[:, replay.not_done],
+                                      (table.outcome[learners] != Outcome.GOAL).astype(np.float32))
+    assert stats.learners.steps == 8 * n and stats.learners.episodes >= n  # every agent timed out at least once
+    assert stats.cohort.steps == 8 * 3 and stats.cohort.episodes >= 3
+    assert stats.learners.episodes == stats.learners.goals + stats.learners.failures
+    # warm-up (3 steps): every learner acted nominal, nobody was filtered; then all n rows were decided;
+    # the cohort was decided by the filter from the first step
+    assert stats.learners.decided == (8 - 3) * n and stats.calf_steps == 8 - 3
+    assert stats.cohort.decided == 8 * 3
     assert w.resource(CalfState).relax_steps == 8 - 3  # P_relax advances once per frame, not per agent
     w.shutdown()
 

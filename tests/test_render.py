@@ -130,7 +130,7 @@ def test_add_and_remove_while_rendering_keep_every_vertex_count_right(scenarios)
     assert pop["frames_checked"] > 60 and pop["episodes_ended"] > 50  # respawns happened all along
     assert 0 < pop["lod_frames"] < pop["frames_checked"]  # N = 300 went over the point budget, and back
     assert pop["key_changes"] == [1, 1, 1, -1]  # + and - through ursina's key dispatch
-    assert pop["final_n"] == 6
+    assert pop["final_n"] == 6 and pop["cohort_n"] == 8  # learners; the cohort was never removed
     assert pop["scene_nodes_after_shutdown"] == pop["scene_nodes_before"]  # nothing left in the scene graph
     assert pop["ui_nodes_after_shutdown"] == pop["ui_nodes_before"]
     _, scene = scenario(scenarios, "scene")
