@@ -13,8 +13,9 @@ With `evaluation.references` the same starts are also run with the nominal polic
 never changes) and the bare actor, so each result carries its own comparison. All rollouts are
 batched over the starts (rl.evaluation.rollout); nothing here touches the agent table, the
 replay buffer, the random streams or the networks' weights, so evaluating never changes the
-training run. Each result is kept in `EvalHistory`, shown on the HUD and emitted as the event
-`evaluation_done(result)` (the run's outputs write it to eval.csv).
+training run. Each result is kept in `EvalHistory` and emitted as the event
+`evaluation_done(result)` (the run's outputs write it to eval.csv; the view's learning-curve panel
+shows it).
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from collections import deque
 
 import numpy as np
 
-from components.resources import HudLines
 from components.training_stats import TrainingStats
 from config.schema import AppConfig
 from ecs.system import System
@@ -48,7 +48,7 @@ class EvaluationSystem(System):
     phase = "simulation"  # after each simulation step, whatever the time warp
     after = ("TrainingSystem",)
     reads = ("TrainingStats", "Networks", "Environment")
-    writes = ("EvalHistory", "HudLines")
+    writes = ("EvalHistory",)
 
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
@@ -118,10 +118,7 @@ class EvaluationSystem(System):
             actor_mean_return=float(actor.returns.mean()) if actor else nan,
         )
         self.history.results.append(result)
-        hud = world.try_resource(HudLines)
-        if hud is not None:
-            hud["evaluation"] = hud_line(result)
-        world.events.emit("evaluation_done", result)
+        world.events.emit("evaluation_done", result)  # the view's learning curve shows it (systems/learning_curve.py)
         return result
 
 

@@ -23,6 +23,7 @@ LEGEND = (
     ("relax", "relax (coin)"),
     ("fallback", "fallback: nominal"),
     ("training", "training (cert.)"),
+    ("cohort", "cohort: no noise"),  # the policy cohort: larger boxes with black edges, dashed trails
 )
 LEGEND_PER_LINE = 2  # entries side by side
 LEGEND_COLUMN = 23  # characters per entry (swatch indent + label)
@@ -94,8 +95,8 @@ def _count(value: int, width: int = 0, left: bool = False) -> str:
     return text.ljust(width) if left else text.rjust(width)
 
 
-def _pct(rate: float) -> str:
-    return _num(100.0 * rate, ".1f", 5) + " %"
+def _pct(rate: float | None) -> str:
+    return _num(math.nan if rate is None else 100.0 * rate, ".1f", 5) + " %"
 
 
 def _yes(flag: bool | None) -> str:
@@ -144,7 +145,8 @@ def stats_text(v: Mapping[str, Any]) -> str:
     lines = [
         head,
         f"episode {_count(v['episode'], 6)} / {_count(v['episodes_total'], 6, left=True)} steps {_count(v['total_steps'], 10)}",
-        f"agents  {_count(v['visual_agents'], 6)} visual + {v['training_agents']} training",
+        f"learners {_count(v['visual_agents'], 6)} + {v['training_agents']} training   "
+        f"cohort {_count(v.get('cohort_agents', 0), 5)}",
         f"return  {_num(v['episode_return'], '.2f')}   length {_count(v['episode_length'], 7)}",
         f"mean return (10) {_num(v['mean_return_10'], '.2f')}  success {_pct(v['success_rate'])}",
         f"phase {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}  buf {_count(v['buffer_size'], 7)}",
@@ -158,9 +160,10 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"diff   {_num(diff, '+.4f')}  |s| {_num(v['state_norm'], '.4f')}",
         f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
         f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
-        f"all agents ({v['collect']}): success {_pct(v['all_success_rate'])}",
+        f"learners ({v['collect']}): success {_pct(v['all_success_rate'])}",
         f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}",
         f"relax     {_pct(v['all_relax_rate'])}",
+        f"cohort: success {_pct(v.get('cohort_success_rate'))}  certified {_pct(v.get('cohort_certification_rate'))}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {_count(v['grid_refreshes'], 5, left=True).rstrip()}",
     ]
     lines += legend_lines()
@@ -173,7 +176,8 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
     and whether each holds. None: the hint how to select one."""
     if v is None:
         return "inspect: click an agent, or C to cycle"
-    role = "training agent" if v["training"] else "visual agent"
+    role = ("training agent" if v["training"] else
+            "cohort, no noise" if v.get("group") == "cohort" else "learner")
     head = f"agent {v['entity']} ({role})" + ("  following" if v["follow"] else "")
     names = v["state_names"]
     state = "  ".join(f"{name} {_num(x, '.3f', 7)}" for name, x in zip(names, v["state"]))
@@ -200,6 +204,60 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
         lines.append(f"certificate: {'holds' if v['certified'] else 'fails'}"
                      + ("" if v["has_cert"] else " (no certificate yet: any action passes)"))
     return "\n".join(fold(lines))
+
+
+#: the learning-curve panel's legend: (name, what it is); the colours are render.learning_plot's
+LEARNING_LEGEND = ("success", "nominal", "certified", "learners", "cohort", "gain")
+LEARNING_PLOT_LINES = 5  # the panel's blank lines under its caption, where the plot is drawn
+
+
+def _share(rate: float | None) -> str:
+    """A share as 'NN%' (no space: the legend's cells are tight), '-' for none."""
+    if rate is None or not math.isfinite(rate):
+        return "-"
+    return compact(100.0 * rate, ".0f", 4) + "%"
+
+
+def gain_label(gain: float | None) -> str:
+    """The return gain over the nominal in words that say which way is better."""
+    if gain is None or not math.isfinite(gain):
+        return "return -"
+    size = ">999" if abs(gain) >= 9.995 else f"{abs(gain) * 100.0:.0f}"  # the cell holds 3 digits
+    if size == "0":
+        return "return level"
+    return f"return {size}% {'worse' if gain < 0 else 'better'}"
+
+
+def learning_text(v: Mapping[str, Any] | None) -> str:
+    """The learning-curve panel: a caption, LEARNING_PLOT_LINES blank lines for the plot, and its
+    legend (LEGEND_INDENT spaces before each entry for its swatch). `v`: span (first, last episode)
+    or None, gain_range (the gain plot's half height), and the latest values: success, nominal,
+    certified (of the last evaluation), learners, cohort (certified shares of the last training
+    episode), gain."""
+    v = v or {}
+    span = v.get("span")
+    if span is None:
+        caption = "learning: no episode finished yet"
+    else:
+        caption = f"learning, episodes {span[0]}-{span[1]}; gain ±{compact(100 * v.get('gain_range', 1.0), '.0f', 4)}%"
+    labels = {
+        "success": f"eval success {_share(v.get('success'))}",
+        "nominal": f"nominal succ {_share(v.get('nominal'))}",
+        "certified": f"eval cert. {_share(v.get('certified'))}",
+        "learners": f"learners cert {_share(v.get('learners'))}",
+        "cohort": f"cohort cert {_share(v.get('cohort'))}",
+        "gain": gain_label(v.get("gain")),
+    }
+    cells = [(" " * LEGEND_INDENT + labels[name]).ljust(LEGEND_COLUMN) for name in LEARNING_LEGEND]
+    legend = ["".join(cells[i : i + 2]).rstrip() for i in range(0, len(cells), 2)]
+    return "\n".join(fold([caption]) + [""] * LEARNING_PLOT_LINES + legend)
+
+
+def learning_legend_positions(text: str) -> dict[str, tuple[int, int]]:
+    """Learning legend entry -> (line, column of its swatch) in the panel's text."""
+    lines = text.split("\n")
+    first = len(lines) - (len(LEARNING_LEGEND) + 1) // 2
+    return {name: (first + k // 2, (k % 2) * LEGEND_COLUMN) for k, name in enumerate(LEARNING_LEGEND)}
 
 
 def scale_caption(quantity: str, slice_name: str | None) -> str:

@@ -21,6 +21,7 @@ import textwrap
 import numpy as np
 
 from components.agent_groups import Group
+from components.learning_curve import LearningCurve
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
 from components.faults import fault_counts
@@ -40,6 +41,7 @@ from systems.hud_text import (
     SIDEBAR_COLUMNS,
     fold,
     inspect_text,
+    learning_text,
     profiler_text,
     scale_caption,
     scale_labels,
@@ -86,6 +88,21 @@ def _rate_of(rate: float, count: int) -> float:
     return rate if count else math.nan
 
 
+#: the inspection panel's word for an agent's group
+GROUP_WORDS = {int(Group.LEARNER): "learner", int(Group.COHORT): "cohort"}
+
+
+def learning_values(curve: LearningCurve) -> dict:
+    """What the learning-curve panel's text says: the span, the gain plot's scale, the latest values."""
+    _, learners, cohort = curve.shares()
+    last = curve.last_evaluation or {}
+    return {"span": curve.span(), "gain_range": curve.gain_range(),
+            "success": last.get("success"), "nominal": last.get("nominal_success"),
+            "certified": last.get("certified"), "gain": last.get("gain"),
+            "learners": float(learners[-1]) if learners.size else None,
+            "cohort": float(cohort[-1]) if cohort.size else None}
+
+
 ITEMS = ("q_value", "text", "profiler")
 SLOWEST = 5
 
@@ -93,7 +110,7 @@ SLOWEST = 5
 class StatsSystem(System):
     phase = "view"
     reads = ("TrainingStats", "AgentTable", "CriticSurface", "FrameTimes", "Networks", "ViewState", "AppConfig",
-             "HudLines", "TimeWarp", "Selection", "Inspection", "state", "action", "mode")
+             "HudLines", "TimeWarp", "Selection", "Inspection", "LearningCurve", "state", "action", "mode", "group")
     writes = ("HudText", "StatsCache", "Counters")
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -120,6 +137,7 @@ class StatsSystem(System):
         self._paused = None
         self._warp_version = -1
         self._steps_shown = -1  # world.steps when the text was last built while paused
+        self._curve_version = -1  # the LearningCurve shown
         env = world.resource(Environment)
         self.state_names = state_names(env)
         self.slice_name = surface_slice(env)
@@ -205,6 +223,8 @@ class StatsSystem(System):
             "all_intervention_rate": _rate_of(stats.learners.intervention_rate, stats.learners.decided),
             "all_relax_rate": _rate_of(stats.learners.relax_rate, stats.learners.decided),
             "all_success_rate": _rate_of(stats.learners.success_rate, stats.learners.episodes),
+            "cohort_success_rate": _rate_of(stats.cohort.success_rate, stats.cohort.episodes),
+            "cohort_certification_rate": _rate_of(stats.cohort.certification_rate, stats.cohort.decided),
             "collect": f"{learners if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
@@ -240,6 +260,7 @@ class StatsSystem(System):
         state = info.state if info.steps_seen else table.state[r]
         return {
             "entity": sel.entity, "training": r == table.training_row, "follow": sel.follow,
+            "group": GROUP_WORDS.get(int(table.group[r]), "learner") if table.has_column("group") else "learner",
             "state_names": self.state_names, "state": [float(x) for x in state],
             "mode": info.mode, "episode_step": info.episode_step, "state_norm": info.state_norm,
             "q": info.q, "q_cert": info.q_cert, "has_cert": info.has_cert, "decrease": info.decrease,
@@ -267,6 +288,10 @@ class StatsSystem(System):
                 f"agent {values['entity']}" + (" (training)" if values["training"] else ""))
             hud.set("timeline", timeline_caption(whose))
             self._inspected = key
+        curve = world.try_resource(LearningCurve)
+        if curve is not None and curve.version != self._curve_version:
+            self._curve_version = curve.version
+            hud.set("learning", learning_text(learning_values(curve)))
         view = world.resource(ViewState)
         lines = [part for text in view.current_messages()
                  for part in textwrap.wrap(text, SIDEBAR_COLUMNS, subsequent_indent="  ", break_on_hyphens=False)]

@@ -7,7 +7,7 @@ from components.modes import Mode
 from config.schema import MAX_AGENTS
 from rl.evaluation import EvalResult
 from systems.evaluation import hud_line
-from systems.hud_text import fold, inspect_text, profiler_text, scale_caption, scale_labels, stats_text, timeline_caption
+from systems.hud_text import fold, inspect_text, learning_text, profiler_text, scale_caption, scale_labels, stats_text, timeline_caption
 
 BIG = -1.2345678e300  # the widest float a %.4f / %.4g / %.2f field prints (a diverged critic)
 LONG_SYSTEM = "my_laboratory.environments.cart_pole_on_a_spring:CartPoleOnASpring"
@@ -64,6 +64,9 @@ def texts() -> dict[str, str]:
                                "slice theta = -3.14159, omega = -1e+300, x_dot = 0 (the other axes vary)")
         + "\n\n" + scale_labels([BIG, BIG, BIG]),
         "timeline": timeline_caption(f"agent {10**12} (training)"),
+        "learning": learning_text({"span": (100_000_000, 100_000_000), "gain_range": 10.0, "success": 1.0,
+                                   "nominal": 1.0, "certified": 1.0, "learners": 1.0, "cohort": 1.0,
+                                   "gain": BIG}),
         "inspect": inspect_text(inspect_values()),
         "profiler": profiler_text([(LONG_PLUGIN, 99_999.999)] + [(f"System{k}", 12_345.678) for k in range(4)],
                                   99_999.999, True, 1_000_000, 1000.0, 99_999.999),

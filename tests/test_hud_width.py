@@ -20,7 +20,7 @@ def widest(text):
     return max(len(line) for line in text.split("\n"))
 
 
-@pytest.mark.parametrize("name", ["stats", "scale", "timeline", "inspect", "profiler", "messages"])
+@pytest.mark.parametrize("name", ["stats", "scale", "timeline", "learning", "inspect", "profiler", "messages"])
 def test_every_hud_text_at_its_longest_fits_the_sidebar(name):
     text = hud_extremes.texts()[name]
     assert widest(text) <= SIDEBAR_COLUMNS, text
