@@ -3,12 +3,17 @@
 After each simulation step (so every episode is seen at any time warp): when the training agent
 finished an episode, the learners' and the policy cohort's CALF decisions since the previous one
 (TrainingStats' per-group counters) become one point; every evaluation (the `evaluation_done`
-event, rl.evaluation.EvalResult) becomes one point too. A resumed run starts its curve at the
-episode it resumes from. Nothing here touches the agents, the networks or the random streams.
+event, rl.evaluation.EvalResult) becomes one point too. A resumed run starts its per-episode lines
+at the episode it resumes from, and its evaluation points with the resumed run's own (its
+eval.csv, `preload_evaluations`). Nothing here touches the agents, the networks or the random streams.
 """
 from __future__ import annotations
 
 import numpy as np
+
+import csv
+import math
+from pathlib import Path
 
 from components.learning_curve import LearningCurve
 from components.training_stats import TrainingStats
@@ -54,3 +59,42 @@ class LearningCurveSystem(System):
     def _on_evaluation(self, result) -> None:  # noqa: ANN001 - rl.evaluation.EvalResult
         self.curve.add_evaluation(result.episode, result.success_rate, result.return_gain, result.certified_share,
                                   result.nominal_success_rate)
+
+
+#: an eval.csv this large is not a run's (one row every few episodes): not read
+EVAL_CSV_MAX_BYTES = 16 * 2**20
+
+
+def preload_evaluations(world, path: str | Path) -> int:  # noqa: ANN001
+    """Put the evaluations of a run being resumed (its eval.csv, rows up to the episode the
+    checkpoint holds) into the learning curve, so the panel shows the whole run; returns how many.
+    A missing, unreadable or odd file adds nothing (the run goes on; its own outputs say the rest)."""
+    from runtime.eval_log import read_eval_csv
+
+    curve = world.try_resource(LearningCurve)
+    path = Path(path)
+    if curve is None:
+        return 0
+    try:
+        if not path.is_file() or path.stat().st_size > EVAL_CSV_MAX_BYTES:
+            return 0
+        rows = read_eval_csv(path)
+    except (OSError, UnicodeDecodeError, csv.Error):  # a damaged file is no reason to stop the run
+        return 0
+    upto = world.resource(TrainingStats).episodes
+
+    def number(row: dict, key: str) -> float:
+        try:
+            return float(row.get(key) or "nan")
+        except (TypeError, ValueError):
+            return math.nan
+
+    added = 0
+    for row in rows:
+        episode = number(row, "episode")
+        if not math.isfinite(episode) or episode > upto:
+            continue
+        curve.add_evaluation(int(episode), number(row, "success_rate"), number(row, "return_gain"),
+                             number(row, "certified_share"), number(row, "nominal_success_rate"))
+        added += 1
+    return added

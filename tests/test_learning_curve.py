@@ -135,3 +135,27 @@ def test_the_panel_text_fits_and_names_which_way_is_better():
     assert "return 3% worse" in text and "eval success 98%" in text and "nominal succ 100%" in text
     assert max(map(len, lines)) <= SIDEBAR_COLUMNS
     assert learning_text(None).startswith("learning: no episode finished yet")
+
+
+def test_a_resumed_run_shows_the_evaluations_it_resumes(tmp_path):
+    """The resumed run's eval.csv, up to the checkpoint's episode, becomes the curve's first points."""
+    from rl.evaluation import EVAL_COLUMNS
+    from systems.learning_curve import preload_evaluations
+
+    world = view_world(agents=2)
+    world.resource(TrainingStats).episodes = 25  # as a restored checkpoint leaves it
+    rows = [",".join(EVAL_COLUMNS)]
+    for episode, success, gain in ((10, 0.5, -0.1), (20, 0.8, 0.05), (30, 0.9, 0.1)):  # 30: after the checkpoint
+        row = {"episode": episode, "success_rate": success, "return_gain": gain, "certified_share": 0.4,
+               "nominal_success_rate": 1.0}
+        rows.append(",".join(str(row.get(c, "")) for c in EVAL_COLUMNS))
+    (tmp_path / "eval.csv").write_text("\n".join(rows) + "\n")
+    assert preload_evaluations(world, tmp_path / "eval.csv") == 2
+    curve = world.resource(LearningCurve)
+    np.testing.assert_allclose(curve.evaluations()[:, :3], [[10, 0.5, -0.1], [20, 0.8, 0.05]])
+    assert preload_evaluations(world, tmp_path / "missing.csv") == 0
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00garbage")
+    assert preload_evaluations(world, tmp_path / "bad.csv") == 0
+    world.run(3)  # the system goes on from there
+    assert curve.eval_length == 2 and curve.span() == (10, 20)
+    world.shutdown()
