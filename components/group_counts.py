@@ -83,3 +83,28 @@ class GroupCounts:
                 "success_rate": self.success_rate, "failure_rate": self.failure_rate,
                 "certification_rate": self.certification_rate, "intervention_rate": self.intervention_rate,
                 "relax_rate": self.relax_rate}
+
+
+@define(frozen=True)
+class NominalRates:
+    """How often the noiseless nominal policy fails from a set of starts: the reference a group's
+    training-time failures are held against (expected nominal failures = rate x episodes)."""
+
+    starts: int
+    failure_rate: float
+    timeout_rate: float
+    boundary_rate: float
+    nonfinite_rate: float
+    where: str  # which starts: "reset distribution" (the learners') or "evaluation starts" (the cohort's)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def versus_nominal(counts: GroupCounts, nominal: NominalRates | None) -> dict:
+    """A group's counters and rates, with what the nominal policy would have failed on as many episodes."""
+    out = counts.summary()
+    if nominal is not None:
+        out["nominal"] = nominal.as_dict()
+        out["nominal_expected_failures"] = nominal.failure_rate * counts.episodes
+    return out

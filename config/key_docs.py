@@ -47,6 +47,7 @@ KEYS = {
         "exploration_noise": "std of the Gaussian noise on a learner's proposal (the top of the range with _min)",
         "exploration_noise_min": "each learner's std is drawn from [this, exploration_noise] per episode (unset: one std)",
         "exploration_unit": "absolute: noise in action units; bound: a fraction of each action dimension's bound",
+        "actor_base": "nominal: the actor learns a correction to the nominal policy's action (starts as it); none: the action itself",
         "explore": "actor: noise on the proposal only, the filter decides; executed: fallbacks get noise too (opt-in)",
         "start_training_step": "the learners act with the nominal policy and nothing trains for this many steps",
         "torch_threads": "torch's intra-op threads for the whole process",
@@ -110,6 +111,7 @@ KEYS = {
         "starts": "fixed start states every evaluation uses",
         "seed": "the seed the fixed start states are drawn with (the same for every run)",
         "references": "also evaluate the nominal policy and the bare actor from the same starts",
+        "safety_starts": "starts (reset distribution, seed + 1) the noiseless nominal's training-time failure rate is measured on",
     },
     "profiler": {
         "enabled": "time every system every frame; --no-profiler turns it off",

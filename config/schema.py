@@ -33,6 +33,7 @@ DECREASE_RULES = ("relative", "absolute")
 COLLECT = ("training", "all")
 BOUNDARY_EXIT = ("bootstrap", "terminal")
 EXPLORATION_UNITS = ("absolute", "bound")
+ACTOR_BASES = ("none", "nominal")
 MAX_AGENTS = 100_000
 MAX_COHORT = 10_000
 
@@ -153,6 +154,9 @@ class TD3Config:
     #: executed action is always the filter's output) or "executed" (also the nominal action when
     #: the filter falls back: exploration outside the filter, an explicit opt-in)
     explore: str = field(default="executed", validator=choice(("actor", "executed")))
+    #: "nominal": the actor learns a correction to the nominal policy's action (a residual actor that
+    #: starts as the nominal policy); "none": the actor's output is the action
+    actor_base: str = field(default="none", validator=choice(ACTOR_BASES))
     start_training_step: int = _int(100, 0, 100_000_000)
     torch_threads: int = _int(1, 1, 256)
     #: the critic's output unit: Q = value_scale * network output. 0 means automatic:
@@ -263,6 +267,9 @@ class EvaluationConfig:
     starts: int = _int(100, 1, 100_000)
     seed: int = _int(2026, 0, 2**63 - 1)
     references: bool = _bool(True)
+    #: the training-time safety reference: the noiseless nominal policy from this many starts drawn
+    #: from the reset distribution (seeded by `seed` + 1), once per run
+    safety_starts: int = _int(1000, 1, 1_000_000)
 
 
 @define(frozen=True, kw_only=True)

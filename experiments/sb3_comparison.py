@@ -198,10 +198,10 @@ def _policy_from_checkpoint(policy: str, d: Path, env, cfg):  # noqa: ANN001, AN
     import torch
 
     from rl.evaluation import CallablePolicy
-    from rl.networks import build_networks
+    from rl.learning import networks_for
 
     ck = torch.load(d / "checkpoint.pt", weights_only=True)
-    nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size, cfg.td3.hidden_layers)
+    nets = networks_for(cfg, env)
     nets.actor.load_state_dict(ck["td3"]["actor"])
     nets.critic.load_state_dict(ck["td3"]["critic"])
     if policy == "actor":
@@ -209,7 +209,7 @@ def _policy_from_checkpoint(policy: str, d: Path, env, cfg):  # noqa: ANN001, AN
     import rl.evaluation as ev
     from rl.calf import CalfParams
 
-    params = CalfParams.from_config(cfg.calf)
+    params = CalfParams.from_config(cfg.calf, cfg.env.dt)
     if hasattr(ev, "FilterPolicy"):
         return ev.FilterPolicy("calf", env, nets, params, p_relax=0.0)
     return CertifiedActor(env, nets, params)

@@ -2,7 +2,8 @@
 
 Writes into --out (default DIR/report/ of the first DIR): summary.md (tables and charts),
 report.json (every number of the tables), curves_episodes.png, curves_eval.png (when runs
-evaluated) and final_scores.png. Bad input is one line on stderr, exit code 2, nothing written.
+evaluated), final_scores.png and safety.png (training-time failures by group of agents, when the
+runs recorded them). Bad input is one line on stderr, exit code 2, nothing written.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from report.charts import episode_curves, eval_curves, final_chart
 from report.groups import by_group_and_task, label_runs
 from report.load import ReportError, load_runs
 from report.markdown import write_markdown
+from report.safety import GROUPS as SAFETY_GROUPS, safety_rows
+from report.safety_chart import safety_chart
 from runtime.atomic import atomic_write_json
 from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path
 from runtime.outputs import check_writable_dir
@@ -86,6 +89,10 @@ def main(argv: list[str]) -> int:
     if ev is not None:
         charts.append(ev)
     charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
+    safety = safety_chart(groups, tasks, out / "safety.png")
+    if safety is not None:
+        charts.append(safety)
+    safety_tables = {g: safety_rows(groups, g) for g in SAFETY_GROUPS}
     made_with = " ".join([f"{command()} report", *argv])
     atomic_write_json(out / "report.json", {
         "command": made_with,
@@ -94,8 +101,10 @@ def main(argv: list[str]) -> int:
                   "episodes": int(len(r.episodes["episode"])), "evaluations": 0 if r.evals is None
                   else int(len(r.evals["total_steps"]))} for r in runs],
         "summaries": [s.as_dict() for s in summaries],
+        "safety": {g: [{k: (list(v) if isinstance(v, tuple) else v) for k, v in row.items()} for row in rows]
+                   for g, rows in safety_tables.items()},
     })
     md = write_markdown(out / "summary.md", runs, groups, summaries, args.last, args.window, charts, made_with,
-                        args.reps)
+                        args.reps, safety_tables)
     print(f"report written to {md} ({', '.join(c.name for c in charts)}, report.json)")
     return 0

@@ -47,8 +47,31 @@ def _table(summaries: list[Summary], task: str, names: list[str], titles: dict[s
     return lines
 
 
+def _range(x: tuple[float, float, float], percent: bool = False) -> str:
+    med, lo, hi = x
+    if not math.isfinite(med):
+        return "-"
+    f = (lambda v: f"{100 * v:.2f}%") if percent else (lambda v: f"{v:.4g}")
+    return f"{f(med)} ({f(lo)} to {f(hi)})" if hi != lo else f(med)
+
+
+def _safety_table(rows: list[dict], task: str) -> list[str]:
+    rows = [r for r in rows if r["environment"] == task]
+    if not rows:
+        return []
+    head = ("| group | runs | episodes (median) | reached the goal | failed | nominal's expected failures | "
+            "boundary exits | certified share, second half |")
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['group']} | {r['runs']} | {r['episodes']:.0f} | {_range(r['success_rate'], True)} | "
+                     f"{_range(r['failures'])} | {_range(r['nominal_expected_failures'])} | "
+                     f"{_range(r['boundary_exits'])} | {_range(r['certified_share_second_half'], True)} |")
+    return lines
+
+
 def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list[Run]]], summaries: list[Summary],
-                   last: int, window: int, charts: list[Path], command: str, reps: int) -> Path:
+                   last: int, window: int, charts: list[Path], command: str, reps: int,
+                   safety: dict[str, list[dict]] | None = None) -> Path:
     tasks = list(dict.fromkeys(t for g in groups.values() for t in g))
     has_eval = any(r.evals is not None for r in runs)
     lines = [f"# Report: {len(runs)} runs, {len(groups)} groups, {len(tasks)} environment"
@@ -78,6 +101,12 @@ def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list
         if has_eval:
             lines += ["", "The last evaluation of each run (fixed starts, no exploration noise):", ""]
             lines += _table(summaries, task, list(ev_titles), ev_titles)
+        for group, title in (("learners", "every learner"), ("cohort", "the policy cohort")):
+            table = _safety_table((safety or {}).get(group, []), task)
+            if table:
+                lines += ["", f"Safety while training, {title}: all its training episodes, median over runs "
+                          "(range); the nominal's expected failures are its failure rate without noise, measured "
+                          "on the same start distribution, times as many episodes:", ""] + table
         lines.append("")
     if len(tasks) > 1:
         lines += ["## Across environments", "", "Scores pooled over environments; the bootstrap resamples runs "

@@ -87,6 +87,7 @@ def capture(world) -> dict[str, Any]:  # noqa: ANN001
         "hidden_size": cfg.td3.hidden_size,
         "hidden_layers": cfg.td3.hidden_layers,
         "value_scale": critic_value_scale(cfg),
+        "actor_base": cfg.td3.actor_base,
         "td3": world.resource(TD3).state_dict(),
         "replay": world.resource(ReplayBuffer).state_dict(),
         "calf": world.resource(CalfState).state_dict(),
@@ -168,6 +169,11 @@ def check_compatible(data: dict[str, Any], cfg: AppConfig, env: Environment, pat
         raise CheckpointError(
             f"checkpoint {path}: its critic's value_scale is {scale:g}, this run's is {critic_value_scale(cfg):g} "
             "(set td3.value_scale to match)")
+    base = data.get("actor_base", "none")  # checkpoints from before the setting: a plain actor
+    if base != cfg.td3.actor_base:
+        raise CheckpointError(
+            f"checkpoint {path}: its actor's base is {base!r}, this run's is {cfg.td3.actor_base!r} "
+            "(set td3.actor_base to match)")
 
 
 def restore(world, data: dict[str, Any], path: str | Path) -> None:  # noqa: ANN001

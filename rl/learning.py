@@ -24,15 +24,20 @@ def torch_seed(seed: int, salt: int) -> int:
     return int(np.random.SeedSequence([int(seed), salt]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+def networks_for(cfg: AppConfig, env: Environment, seed: int | None = None) -> Networks:
+    """Networks of this run's shapes, critic scale and actor form (residual to the nominal with
+    td3.actor_base = "nominal"); `seed` seeds torch's global stream for the initial weights."""
+    base = env.nominal if cfg.td3.actor_base == "nominal" else None
+    return build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size, cfg.td3.hidden_layers,
+                          seed=seed, value_scale=critic_value_scale(cfg), base_policy=base)
+
+
 def install_networks(world) -> Networks:  # noqa: ANN001
     nets = world.try_resource(Networks)
     if nets is None:
         cfg = world.resource(AppConfig)
-        env = world.resource(Environment)
         torch.set_num_threads(cfg.td3.torch_threads)
-        nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size,
-                              cfg.td3.hidden_layers, seed=torch_seed(cfg.run.seed, 1),
-                              value_scale=critic_value_scale(cfg))
+        nets = networks_for(cfg, world.resource(Environment), seed=torch_seed(cfg.run.seed, 1))
         world.insert_resource(nets, Networks)
     return nets
 
@@ -70,8 +75,7 @@ def make_scratch_learner(cfg: AppConfig, env: Environment) -> TD3:
     """A learner on fresh networks of this run's shapes that touches no global random state
     (checkpoints are loaded into one first, to be checked before the real one is changed)."""
     with torch.random.fork_rng(devices=[]):  # the initial weights draw from torch's global stream
-        nets = build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size,
-                              cfg.td3.hidden_layers, value_scale=critic_value_scale(cfg))
+        nets = networks_for(cfg, env)
     return make_learner(cfg, env, nets)
 
 

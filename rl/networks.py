@@ -17,15 +17,25 @@ import torch.nn.functional as F
 from torch import nn
 
 
+#: a residual actor's last layer starts at this fraction of the usual initial scale (bias 0)
+RESIDUAL_INIT_SCALE = 0.01
+
+
 def _uniform_(t: torch.Tensor, fan_in: int) -> None:
     bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default init for weights and biases
     nn.init.uniform_(t, -bound, bound)
 
 
 class Actor(nn.Module):
-    """MLP, ReLU hidden layers, tanh output scaled to the action bound."""
+    """MLP, ReLU hidden layers, tanh output scaled to the action bound.
 
-    def __init__(self, state_dim: int, action_dim: int, action_high: np.ndarray, hidden: int = 64, layers: int = 2):
+    `residual=True` (td3.actor_base = "nominal"): the output is a correction to a base action that
+    the caller passes in (the nominal policy's), and the action is `clip(base + correction)`. The
+    last layer starts at a hundredth of its usual scale and a zero bias, so the first actor acts
+    almost exactly like the nominal policy and learning improves on it from there."""
+
+    def __init__(self, state_dim: int, action_dim: int, action_high: np.ndarray, hidden: int = 64, layers: int = 2,
+                 residual: bool = False):
         super().__init__()
         dims = [state_dim] + [hidden] * layers
         mods: list[nn.Module] = []
@@ -40,14 +50,25 @@ class Actor(nn.Module):
         # Parameters keep their identity under load_state_dict (it copies in place) and under
         # deepcopy (memoised, so a target network's list points at its own copies).
         self._layers = [(m.weight, m.bias) for m in self.net if isinstance(m, nn.Linear)]
+        self.residual = bool(residual)
+        if self.residual:
+            with torch.no_grad():
+                self._layers[-1][0].mul_(RESIDUAL_INIT_SCALE)
+                self._layers[-1][1].zero_()
 
-    def forward(self, states: torch.Tensor) -> torch.Tensor:
+    def forward(self, states: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        """The actions at `states`; a residual actor needs the base actions there (`base`)."""
         layers = self._layers
         x = states
         for w, b in layers[:-1]:
             x = F.linear(x, w, b).relu_()
         w, b = layers[-1]
-        return F.linear(x, w, b).tanh_().mul(self.scale)
+        out = F.linear(x, w, b).tanh_().mul(self.scale)
+        if not self.residual:
+            return out
+        if base is None:
+            raise ValueError("a residual actor needs the base actions")
+        return torch.maximum(torch.minimum(out + base, self.scale), -self.scale)
 
 
 class TwinCritic(nn.Module):
@@ -122,9 +143,13 @@ class Networks:
     tens of MB per layer every call, which made it superlinear in N.
     """
 
-    def __init__(self, actor: Actor, critic: TwinCritic) -> None:
+    def __init__(self, actor: Actor, critic: TwinCritic, base_policy=None) -> None:  # noqa: ANN001
+        if actor.residual and base_policy is None:
+            raise ValueError("a residual actor needs a base policy (states -> actions)")
         self.actor = actor
         self.critic = critic
+        #: numpy states -> actions: what a residual actor corrects (the environment's nominal policy)
+        self.base_policy = base_policy if actor.residual else None
         self.version = 0
         self._buffers: dict[tuple[int, int], torch.Tensor] = {}
 
@@ -163,7 +188,12 @@ class Networks:
         out = torch.empty(x.shape[0], self.actor.action_dim)
         self._chain(layers, x, out)
         out.tanh_().mul_(self.actor.scale)
-        return out.numpy().astype(np.float64)
+        a = out.numpy().astype(np.float64)
+        if self.base_policy is not None:
+            high = self.actor.scale.numpy().astype(np.float64)
+            a += self.base_policy(np.asarray(states, dtype=np.float64))
+            np.clip(a, -high, high, out=a)
+        return a
 
     @torch.inference_mode()
     def q(self, states: np.ndarray, actions: np.ndarray, which: str = "q1") -> np.ndarray:
@@ -202,8 +232,9 @@ class Networks:
 
 
 def build_networks(state_dim: int, action_dim: int, action_high: np.ndarray, hidden: int = 64, layers: int = 2,
-                   seed: int | None = None, value_scale: float = 1.0) -> Networks:
+                   seed: int | None = None, value_scale: float = 1.0, base_policy=None) -> Networks:  # noqa: ANN001
+    """The networks; with `base_policy` (numpy states -> actions) the actor is residual to it."""
     if seed is not None:
         torch.manual_seed(seed)
-    return Networks(Actor(state_dim, action_dim, action_high, hidden, layers),
-                    TwinCritic(state_dim, action_dim, hidden, layers, value_scale))
+    return Networks(Actor(state_dim, action_dim, action_high, hidden, layers, residual=base_policy is not None),
+                    TwinCritic(state_dim, action_dim, hidden, layers, value_scale), base_policy)

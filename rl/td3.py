@@ -100,6 +100,14 @@ class TD3:
         batch = replay.sample(batch_size, self.generator)
         return self.update_on_batch(batch, replay)
 
+    def _base(self, states: torch.Tensor) -> torch.Tensor | None:
+        """A residual actor's base actions at a batch of states (the nominal policy, in numpy); None otherwise."""
+        base = self.nets.base_policy
+        if base is None:
+            return None
+        with torch.no_grad():
+            return torch.from_numpy(np.asarray(base(states.numpy().astype(np.float64)), dtype=np.float32))
+
     @torch.no_grad()
     def target(self, r: torch.Tensor, s2: torch.Tensor, not_done: torch.Tensor) -> torch.Tensor:
         """The critic's regression target: r + gamma * not_done * min(Q1', Q2')(s', pi'(s') + clipped noise).
@@ -108,7 +116,7 @@ class TD3:
         "terminal"`); a timeout or, by default, a boundary exit bootstraps from the target critic."""
         noise = torch.randn((len(r), self.action_high.numel()), generator=self.generator).mul_(self.policy_noise)
         noise.clamp_(-self.noise_clip, self.noise_clip)
-        a2 = self.actor_target.forward(s2).add_(noise)  # .forward: no module hooks are used
+        a2 = self.actor_target.forward(s2, self._base(s2)).add_(noise)  # .forward: no module hooks are used
         a2 = torch.clamp(a2, self.action_low, self.action_high)
         q_next = self.critic_target.forward(s2, a2).amin(dim=0)
         return torch.addcmul(r, not_done, q_next, value=self.gamma)
@@ -129,7 +137,7 @@ class TD3:
         else:
             self._skip()
         if self.updates % self.policy_delay == 0:
-            actor_loss = -self.critic.q1(s, self.actor.forward(s), frozen=True).mean()
+            actor_loss = -self.critic.q1(s, self.actor.forward(s, self._base(s)), frozen=True).mean()
             self.actor_opt.zero_grad()
             actor_loss.backward()
             self.actor_loss = self._checked_value(actor_loss, self._actor_params)

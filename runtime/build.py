@@ -9,7 +9,7 @@ from components.agent_table import AgentTable
 from components.cohort_starts import CohortStarts
 from components.faults import register_fault_counters
 from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
-from config.schema import AppConfig, critic_value_scale
+from config.schema import AppConfig
 from config.variants import variant_of
 from ecs.system import System
 from ecs.world import World
@@ -105,13 +105,9 @@ def ensure_networks(world: World, cfg: AppConfig) -> None:
     Training inserts the real networks; this only fills the gap so the surface, heights and HUD
     work in a world without a trainer.
     """
-    from rl.networks import Networks, build_networks  # torch is imported only when a view needs it
+    from rl.learning import networks_for  # torch is imported only when a view needs it
+    from rl.networks import Networks
 
     if world.has_resource(Networks):
         return
-    env = world.resource(Environment)
-    world.insert_resource(
-        build_networks(env.state_dim, env.action_dim, env.action_high, cfg.td3.hidden_size, cfg.td3.hidden_layers,
-                       seed=cfg.run.seed, value_scale=critic_value_scale(cfg)),
-        Networks,
-    )
+    world.insert_resource(networks_for(cfg, world.resource(Environment), seed=cfg.run.seed), Networks)

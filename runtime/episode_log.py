@@ -1,7 +1,11 @@
 """episodes.csv: one row per finished episode of the training agent, in the spirit of SB3's monitor file.
 
     episode,total_steps,return,length,outcome,certified_share,intervention_share,relax_share,
-    p_relax,critic_loss,actor_loss,wall_time
+    p_relax,critic_loss,actor_loss,wall_time,
+    learners_steps,learners_decided,learners_interventions,learners_relaxes,learners_episodes,
+    learners_goals,learners_timeouts,learners_boundary_exits,learners_nonfinite,
+    cohort_steps, ... (the same nine for the policy cohort),
+    learners_nominal_failures,cohort_nominal_failures
 
 - `episode` counts all time (a resumed run goes on from its checkpoint's count), `total_steps` is the
   training agent's environment steps when the episode ended.
@@ -10,6 +14,13 @@
   excluded) and sum to 1; empty when no step of the episode was filtered (warm-up, --policy nominal).
 - `p_relax` is P_relax at the episode's end; the losses are the latest TD3 losses (empty before the first
   update); `wall_time` is seconds of running, summed over the sessions that wrote this file.
+- `learners_*` and `cohort_*` are every agent's counters by group (components.group_counts), all time,
+  at the moment the row was written: agent steps, steps the filter decided, fallbacks and relax steps
+  among them, and episodes by outcome. Differences between two rows give any window's shares and
+  failures; the report draws cumulative failures against `learners_steps` from them.
+- `learners_nominal_failures` and `cohort_nominal_failures`: how many of as many episodes the noiseless
+  nominal policy would have failed (its failure rate measured once per run on the group's start
+  distribution, times the group's episodes); empty when the run has no such measurement.
 
 Rows are appended and flushed as each episode ends, so the file is current while the run goes and
 nothing is lost when it stops. A resumed run that writes into the same folder appends below the
@@ -30,8 +41,13 @@ from components.training_stats import TrainingStats
 from envs.base import Outcome
 
 FILENAME = "episodes.csv"
+#: the per-group counters (components.group_counts.GroupCounts) in every row, by group
+GROUP_COUNTERS = ("steps", "decided", "interventions", "relaxes", "episodes", "goals", "timeouts", "boundary_exits",
+                  "nonfinite")
+GROUPS = ("learners", "cohort")
 COLUMNS = ("episode", "total_steps", "return", "length", "outcome", "certified_share", "intervention_share",
-           "relax_share", "p_relax", "critic_loss", "actor_loss", "wall_time")
+           "relax_share", "p_relax", "critic_loss", "actor_loss", "wall_time",
+           *(f"{g}_{c}" for g in GROUPS for c in GROUP_COUNTERS), *(f"{g}_nominal_failures" for g in GROUPS))
 #: envs.Outcome -> the word in the outcome column
 OUTCOME_NAMES = {Outcome.GOAL: "success", Outcome.BOUNDARY: "boundary", Outcome.TIMEOUT: "timeout",
                  Outcome.NONFINITE: "nonfinite"}
@@ -56,8 +72,11 @@ class FilterCounts:
         return cls(stats.calf_steps, stats.interventions, stats.relaxes)
 
 
-def episode_row(stats: TrainingStats, before: FilterCounts, wall_time: float) -> dict:
-    """The row of the episode that has just ended (stats after it), given the counters at its start."""
+def episode_row(stats: TrainingStats, before: FilterCounts, wall_time: float,
+                nominal_failure_rates: dict[str, float] | None = None) -> dict:
+    """The row of the episode that has just ended (stats after it), given the counters at its start and
+    the nominal's failure rate per group (components.group_counts.NominalRates.failure_rate)."""
+    rates = nominal_failure_rates or {}
     steps = stats.calf_steps - before.steps
     if steps > 0:
         intervention = (stats.interventions - before.interventions) / steps
@@ -78,6 +97,8 @@ def episode_row(stats: TrainingStats, before: FilterCounts, wall_time: float) ->
         "critic_loss": float(stats.critic_loss),
         "actor_loss": float(stats.actor_loss),
         "wall_time": wall_time,
+        **{f"{g}_{c}": getattr(getattr(stats, g), c) for g in GROUPS for c in GROUP_COUNTERS},
+        **{f"{g}_nominal_failures": rates.get(g, math.nan) * getattr(stats, g).episodes for g in GROUPS},
     }
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from components.faults import fault_counts
+from components.group_counts import versus_nominal
 from components.resources import Counters, ReportExtras
 from components.training_stats import TrainingStats
 from config.loader import to_toml
@@ -155,8 +156,16 @@ class RunOutputs:
         self.write_errors.pop(what, None)
         return True
 
+    def _nominal_failure_rates(self) -> dict[str, float]:
+        """The noiseless nominal's failure rate per group (measured once, on first use)."""
+        if "EvaluationSystem" not in self.world.schedule:
+            return {}
+        refs = self.world.system("EvaluationSystem").safety_reference()
+        return {g: r.failure_rate for g, r in refs.items()}
+
     def _log_episode(self) -> None:
-        row = episode_row(self.stats, self._filter_before, self.episode_log.wall_time())
+        row = episode_row(self.stats, self._filter_before, self.episode_log.wall_time(),
+                          self._nominal_failure_rates())
         self._filter_before = FilterCounts.of(self.stats)
         self._safely("episode log", lambda: self.episode_log.write(row))
         if self.tensorboard is not None:
@@ -238,12 +247,21 @@ class RunOutputs:
                 "intervention_rate": st.learners.intervention_rate, "relax_rate": st.learners.relax_rate,
                 "transitions_collected": st.collected,
             },
+            "safety": self._safety_summary(),
             "evaluation": self._evaluation_summary(),
             "numerics": fault_counts(self.world.resource(Counters)),
             "extensions": extensions,
             "plugin_failures": [f.line() for f in failures_of(self.world)],
             "provenance": self.provenance,
         }.items()}
+
+    def _safety_summary(self) -> dict[str, Any]:
+        """Training-time safety by group (components.group_counts), each against the noiseless nominal's
+        failures on as many episodes (None without an EvaluationSystem to measure the nominal)."""
+        refs = {}
+        if "EvaluationSystem" in self.world.schedule:
+            refs = self.world.system("EvaluationSystem").safety_reference()
+        return {g: versus_nominal(getattr(self.stats, g), refs.get(g)) for g in ("learners", "cohort")}
 
     def _evaluation_summary(self) -> dict[str, Any] | None:
         """The last evaluation without noise (rl.evaluation.EvalResult), or None before the first."""

@@ -7,6 +7,9 @@ steps, so runs of different episode lengths line up:
     episode/return, episode/length, episode/success (1 or 0), episode/certified_share,
     episode/intervention_share, episode/relax_share, episode/p_relax, train/critic_loss,
     train/actor_loss
+    safety/learners_failed_episodes, safety/learners_nominal_failures, safety/learners_episodes,
+    safety/learners_boundary_exits, safety/learners_certified_share, safety/learners_fallback_share
+    and the same for the cohort (cumulative, from episodes.csv's group counters)
     eval/success_rate, eval/mean_return, eval/return_gain, eval/certified_share, ... (every number
     of an evaluation, from the world event `evaluation_done`)
 """
@@ -34,6 +37,21 @@ def _finite(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def safety_scalars(row: dict, group: str) -> dict[str, float]:
+    """One group's cumulative training-time safety from an episodes.csv row."""
+    g = {k: row.get(f"{group}_{k}", math.nan) for k in ("episodes", "timeouts", "boundary_exits", "nonfinite",
+                                                        "decided", "interventions", "relaxes", "nominal_failures")}
+    decided = g["decided"]
+    return {
+        "episodes": g["episodes"],
+        "failed_episodes": g["timeouts"] + g["boundary_exits"] + g["nonfinite"],
+        "nominal_failures": g["nominal_failures"],
+        "boundary_exits": g["boundary_exits"],
+        "certified_share": (decided - g["interventions"] - g["relaxes"]) / decided if decided else math.nan,
+        "fallback_share": g["interventions"] / decided if decided else math.nan,
+    }
+
+
 class TensorBoardLog:
     """Scalars per episode (`write_episode`) and per evaluation (`write_evaluation`)."""
 
@@ -49,6 +67,10 @@ class TensorBoardLog:
             if _finite(row[column]):
                 self.writer.add_scalar(tag, float(row[column]), step, walltime=None)
         self.writer.add_scalar("episode/success", 1.0 if row["outcome"] == "success" else 0.0, step)
+        for group in ("learners", "cohort"):
+            for tag, value in safety_scalars(row, group).items():
+                if _finite(value):
+                    self.writer.add_scalar(f"safety/{group}_{tag}", float(value), step)
 
     def write_evaluation(self, result) -> None:  # noqa: ANN001 - rl.evaluation.EvalResult
         row = result.as_row()

@@ -25,6 +25,7 @@ from collections import deque
 
 import numpy as np
 
+from components.group_counts import NominalRates
 from components.training_stats import TrainingStats
 from config.schema import AppConfig
 from ecs.system import System
@@ -58,6 +59,7 @@ class EvaluationSystem(System):
         self.params = CalfParams.from_config(cfg.calf, cfg.env.dt)
         self.history = world.try_resource(EvalHistory) or world.insert_resource(EvalHistory())
         self._nominal: RolloutResult | None = None
+        self._safety: dict[str, NominalRates] | None = None
         self._done_at: tuple[int, int] | None = None  # (episodes, total_steps) of the last evaluation
         self._seen: int | None = None  # the training agent's episodes at the last frame
         self._t0 = time.perf_counter()
@@ -78,6 +80,19 @@ class EvaluationSystem(System):
         if self._nominal is None:
             self._nominal = rollout(self.env, NominalPolicy(self.env), self.starts, self._max_steps())
         return self._nominal
+
+    def safety_reference(self) -> dict[str, NominalRates]:
+        """The noiseless nominal policy's failure rates that each group's training-time failures are
+        held against: the learners' from `evaluation.safety_starts` starts of the reset distribution
+        (where their episodes start), the cohort's from the evaluation starts (where its episodes
+        start). Computed once, on first use (a fraction of a second)."""
+        if self._safety is None:
+            ev = self.cfg.evaluation
+            starts = evaluation_starts(self.env, ev.safety_starts, ev.seed + 1)
+            reset = rollout(self.env, NominalPolicy(self.env), starts, self._max_steps())
+            self._safety = {"learners": nominal_rates(reset, "reset distribution"),
+                            "cohort": nominal_rates(self.nominal_reference(), "evaluation starts")}
+        return self._safety
 
     def evaluate_now(self, world) -> EvalResult | None:  # noqa: ANN001
         """Evaluate the current policy (unless this exact state was just evaluated); emit the result."""
@@ -120,6 +135,12 @@ class EvaluationSystem(System):
         self.history.results.append(result)
         world.events.emit("evaluation_done", result)  # the view's learning curve shows it (systems/learning_curve.py)
         return result
+
+
+def nominal_rates(r: RolloutResult, where: str) -> NominalRates:
+    fail = 1.0 - r.success_rate
+    return NominalRates(starts=len(r.outcomes), failure_rate=fail, timeout_rate=r.rate(Outcome.TIMEOUT),
+                        boundary_rate=r.rate(Outcome.BOUNDARY), nonfinite_rate=r.rate(Outcome.NONFINITE), where=where)
 
 
 def _networks(world):  # noqa: ANN001, ANN202

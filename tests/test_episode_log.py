@@ -169,3 +169,60 @@ def test_provenance_without_git_is_null_not_an_error(tmp_path):
     from runtime.provenance import git_state
 
     assert git_state(tmp_path) == {"commit": None, "dirty": None}
+
+
+def test_every_row_carries_each_groups_counters_as_counted_independently(tmp_path):
+    """The learners' and the cohort's counters in episodes.csv and run_summary.json against a count
+    kept here, frame by frame, from the table's own columns and the episode-end events."""
+    from components.agent_groups import Group
+    from components.agent_table import AgentTable
+    from components.modes import Mode
+
+    w = _world(visual={"agents": 2, "cohort": 3}, td3={"start_training_step": 20, "batch_size": 8})
+    table = w.resource(AgentTable)
+    ended = {g: np.zeros(5, int) for g in Group}
+    w.events.subscribe("episodes_ended", lambda rows, outcomes, *_: [
+        np.add.at(ended[g], outcomes[table.group[rows] == g], 1) for g in Group])
+    outputs = RunOutputs(w, tmp_path)
+    steps = {g: 0 for g in Group}
+    fallbacks = {g: 0 for g in Group}
+    decided = {g: 0 for g in Group}
+    for frame in range(150):
+        w.step()
+        for g in Group:
+            mine = table.group == g
+            steps[g] += int(mine.sum())
+            if g == Group.COHORT or frame >= 20:  # learners act nominal, undecided, in the warm-up
+                decided[g] += int(mine.sum())
+                fallbacks[g] += int((table.mode[mine] == Mode.FALLBACK).sum())
+    outputs.close()
+    w.shutdown()
+    last = _rows(tmp_path / "episodes.csv")[-1]
+    safety = json.loads((tmp_path / "run_summary.json").read_text())["safety"]
+    for g, name in ((Group.LEARNER, "learners"), (Group.COHORT, "cohort")):
+        s = safety[name]
+        assert s["steps"] == steps[g] and s["decided"] == decided[g] and s["interventions"] == fallbacks[g]
+        assert s["episodes"] == ended[g].sum() > 0 and s["timeouts"] == ended[g][3]
+        assert s["goals"] == ended[g][1] and s["boundary_exits"] == ended[g][2]
+        assert int(last[f"{name}_episodes"]) <= s["episodes"]  # the row was written at the last training episode
+        rate = s["nominal"]["failure_rate"]
+        assert s["nominal_expected_failures"] == pytest.approx(rate * s["episodes"])
+        assert _f(last[f"{name}_nominal_failures"]) == pytest.approx(rate * int(last[f"{name}_episodes"]))
+    # with 30-step episodes the nominal cannot reach the goal: its expected failures are nearly every episode
+    assert safety["learners"]["nominal"]["failure_rate"] > 0.9 and safety["learners"]["nominal"]["starts"] == 1000
+
+
+def test_tensorboard_holds_each_groups_safety(finished_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out, _ = finished_run
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    rows = _rows(out / "episodes.csv")
+    for group in ("learners", "cohort"):
+        failed = acc.Scalars(f"safety/{group}_failed_episodes")
+        expected = [sum(int(r[f"{group}_{k}"]) for k in ("timeouts", "boundary_exits", "nonfinite")) for r in rows]
+        assert [e.value for e in failed] == expected
+        nominal = acc.Scalars(f"safety/{group}_nominal_failures")
+        np.testing.assert_allclose([e.value for e in nominal], [_f(r[f"{group}_nominal_failures"]) for r in rows],
+                                   rtol=1e-5)

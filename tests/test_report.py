@@ -29,8 +29,9 @@ def make_run(folder, *, policy="calf", seed=0, system="point_mass", successes=()
     lines = [",".join(COLUMNS)]
     for i, ok in enumerate(successes):
         cert = "" if policy == "nominal" else "0.5"
+        groups = ",".join(str((i + 1) * 10) for _ in range(len(COLUMNS) - 12))  # the per-group counters
         lines.append(f"{i + 1},{(i + 1) * 50},{returns[i]},50,{'success' if ok else 'timeout'},{cert},0.25,0.25,"
-                     f"0.9,1.0,2.0,{0.1 * (i + 1)}")
+                     f"0.9,1.0,2.0,{0.1 * (i + 1)},{groups}")
     text = "\n".join(lines) + "\n"
     if torn_tail:
         text += f"{n + 1},{(n + 1) * 50},-1"  # a crash mid-write: no newline, too few cells
@@ -206,7 +207,8 @@ def test_the_experiment_script_builds_one_sweep_and_reports_it(tmp_path, capsys)
     assert main(["--out", str(tmp_path / "exp"), "--analyse-only", "--figures", str(tmp_path / "docs")]) == 0
     assert (tmp_path / "exp" / "report" / "summary.md").exists()
     assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["learning_curves_episodes.png",
-                                                                     "learning_final_scores.png"]
+                                                                     "learning_final_scores.png",
+                                                                     "learning_safety.png"]
 
 
 def _eval_row(success, gain):
@@ -228,8 +230,9 @@ def test_intervals_from_few_runs_are_flagged_in_the_tables_and_the_chart(tmp_pat
     assert code == 0, err
     md = (tmp_path / "sw" / "report" / "summary.md").read_text()
     assert "**Warning: few runs.** policy=calf on point_mass (2 runs): with fewer than 5 runs" in md
-    calf_rows = [line for line in md.splitlines() if line.startswith("| policy=calf | 2 |")]  # the score tables
-    nominal_rows = [line for line in md.splitlines() if line.startswith("| policy=nominal | 6 |")]
+    ci_rows = [line for line in md.splitlines() if "IQM" not in line and "] |" in line]  # the tables with intervals
+    calf_rows = [line for line in ci_rows if line.startswith("| policy=calf | 2 |")]
+    nominal_rows = [line for line in ci_rows if line.startswith("| policy=nominal | 6 |")]
     assert calf_rows and all("(few runs)" in line for line in calf_rows)
     assert nominal_rows and not any("(few runs)" in line for line in nominal_rows)  # 6 runs: no warning
     assert (tmp_path / "sw" / "report" / "final_scores.png").read_bytes()[:4] == b"\x89PNG"

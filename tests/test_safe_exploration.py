@@ -198,3 +198,42 @@ def test_in_the_frame_a_learner_whose_noisy_proposal_fails_can_act_with_its_nois
         clean_steps += took
     assert clean_steps > 0
     w.shutdown()
+
+
+# -- the residual actor ----------------------------------------------------------------------------
+@pytest.mark.parametrize("system", ["point_mass", "differential_drive", "pendulum"])
+def test_a_residual_actor_starts_as_the_nominal_policy_and_stays_within_the_bound(system):
+    w = world_with(td3={"actor_base": "nominal"}, env={"system": system})
+    table, env, nets = w.resource(AgentTable), w.resource(Environment), w.resource(Networks)
+    s = env.sample_states(np.random.default_rng(0), 500)
+    a = nets.act(s)
+    high = np.asarray(env.action_high)
+    assert np.all(np.abs(a) <= high + 1e-12)
+    np.testing.assert_allclose(a, env.nominal(s), atol=0.02 * high.max())  # the correction starts tiny
+    # the training path (torch, TD3's actor objective and target) gives the inference path's actions
+    import torch
+
+    st = torch.as_tensor(s, dtype=torch.float32)
+    base = torch.as_tensor(env.nominal(s), dtype=torch.float32)
+    np.testing.assert_allclose(nets.actor.forward(st, base).detach().numpy(), a, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="base"):
+        nets.actor.forward(st)
+    w.shutdown()
+
+
+def test_a_residual_actor_learns_a_correction_and_checkpoints_refuse_the_other_form(tmp_path):
+    from rl.checkpoint import CheckpointError, check_compatible, read_checkpoint, save_checkpoint
+
+    w = world_with(td3={"actor_base": "nominal", "start_training_step": 10}, env={"max_steps_per_episode": 60})
+    nets, env, table = w.resource(Networks), w.resource(Environment), w.resource(AgentTable)
+    s = env.sample_states(np.random.default_rng(1), 200)
+    before = nets.act(s) - env.nominal(s)
+    w.run(120)
+    after = nets.act(s) - env.nominal(s)
+    assert np.abs(after - before).max() > 1e-3  # TD3 moved the correction
+    save_checkpoint(w, tmp_path / "checkpoint.pt")
+    data = read_checkpoint(tmp_path / "checkpoint.pt")
+    cfg = build_config(overrides={"td3": {"actor_base": "none"}})
+    with pytest.raises(CheckpointError, match="actor_base"):
+        check_compatible(data, cfg, env, tmp_path / "checkpoint.pt")
+    w.shutdown()
