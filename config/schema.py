@@ -194,6 +194,10 @@ class CalfConfig:
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(False)
+    #: the critic the certificate reads: "online" (the critic TD3 updates every step) or "target"
+    #: (TD3's Polyak-averaged target critic, which moves about 1/tau times slower, so the chain of
+    #: certified values of an episode is compared on a nearly fixed function while training goes on)
+    certificate_critic: str = field(default="online", validator=choice(("online", "target")))
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
     p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
     relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))

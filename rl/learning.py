@@ -65,10 +65,13 @@ def timeline_capacity(max_steps: int) -> int:
 
 
 def make_learner(cfg: AppConfig, env: Environment, nets: Networks) -> TD3:
+    """TD3 on `nets`; with calf.certificate_critic = "target" the certificate reads TD3's target critic."""
     t = cfg.td3
-    return TD3(nets, action_high=env.action_high, gamma=t.gamma, tau=t.tau, policy_noise=t.policy_noise,
-               noise_clip=t.noise_clip, policy_delay=t.policy_delay, actor_lr=t.actor_lr, critic_lr=t.critic_lr,
-               seed=torch_seed(cfg.run.seed, 2))
+    td3 = TD3(nets, action_high=env.action_high, gamma=t.gamma, tau=t.tau, policy_noise=t.policy_noise,
+              noise_clip=t.noise_clip, policy_delay=t.policy_delay, actor_lr=t.actor_lr, critic_lr=t.critic_lr,
+              seed=torch_seed(cfg.run.seed, 2))
+    nets.certificate_critic = td3.critic_target if cfg.calf.certificate_critic == "target" else nets.critic
+    return td3
 
 
 def make_scratch_learner(cfg: AppConfig, env: Environment) -> TD3:

@@ -150,6 +150,9 @@ class Networks:
         self.critic = critic
         #: numpy states -> actions: what a residual actor corrects (the environment's nominal policy)
         self.base_policy = base_policy if actor.residual else None
+        #: the critic the CALF certificate reads (`certificate_q`): this critic, or TD3's slowly moving
+        #: target critic (calf.certificate_critic = "target"; set by the learner)
+        self.certificate_critic = critic
         self.version = 0
         self._buffers: dict[tuple[int, int], torch.Tensor] = {}
 
@@ -196,9 +199,10 @@ class Networks:
         return a
 
     @torch.inference_mode()
-    def q(self, states: np.ndarray, actions: np.ndarray, which: str = "q1") -> np.ndarray:
+    def q(self, states: np.ndarray, actions: np.ndarray, which: str = "q1", critic: TwinCritic | None = None) -> np.ndarray:
         """Q for every row (one forward call): which = 'q1' (Q1 alone), 'min' (of the twins) or
-        'both' -> (2, n)."""
+        'both' -> (2, n); from `critic` (default: the online critic)."""
+        critic = self.critic if critic is None else critic
         heads = _HEADS.get(which)
         if heads is None:
             raise ValueError(f"which must be 'q1', 'min' or 'both', got {which!r}")
@@ -211,11 +215,11 @@ class Networks:
         xt = torch.from_numpy(x)
         out = torch.empty(len(heads), n, 1)
         for k, head in enumerate(heads):
-            layers = [(w.detach()[head], b.detach()[head, 0]) for w, b in self.critic._layers]
+            layers = [(w.detach()[head], b.detach()[head, 0]) for w, b in critic._layers]
             self._chain(layers, xt, out[k])
         q = out[..., 0]
-        if self.critic.value_scale != 1.0:
-            q.mul_(self.critic.value_scale)
+        if critic.value_scale != 1.0:
+            q.mul_(critic.value_scale)
         if which == "q1":
             return q[0].numpy().astype(np.float64)
         if which == "min":
@@ -223,12 +227,12 @@ class Networks:
         return q.numpy().astype(np.float64)
 
     def certificate_q(self, states: np.ndarray, actions: np.ndarray, certified_value: str) -> np.ndarray:
-        """The critic value the CALF certificate uses (`calf.certified_value`: 'q1' or 'min_twin'),
-        computing only the heads it needs."""
+        """The critic value the CALF certificate uses (`calf.certified_value`: 'q1' or 'min_twin', from
+        `certificate_critic`), computing only the heads it needs."""
         which = CERTIFIED_WHICH.get(certified_value)
         if which is None:
             raise ValueError(f"certified_value must be 'q1' or 'min_twin', got {certified_value!r}")
-        return self.q(states, actions, which=which)
+        return self.q(states, actions, which=which, critic=self.certificate_critic)
 
 
 def build_networks(state_dim: int, action_dim: int, action_high: np.ndarray, hidden: int = 64, layers: int = 2,
