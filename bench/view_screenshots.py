@@ -5,7 +5,7 @@
 
 Writes into --out (default docs/):
   view_point_mass_trained.png  30 visual agents + the training agent and the policy cohort (8), resumed
-                               (the checkpoint's task kept, its evaluations in the learning curve) and
+                               (the checkpoint's task kept, the run so far in the learning curve) and
                                run --frames frames (training on), then the second agent in table order
                                inspected through the C key and followed (F) for 60 more frames
   view_learning_panel.png      the learning-curve panel of the first picture's world, cut from a
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict | None = None):  # noqa: ANN001, ANN201
     """A rendered world as `app.py --offscreen --agents A --seed S [--resume CHECKPOINT]` builds it: the
-    checkpoint's task kept (runtime.resume_task), its evaluations in the learning curve."""
+    checkpoint's task kept (runtime.resume_task), the run so far in the learning curve."""
     from config import load_config
     from envs.base import make_environment
     from rl.checkpoint import check_compatible, read_checkpoint, restore
@@ -36,7 +36,7 @@ def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict 
     from runtime.rendered import build_rendered_world
     from runtime.resume_task import resumed_config
     from runtime.training_run import checkpoint_max_bytes
-    from systems.learning_curve import preload_evaluations
+    from systems.learning_curve import preload_history
 
     argv = ["--offscreen", "--agents", str(agents), "--seed", str(seed)]
     for section, values in (extra or {}).items():
@@ -55,7 +55,8 @@ def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict 
     world = build_rendered_world(cfg, app, "offscreen")
     if data is not None:
         restore(world, data, Path(checkpoint))
-        print(f"evaluations of the run: {preload_evaluations(world, Path(checkpoint).parent / 'eval.csv')}")
+        episodes, evaluations = preload_history(world, Path(checkpoint).parent)
+        print(f"the run's learning curve: {episodes} episodes, {evaluations} evaluations")
     return world
 
 

@@ -151,9 +151,9 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
             except CheckpointError as exc:
                 folder.abandon()
                 return _error(str(exc))
-            from systems.learning_curve import preload_evaluations
+            from systems.learning_curve import preload_history
 
-            preload_evaluations(world, plan.resume_path.parent / "eval.csv")  # the view's learning curve
+            preload_history(world, plan.resume_path.parent)  # the view's learning curve: the run so far
         try:
             outputs = RunOutputs(world, plan.out_dir,
                                  resumed_from=str(plan.resume_path) if plan.resume_path else None,

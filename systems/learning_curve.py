@@ -3,9 +3,8 @@
 After each simulation step (so every episode is seen at any time warp): when the training agent
 finished an episode, the learners' and the policy cohort's CALF decisions since the previous one
 (TrainingStats' per-group counters) become one point; every evaluation (the `evaluation_done`
-event, rl.evaluation.EvalResult) becomes one point too. A resumed run starts its per-episode lines
-at the episode it resumes from, and its evaluation points with the resumed run's own (its
-eval.csv, `preload_evaluations`). Nothing here touches the agents, the networks or the random streams.
+event, rl.evaluation.EvalResult) becomes one point too. A resumed run's curve starts with the run
+it resumes (its episodes.csv and eval.csv up to the checkpoint, `preload_history`). Nothing here touches the agents, the networks or the random streams.
 """
 from __future__ import annotations
 
@@ -65,30 +64,76 @@ class LearningCurveSystem(System):
 EVAL_CSV_MAX_BYTES = 16 * 2**20
 
 
+def _read_rows(path: Path) -> list[dict] | None:
+    """A small run file's CSV rows, or None when it is missing, too large or unreadable."""
+    try:
+        if not path.is_file() or path.stat().st_size > EVAL_CSV_MAX_BYTES:
+            return None
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):  # a damaged file is no reason to stop the run
+        return None
+
+
+def _number(row: dict, key: str) -> float:
+    try:
+        return float(row.get(key) or "nan")
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def preload_history(world, folder: str | Path) -> tuple[int, int]:  # noqa: ANN001
+    """The learning curve of a run being resumed from `folder`: its episodes (episodes.csv's
+    all-time counters by group, differenced row by row) and its evaluations (eval.csv), up to the
+    episode the checkpoint holds. Returns (episode points, evaluations) added."""
+    folder = Path(folder)
+    return preload_episodes(world, folder / "episodes.csv"), preload_evaluations(world, folder / "eval.csv")
+
+
+def preload_episodes(world, path: str | Path) -> int:  # noqa: ANN001
+    """episodes.csv's rows up to the checkpoint's episode as the curve's episode points (a file
+    without the per-group counters, from an older version, adds nothing)."""
+    curve = world.try_resource(LearningCurve)
+    rows = _read_rows(Path(path)) if curve is not None else None
+    if not rows or "learners_decided" not in rows[0]:
+        return 0
+    upto = world.resource(TrainingStats).episodes
+
+    def counts(row: dict) -> np.ndarray | None:
+        v = {k: _number(row, k) for k in ("learners_decided", "learners_interventions", "learners_relaxes",
+                                          "cohort_decided", "cohort_interventions", "cohort_relaxes")}
+        if not all(math.isfinite(x) for x in v.values()):
+            return None
+        return np.array([v["learners_decided"], v["learners_decided"] - v["learners_interventions"] - v["learners_relaxes"],
+                         v["cohort_decided"], v["cohort_decided"] - v["cohort_interventions"] - v["cohort_relaxes"]],
+                        dtype=np.int64)
+
+    added, before, last_episode = 0, None, None
+    for row in rows:
+        episode, now = _number(row, "episode"), counts(row)
+        if not math.isfinite(episode) or now is None or episode > upto:
+            continue
+        if before is None and episode == 1:
+            before = np.zeros(4, dtype=np.int64)  # the run's first episode: counted from zero
+        if before is not None and last_episode is not None and episode != last_episode + 1:
+            before = None  # a gap (rows lost): start again from the next row
+        if before is not None and np.all(now >= before):
+            curve.add_episode(int(episode), now - before)
+            added += 1
+        before, last_episode = now, int(episode)
+    return added
+
+
 def preload_evaluations(world, path: str | Path) -> int:  # noqa: ANN001
     """Put the evaluations of a run being resumed (its eval.csv, rows up to the episode the
     checkpoint holds) into the learning curve, so the panel shows the whole run; returns how many.
     A missing, unreadable or odd file adds nothing (the run goes on; its own outputs say the rest)."""
-    from runtime.eval_log import read_eval_csv
-
     curve = world.try_resource(LearningCurve)
-    path = Path(path)
-    if curve is None:
-        return 0
-    try:
-        if not path.is_file() or path.stat().st_size > EVAL_CSV_MAX_BYTES:
-            return 0
-        rows = read_eval_csv(path)
-    except (OSError, UnicodeDecodeError, csv.Error):  # a damaged file is no reason to stop the run
+    rows = _read_rows(Path(path)) if curve is not None else None
+    if not rows:
         return 0
     upto = world.resource(TrainingStats).episodes
-
-    def number(row: dict, key: str) -> float:
-        try:
-            return float(row.get(key) or "nan")
-        except (TypeError, ValueError):
-            return math.nan
-
+    number = _number
     added = 0
     for row in rows:
         episode = number(row, "episode")

@@ -159,3 +159,31 @@ def test_a_resumed_run_shows_the_evaluations_it_resumes(tmp_path):
     world.run(3)  # the system goes on from there
     assert curve.eval_length == 2 and curve.span() == (10, 20)
     world.shutdown()
+
+
+def test_a_resumed_run_shows_its_episodes_from_episodes_csv(tmp_path):
+    """episodes.csv's all-time counters by group, differenced row by row, are the curve's episode points."""
+    from runtime.episode_log import COLUMNS
+    from systems.learning_curve import preload_history
+
+    world = view_world(agents=2)
+    world.resource(TrainingStats).episodes = 3  # as a restored checkpoint leaves it
+    lines = [",".join(COLUMNS)]
+    totals = {"learners_decided": 0, "learners_interventions": 0, "learners_relaxes": 0,
+              "cohort_decided": 0, "cohort_interventions": 0, "cohort_relaxes": 0}
+    steps = [(100, 60, 10, 40, 5, 0), (200, 150, 0, 40, 20, 0), (50, 10, 0, 40, 2, 1), (80, 5, 0, 40, 1, 0)]
+    for episode, add in enumerate(steps, start=1):  # the 4th is after the checkpoint
+        for key, x in zip(totals, add):
+            totals[key] += x
+        row = {"episode": episode, **totals}
+        lines.append(",".join(str(row.get(c, "")) for c in COLUMNS))
+    (tmp_path / "episodes.csv").write_text("\n".join(lines) + "\n")
+    assert preload_history(world, tmp_path) == (3, 0)  # no eval.csv there
+    curve = world.resource(LearningCurve)
+    np.testing.assert_array_equal(curve.episode[:3], [1, 2, 3])
+    np.testing.assert_array_equal(curve.counts[:3], [[100, 30, 40, 35], [200, 50, 40, 20], [50, 40, 40, 37]])
+    (tmp_path / "old.csv").write_text("episode,return\n1,-5\n")  # a file from before the group counters
+    from systems.learning_curve import preload_episodes
+
+    assert preload_episodes(world, tmp_path / "old.csv") == 0
+    world.shutdown()
