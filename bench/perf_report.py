@@ -445,7 +445,8 @@ def summary_text(st: Study, micro: dict | None) -> str:
 
 def world_settings(st: Study) -> str:
     """What world the runs measured, from the first run's recorded config."""
-    cfg = next((r["meta"]["config"] for r in st.runs if "config" in r.get("meta", {})), None)
+    cfg = next((r.get("config") or r["meta"]["config"] for r in st.runs
+                if "config" in r or "config" in r.get("meta", {})), None)  # format 3: its own key; 2: in meta
     if cfg is None:
         return "the default world"
     v, env = cfg["visual"], cfg["env"]

@@ -4,9 +4,13 @@
     python bench/view_screenshots.py --checkpoint runs/pm_quick/checkpoint.pt
 
 Writes into --out (default docs/):
-  view_point_mass_trained.png  30 visual agents + the training agent, resumed and run --frames frames
-                               (training on), then the second agent in table order inspected through
-                               the C key and followed (F) for 60 more frames
+  view_point_mass_trained.png  30 visual agents + the training agent and the policy cohort (8), resumed
+                               (the checkpoint's task kept, the run so far in the learning curve) and
+                               run --frames frames (training on), then the second agent in table order
+                               inspected through the C key and followed (F) for 60 more frames
+  view_learning_panel.png      the learning-curve panel of the first picture's world, cut from a
+                               1600x900 frame of it (4x enlarged)
+  view_cohort.png              the same world, a cohort agent inspected and followed, zoomed in
   view_10000.png               10 000 visual agents from the same checkpoint: the trail level of detail
                                and point markers, the 300th frame
   view_drive.png               differential drive (untrained), the theta slice named under the colour bar
@@ -23,24 +27,56 @@ sys.path.insert(0, str(ROOT))
 
 
 def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict | None = None):  # noqa: ANN001, ANN201
-    from config import build_config
+    """A rendered world as `app.py --offscreen --agents A --seed S [--resume CHECKPOINT]` builds it: the
+    checkpoint's task kept (runtime.resume_task), the run so far in the learning curve."""
+    from config import load_config
     from envs.base import make_environment
     from rl.checkpoint import check_compatible, read_checkpoint, restore
+    from runtime.cli import overrides_from_args, parse_args
     from runtime.rendered import build_rendered_world
+    from runtime.resume_task import resumed_config
     from runtime.training_run import checkpoint_max_bytes
+    from systems.learning_curve import preload_history
 
-    overrides = {"visual": {"agents": agents}, "run": {"seed": seed}}
+    argv = ["--offscreen", "--agents", str(agents), "--seed", str(seed)]
     for section, values in (extra or {}).items():
-        overrides.setdefault(section, {}).update(values)
-    cfg = build_config(overrides=overrides)
+        argv += [x for key, value in values.items() for x in ("--set", f"{section}.{key}={value}")]
+    if checkpoint:
+        argv += ["--resume", checkpoint]
+    args = parse_args(argv)
+    cfg = load_config(None, overrides=overrides_from_args(args))
     data = None
     if checkpoint:  # only read: nothing is written beside it
         data = read_checkpoint(Path(checkpoint), checkpoint_max_bytes(cfg))
+        cfg, notes = resumed_config(args, cfg, data, Path(checkpoint))
+        for line in notes:
+            print(line)
         check_compatible(data, cfg, make_environment(cfg.env), Path(checkpoint))
     world = build_rendered_world(cfg, app, "offscreen")
     if data is not None:
         restore(world, data, Path(checkpoint))
+        episodes, evaluations = preload_history(world, Path(checkpoint).parent)
+        print(f"the run's learning curve: {episodes} episodes, {evaluations} evaluations")
     return world
+
+
+def panel_picture(app, world, path: Path, size: tuple[int, int] = (1600, 900), scale: int = 4) -> None:  # noqa: ANN001
+    """The learning-curve panel, cut from a frame at `size` and enlarged `scale` times (nearest pixels)."""
+    import numpy as np
+    from matplotlib import image as mpimg
+
+    from render.screenshot import grab_rgb
+
+    app.win.setSize(*size)
+    world.run(3)
+    rs = world.system("RenderSystem")
+    w, h = rs.window_size()
+    left, right, top, bottom = (int(round(v)) for v in rs.layout.to_pixels(rs.layout.panels["learning"], w, h))
+    img = grab_rgb(app)[top:bottom, left:right]
+    mpimg.imsave(path, np.kron(img, np.ones((scale, scale, 1), dtype=img.dtype)))
+    print("written", path)
+    app.win.setSize(1280, 720)
+    world.run(2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +116,23 @@ def main(argv: list[str] | None = None) -> int:
     controls.press(world, "f")  # follow it
     world.run(60)
     print("written", save_png(app, out / "view_point_mass_trained.png"))
+    panel_picture(app, world, out / "view_learning_panel.png")
+    from components.agent_table import AgentTable
+
+    table = world.resource(AgentTable)
+    cohort = [int(e) for e, g in zip(table.entity, table.group) if g == 1]
+    if cohort:  # the policy cohort up close: an agent of it inspected and followed, the camera nearer
+        controls.select(world, cohort[0])
+        from components.view_state import Selection
+
+        if not world.resource(Selection).follow:
+            controls.press(world, "f")  # (following carries over to the new selection)
+        rs = world.system("RenderSystem")
+        world.run(2)
+        for _ in range(8):  # the wheel, towards the followed agent in the region's middle
+            rs.rig.zoom(True, (0.0, 0.0))
+        world.run(60)
+        print("written", save_png(app, out / "view_cohort.png"))
     world.shutdown()
 
     world = world_from(app, args.checkpoint, 10_000, args.seed)

@@ -64,7 +64,8 @@ class Inspection:
     neg_q: float = math.nan
     low_ok: bool | None = None  # kappa_low <= -Q
     up_ok: bool | None = None  # -Q <= kappa_up
-    certified: bool | None = None
+    certified: bool | None = None  # the actor's action was used: the test passed and no dwell held the row
+    test_passed: bool | None = None  # the certificate test alone (a dwell may still have held the row)
     state_norm: float = math.nan
     episode_step: int = 0
     episode_return: float = math.nan
@@ -75,6 +76,6 @@ class Inspection:
         """No decision observed yet (just selected, or a new episode began)."""
         self.mode = None
         self.q = self.q_cert = self.decrease = self.required = self.kappa_low = self.kappa_up = self.neg_q = math.nan
-        self.decrease_ok = self.low_ok = self.up_ok = self.certified = None
+        self.decrease_ok = self.low_ok = self.up_ok = self.certified = self.test_passed = None
         self.steps_seen = 0
         self.version += 1

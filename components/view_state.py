@@ -67,7 +67,7 @@ class Selection:
 
 
 #: the HUD's text panels, in the sidebar's order (render.layout)
-HUD_TEXTS = ("stats", "scale", "timeline", "inspect", "profiler", "messages")
+HUD_TEXTS = ("stats", "scale", "timeline", "learning", "inspect", "profiler", "messages")
 
 
 @define

@@ -1,7 +1,8 @@
 """The HUD: the sidebar's text panels (stats with legend and keys, the surface's colour scale, the
-timeline's caption, the inspected agent, the profiler, messages), one Geom holding every flat
-quad (the sidebar's background, the timeline's plot area, the colour bar's bands, the legend's
-swatches), and the certificate timeline's curve. Where each goes comes from render.layout.
+timeline's caption, the learning curve's caption and legend, the inspected agent, the profiler,
+messages), one Geom holding every flat quad (the sidebar's background, the plots' areas, the
+colour bar's bands, the legends' swatches), the certificate timeline's curve and the learning-curve
+plot (render.learning_plot). Where each goes comes from render.layout.
 
 Text goes into raw Panda3D TextNodes (one batch each with all glyphs on one texture page; glyphs
 are built at cull time) and only when HudText's version for it moved; ursina's Text would
@@ -17,10 +18,12 @@ from panda3d.core import Geom, GeomTriangles, NodePath, TextNode, TransparencyAt
 from components.colormap import SURFACE_BANDS, banded_gradient
 from components.modes import MODE_COLORS, TRAINING_CERTIFIED_COLOR, Mode
 from components.view_state import HUD_TEXTS, HudText
+from render.cohort_style import OUTLINE_RGBA
 from render.layout import TEXT_SCALE, Layout
+from render.learning_plot import LEARNING_COLORS, LearningPlot
 from render.timeline import CertificateTimeline
 from render.vertex_arrays import colors, geom_node, new_vertex_data, positions, rgba8
-from systems.hud_text import LEGEND, LEGEND_INDENT, legend_positions
+from systems.hud_text import LEARNING_LEGEND, LEGEND, LEGEND_INDENT, learning_legend_positions, legend_positions
 
 TEXT_RGBA = (0.95, 0.95, 0.97, 1.0)
 MESSAGE_RGBA = (1.0, 0.92, 0.55, 1.0)  # confirmations stand out from the rest
@@ -30,12 +33,15 @@ LEGEND_COLORS = {
     "relax": MODE_COLORS[Mode.RELAX],
     "fallback": MODE_COLORS[Mode.FALLBACK],
     "training": TRAINING_CERTIFIED_COLOR,
+    "cohort": OUTLINE_RGBA[:3],  # a certified-white box inside this black one: the cohort's marker
 }
 # quads of the one flat Geom
-Q_SIDEBAR, Q_PLOT = 0, 1
-Q_BAR = 2
+Q_SIDEBAR, Q_PLOT, Q_LEARNING = 0, 1, 2
+Q_BAR = 3
 Q_SWATCH = Q_BAR + SURFACE_BANDS
-QUADS = Q_SWATCH + len(LEGEND)
+Q_COHORT_INNER = Q_SWATCH + len(LEGEND)  # the white inside of the cohort's swatch
+Q_LEARN_SWATCH = Q_COHORT_INNER + 1
+QUADS = Q_LEARN_SWATCH + len(LEARNING_LEGEND)
 
 
 def text_extent(text: str) -> tuple[int, int]:
@@ -77,12 +83,16 @@ class Hud:
         col[4 * Q_SIDEBAR : 4 * Q_SIDEBAR + 4] = rgba8(SIDEBAR_RGBA)
         bg = np.asarray(background_rgb, dtype=np.float64)[:3]
         col[4 * Q_PLOT : 4 * Q_PLOT + 4] = rgba8((*bg, 1.0))  # the timeline on the scene's background
+        col[4 * Q_LEARNING : 4 * Q_LEARNING + 4] = rgba8((*bg, 1.0))  # and the learning curve
         t = (np.arange(SURFACE_BANDS) + 0.5) / SURFACE_BANDS
         bands = banded_gradient(t, 1.0)[:, :3] * surface_alpha + (1.0 - surface_alpha) * bg  # as the surface looks
         for k in range(SURFACE_BANDS):
             col[4 * (Q_BAR + k) : 4 * (Q_BAR + k + 1)] = rgba8((*bands[k], 1.0))
         for k, (name, _label) in enumerate(LEGEND):
             col[4 * (Q_SWATCH + k) : 4 * (Q_SWATCH + k + 1)] = rgba8((*LEGEND_COLORS[name], 1.0))
+        col[4 * Q_COHORT_INNER : 4 * Q_COHORT_INNER + 4] = rgba8((*MODE_COLORS[Mode.CERTIFIED], 1.0))
+        for k, name in enumerate(LEARNING_LEGEND):
+            col[4 * (Q_LEARN_SWATCH + k) : 4 * (Q_LEARN_SWATCH + k + 1)] = rgba8((*LEARNING_COLORS[name], 1.0))
         prim = GeomTriangles(Geom.UH_static)
         for q in range(QUADS):
             prim.addVertices(4 * q, 4 * q + 1, 4 * q + 2)
@@ -93,6 +103,8 @@ class Hud:
         self.quads_np.setTwoSided(True)
         self.timeline = CertificateTimeline(self.root, 0.0, 1.0, 0.0, 1.0, 0.0)
         self.timeline.nodepath.setBin("fixed", 5)
+        self.learning = LearningPlot(self.root)
+        self.learning.nodepath.setBin("fixed", 5)
         self.versions = {name: -1 for name in HUD_TEXTS}
         self.texts = {name: "" for name in HUD_TEXTS}
         self.assignments = 0  # text (re)assignments, for tests and the benchmark
@@ -115,7 +127,7 @@ class Hud:
             self.texts[name] = text
             self.versions[name] = version
             self.assignments += 1
-            if name == "stats":
+            if name in ("stats", "learning"):
                 self._swatches()
         return relayout
 
@@ -137,6 +149,9 @@ class Hud:
         self.visible = True
         self._quad(Q_SIDEBAR, *layout.sidebar)
         self._quad(Q_PLOT, *layout.plot)
+        self._quad(Q_LEARNING, *layout.learning)
+        self.learning.set_box(*layout.learning)
+        self.learning.set_visible(layout.learning[3] > layout.learning[2])
         left, right, bottom, top = layout.bar
         edges = np.linspace(left, right, SURFACE_BANDS + 1)
         for k in range(SURFACE_BANDS):
@@ -156,15 +171,32 @@ class Hud:
         found = legend_positions(self.texts["stats"])
         x, y = self.layout.text_origin["stats"]
         s = self.layout.text_scale
+        w, d = self.char_w * s, 0.18 * s  # a character's width; the cohort box's black edge
         for k, (name, _label) in enumerate(LEGEND):
             if name in found:
                 line, col = found[name]
                 base = y - line * self.line_h * s
                 left = x + (col + 0.3) * self.char_w * s
-                self._quad(Q_SWATCH + k, left, left + (LEGEND_INDENT - 1.8) * self.char_w * s,
-                           base - 0.05 * s, base + 0.65 * s)
+                box = (left, left + (LEGEND_INDENT - 1.8) * w, base - 0.05 * s, base + 0.65 * s)
+                if name == "cohort":  # a square: a white box with a black edge, as the cohort is drawn
+                    box = (left + 0.6 * w, left + 0.6 * w + 1.0 * s, base - 0.2 * s, base + 0.8 * s)
+                    self._quad(Q_COHORT_INNER, box[0] + d, box[1] - d, box[2] + d, box[3] - d)
+                self._quad(Q_SWATCH + k, *box)
             else:
                 self._quad(Q_SWATCH + k, x, x, y, y)
+                if name == "cohort":
+                    self._quad(Q_COHORT_INNER, x, x, y, y)
+        text = self.texts["learning"]
+        x, y = self.layout.text_origin["learning"]
+        spots = learning_legend_positions(text) if text else {}
+        for k, name in enumerate(LEARNING_LEGEND):
+            if name in spots:
+                line, col = spots[name]
+                base = y - line * self.line_h * s
+                left = x + (col + 0.3) * w
+                self._quad(Q_LEARN_SWATCH + k, left, left + (LEGEND_INDENT - 1.8) * w, base + 0.15 * s, base + 0.45 * s)
+            else:
+                self._quad(Q_LEARN_SWATCH + k, x, x, y, y)
 
     def text_rects(self) -> dict[str, tuple[float, float, float, float]]:
         """Each non-empty text's bounds as drawn (UI units: left, right, bottom, top), for tests."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from attrs import define, field
 
-from systems.hud_text import SIDEBAR_COLUMNS
+from systems.hud_text import LEARNING_LEGEND, LEARNING_PLOT_LINES, SIDEBAR_COLUMNS
 
 TEXT_SCALE = 0.0148  # UI units per text unit (about 10.7 px per text unit at 720 px)
 MARGIN = 0.008  # UI units around the sidebar's content
@@ -21,7 +21,8 @@ MAX_SIDEBAR_SHARE = 0.5  # of the window's width, at most
 TIMELINE_PLOT_LINES = 4.0  # the timeline's plot, in text lines
 BAR_LINES = 1.0  # the colour bar's height, in text lines
 MIN_TEXT_SHARE = 0.6  # a sidebar too tall for the window shrinks its text, down to this share of TEXT_SCALE
-PANEL_ORDER = ("stats", "scale", "timeline", "inspect", "profiler")
+PANEL_ORDER = ("stats", "scale", "timeline", "learning", "inspect", "profiler")
+LEGEND_LINES = (len(LEARNING_LEGEND) + 1) // 2  # the learning panel's legend, under its plot
 
 Rect = tuple[float, float, float, float]  # left, right, bottom, top
 
@@ -41,6 +42,7 @@ class Layout:
     text_origin: dict = field(factory=dict)  # name -> (x, y) of its first line's baseline (UI units)
     bar: Rect = (0.0, 0.0, 0.0, 0.0)  # the colour bar
     plot: Rect = (0.0, 0.0, 0.0, 0.0)  # the timeline's plot
+    learning: Rect = (0.0, 0.0, 0.0, 0.0)  # the learning-curve plot (its blank lines, under the caption)
     fits: bool = True  # every panel is inside the window
     text_scale: float = TEXT_SCALE  # UI units per text unit: smaller when the panels would not fit otherwise
 
@@ -75,9 +77,13 @@ def compute_layout(width: int, height: int, lines: dict[str, int], char_w: float
     y = 0.5 - MARGIN
     for name in PANEL_ORDER:
         n = max(int(lines.get(name, 0)), 0)
+        if name == "learning" and n == 0:  # no learning curve in this world: no panel, no gap
+            layout.panels[name] = (x0, x1, y, y)
+            layout.text_origin[name] = (text_x, y)
+            continue
         body = n * line_h
         if name == "timeline":
-            body = line_h + TIMELINE_PLOT_LINES * line_h  # caption + plot
+            body = (max(n, 1) + TIMELINE_PLOT_LINES) * line_h  # caption + plot
         top = y
         bottom = top - (body + 2 * PAD) * s
         layout.panels[name] = (x0, x1, bottom, top)
@@ -87,8 +93,12 @@ def compute_layout(width: int, height: int, lines: dict[str, int], char_w: float
             bar_top = top - (PAD + scale_bar_line * line_h + 0.1) * s
             layout.bar = (text_x, x1 - PAD * s, bar_top - (BAR_LINES * line_h - 0.3) * s, bar_top)
         if name == "timeline":
-            plot_top = top - (PAD + line_h + 0.2) * s
+            plot_top = top - (PAD + max(n, 1) * line_h + 0.2) * s
             layout.plot = (text_x, x1 - PAD * s, bottom + PAD * s, plot_top)
+        if name == "learning":
+            caption = max(1, n - LEARNING_PLOT_LINES - LEGEND_LINES)  # a long caption folds
+            layout.learning = (text_x, x1 - PAD * s, top - (PAD - 0.05 + (caption + LEARNING_PLOT_LINES) * line_h) * s,
+                               top - (PAD + (caption - 1) * line_h + 1.3) * s)
         y = bottom - GAP * s
     n = max(int(lines.get("messages", 0)), 0)
     m_bottom = -0.5 + MARGIN
@@ -106,7 +116,9 @@ def _fitting_scale(lines: dict[str, int], line_h: float) -> float:
     units = 0.0  # the stack's height in text units
     for name in PANEL_ORDER:
         n = max(int(lines.get(name, 0)), 0)
-        body = line_h + TIMELINE_PLOT_LINES * line_h if name == "timeline" else n * line_h
+        if name == "learning" and n == 0:
+            continue
+        body = (max(n, 1) + TIMELINE_PLOT_LINES) * line_h if name == "timeline" else n * line_h
         units += body + 2 * PAD + GAP
     units -= GAP  # the messages may touch the last panel
     n = max(int(lines.get("messages", 0)), 0)

@@ -10,9 +10,9 @@ window. The camera is framed on the surface in that region at start-up.
 
 Draw calls per frame (counted by render.draw_calls in offscreen runs, never assumed): surface,
 grid overlay, goal marker, trails (full detail or the level of detail, never both), markers,
-the HUD's quads, the timeline, and one per non-empty HUD text; the inspected agent's highlight
-adds two. None depends on the number of agents, except the `use_batched_trails = false`
-baseline (one trail Geom per agent).
+the policy cohort's edges (while there is a cohort), the HUD's quads, the timeline, the learning
+curve, and one per non-empty HUD text; the inspected agent's highlight adds two. None depends on
+the number of agents, except the `use_batched_trails = false` baseline (one trail Geom per agent).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import numpy as np
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
 from components.inspection import Inspection
+from components.learning_curve import LearningCurve
 from components.resources import Counters
 from components.training_stats import TrainingStats
 from components.view_state import HudText, Selection, ViewState
@@ -36,7 +37,8 @@ class RenderSystem(System):
     phase = "view"
     after = ("StatsSystem",)
     reads = ("height", "trail_pos", "trail_mode", "trail_head", "trail_len", "mode", "state", "CriticSurface",
-             "TrailChanges", "HudText", "TrainingStats", "ViewState", "Selection", "Inspection")
+             "TrailChanges", "HudText", "TrainingStats", "ViewState", "Selection", "Inspection",
+             "LearningCurve", "group")
     writes = ("Counters",)
 
     def __init__(self, app, count_draw_calls: bool = False) -> None:  # noqa: ANN001
@@ -211,6 +213,7 @@ class RenderSystem(System):
             self.timeline.sync_trace(info.entity, info.trace)
         else:
             self.timeline.sync(world.resource(TrainingStats))
+        self.hud.learning.sync(world.try_resource(LearningCurve))
 
     def present(self) -> None:
         self.app.step()

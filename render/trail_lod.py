@@ -8,8 +8,8 @@ stride s, the smallest s with N x (1 + ceil(L / s)) <= the budget. Because the k
 chosen by the frame they were recorded on, not by their age, a kept point stays kept as the
 trail grows, so the picture does not shimmer. What a trail means is kept: every kept point
 keeps its own mode colour, only consecutive kept points of one row's current episode are joined
-(a trail restarts at a respawn, so no segment joins two episodes), and the full trails stay in
-the table (the inspected agent's is drawn in full, render.highlight).
+(a trail restarts at a respawn, so no segment joins two episodes), the policy cohort's trails are
+dashed (every other segment), and the full trails stay in the table (the inspected agent's is drawn in full, render.highlight).
 
 One Geom (one draw call); its arrays are rewritten every frame from the table's ring buffers
 in a few numpy calls (N x (1 + ceil(L / s)) points, bounded by the budget).
@@ -22,6 +22,7 @@ import numpy as np
 from panda3d.core import Geom, GeomLines, NodePath, OmniBoundingVolume
 
 from components.agent_table import AgentTable
+from render.cohort_style import is_cohort
 from render.palette import mode_colors8
 from render.vertex_arrays import colors, geom_node, indices, new_vertex_data, positions
 
@@ -61,12 +62,26 @@ def lod_trails(table: AgentTable, frame: int, stride: int) -> tuple[np.ndarray, 
     return points, modes, live
 
 
-def lod_pairs(live: np.ndarray) -> np.ndarray:
-    """Index pairs (vertex k of row r is r * K + k) joining consecutive kept points of each row."""
+def lod_gaps(frame: int, stride: int, trail_len: int, dashed: np.ndarray) -> np.ndarray | None:
+    """(n, K - 1) True where the segment from kept point i to i + 1 (newest first) is a gap of a
+    dashed (policy cohort) row: every other segment, by the frame its older end was recorded on,
+    so a drawn segment stays drawn as the trail grows. None when no row is dashed."""
+    if dashed is None or not dashed.any():
+        return None
+    ages = kept_ages(frame, stride, trail_len)
+    older = (frame - ages[1:]) // stride  # the older end of each segment: recorded on a multiple of the stride
+    return dashed[:, None] & (older % 2 == 1)[None, :]
+
+
+def lod_pairs(live: np.ndarray, gaps: np.ndarray | None = None) -> np.ndarray:
+    """Index pairs (vertex k of row r is r * K + k) joining consecutive kept points of each row
+    (except the `gaps`: see lod_gaps)."""
     n, k = live.shape
     if k < 2 or n == 0:
         return np.zeros(0, dtype=np.uint32)
     ok = live[:, 1:]  # the older end is live (then so is the newer one)
+    if gaps is not None:
+        ok = ok & ~gaps
     base = (np.arange(n, dtype=np.int64) * k)[:, None] + np.arange(k - 1, dtype=np.int64)[None, :]
     first = base[ok]
     return np.stack([first, first + 1], axis=1).astype(np.uint32).ravel()
@@ -105,7 +120,7 @@ class TrailLodMesh:
         if 0 <= table.training_row < n:
             training[table.training_row] = True
         colors(self.vdata)[: n * k] = mode_colors8(modes, np.broadcast_to(training, modes.shape)).reshape(-1, 4)
-        pairs = lod_pairs(live)
+        pairs = lod_pairs(live, lod_gaps(frame, self.stride, self.L, is_cohort(table)))
         indices(self.prim, pairs.size)[:] = pairs
         self.points = int(live.sum())
         self.segments = pairs.size // 2

@@ -5,7 +5,8 @@ and its index array holds one GeomLines pair per slot: (k, k+1 mod L) when slots
 consecutive live points of that trail, else the degenerate pair (k, k), which draws nothing. So
 each frame writes only each row's newest vertex, its colour and two index pairs; rows that
 restarted, spawned or were moved into by a swap-remove are rewritten whole. No pair ever joins
-two rows, or the newest point to the oldest, or an old episode to a new one.
+two rows, or the newest point to the oldest, or an old episode to a new one. The policy cohort's
+trails are dashed (render.cohort_style): the pairs starting at their gap slots are degenerate too.
 
 PerAgentTrails is the old program's way, kept as the `use_batched_trails = false` baseline: one
 Geom per agent rebuilt in chronological order every frame (N draw calls, a Python loop).
@@ -16,6 +17,7 @@ import numpy as np
 from panda3d.core import Geom, GeomLines, GeomLinestrips, NodePath, OmniBoundingVolume
 
 from components.agent_table import AgentTable
+from render.cohort_style import COHORT, dash_gap
 from render.palette import mode_colors8
 from render.vertex_arrays import colors, geom_node, indices, new_vertex_data, positions
 from systems.trails import TrailChanges, chronological_slots
@@ -32,6 +34,13 @@ def _style(nodepath: NodePath) -> None:
 
 def _training_mask(table: AgentTable, rows: np.ndarray) -> np.ndarray:
     return (rows == table.training_row)[:, None]
+
+
+def _cohort_rows(table: AgentTable, rows: np.ndarray) -> np.ndarray:
+    """Which of `rows` belong to the policy cohort (dashed trails)."""
+    if not table.has_column("group"):
+        return np.zeros(len(rows), dtype=bool)
+    return table.group[rows] == COHORT
 
 
 class BatchedTrailMesh:
@@ -87,9 +96,11 @@ class BatchedTrailMesh:
         col[v] = mode_colors8(table.trail_mode[rows, newest], rows == table.training_row)
         idx[v, 0] = v
         idx[v, 1] = v  # the newest point starts no segment
-        prev = rows * L + (newest - 1) % L
+        prev_slot = (newest - 1) % L
+        prev = rows * L + prev_slot
         idx[prev, 0] = prev
-        idx[prev, 1] = np.where(table.trail_len >= 2, v, prev)
+        drawn = (table.trail_len >= 2) & ~(_cohort_rows(table, rows) & dash_gap(prev_slot))
+        idx[prev, 1] = np.where(drawn, v, prev)
 
     def _rewrite_rows(self, table: AgentTable, rows: np.ndarray, pos: np.ndarray, col: np.ndarray,
                       idx: np.ndarray) -> None:
@@ -99,6 +110,7 @@ class BatchedTrailMesh:
         k = np.arange(L)
         oldest = (table.trail_head[rows] - table.trail_len[rows]) % L
         live_pairs = ((k[None, :] - oldest[:, None]) % L) < (table.trail_len[rows, None] - 1)
+        live_pairs &= ~(_cohort_rows(table, rows)[:, None] & dash_gap(k)[None, :])  # the cohort's dashes
         first = rows[:, None] * L + k[None, :]
         second = rows[:, None] * L + (k[None, :] + 1) % L
         pairs = idx.reshape(-1, L, 2)
@@ -111,6 +123,23 @@ class BatchedTrailMesh:
 
     def destroy(self) -> None:
         self.nodepath.removeNode()
+
+
+def _dashes(order: np.ndarray, count: int) -> list[list[int]]:
+    """A dashed trail's strips: runs of consecutive points (indices into `order`, the chronological
+    slots) joined by drawn segments, a segment being drawn unless its first slot is a gap."""
+    strips, strip = [], []
+    for j in range(count - 1):
+        if dash_gap(order[j]):
+            if len(strip) >= 2:
+                strips.append(strip)
+            strip = []
+            continue
+        strip = strip or [j]
+        strip.append(j + 1)
+    if len(strip) >= 2:
+        strips.append(strip)
+    return strips
 
 
 class PerAgentTrails:
@@ -139,6 +168,7 @@ class PerAgentTrails:
         if n == 0:
             return
         slots, _valid = chronological_slots(table.trail_head, table.trail_len, self.L)
+        cohort = _cohort_rows(table, np.arange(n))
         for r in range(n):
             nodepath, vdata, prim = self.parts[r]
             count = int(table.trail_len[r])
@@ -148,8 +178,14 @@ class PerAgentTrails:
             if count >= 2:
                 positions(vdata)[:] = table.trail_pos[r, order]
                 colors(vdata)[:] = mode_colors8(table.trail_mode[r, order], np.full(count, r == table.training_row))
-                prim.addConsecutiveVertices(0, count)
-                prim.closePrimitive()
+                if not cohort[r]:
+                    prim.addConsecutiveVertices(0, count)
+                    prim.closePrimitive()
+                    continue
+                for dash in _dashes(order, count):  # the cohort's trail: one strip per dash
+                    for j in dash:
+                        prim.addVertex(j)
+                    prim.closePrimitive()
 
     def set_visible(self, on: bool) -> None:
         self.parent.show() if on else self.parent.hide()

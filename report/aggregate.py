@@ -12,6 +12,11 @@ from report.metrics import EPISODE_SCORES, EVAL_SCORES, final_scores
 from report.stats import quartiles, stratified_bootstrap_ci
 
 
+#: below this many runs a group's bootstrap interval means little (it can only recombine those few
+#: scores): the chart draws it dashed and says so, the tables mark it
+FEW_RUNS = 5
+
+
 @define
 class Summary:
     """One final score of one group, on one environment or pooled over all (task = '*')."""

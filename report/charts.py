@@ -8,11 +8,12 @@
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
-from report.aggregate import Summary
+from report.aggregate import FEW_RUNS, Summary
 from runtime.atomic import atomic_write_with
 from report.load import Run
 from report.metrics import EPISODE_CURVES, EPISODE_SCORES, EVAL_CURVES, EVAL_SCORES, episode_band, eval_band, \
@@ -44,6 +45,23 @@ def _grid(rows: int, cols: int, row_height: float = 2.9):  # noqa: ANN202
     return plt, fig, axes
 
 
+def _title(fig, text: str, fontsize: float = 10, note: str | None = None) -> None:  # noqa: ANN001
+    """The figure's title wrapped to its width (a long one was clipped on both sides) and the axes
+    laid out below it; `note` goes under the axes, wrapped too."""
+    per_line = max(20, int(fig.get_figwidth() * 72 / (0.62 * fontsize)))  # characters that fit a line
+    title = "\n".join(textwrap.wrap(text, per_line))
+    fig.suptitle(title, fontsize=fontsize)
+    height = fig.get_figheight()
+    top = 1 - (0.08 + 0.17 * (title.count("\n") + 1)) / height
+    bottom = 0.0
+    if note:
+        small = fontsize - 1.5
+        note = "\n".join(textwrap.wrap(note, max(20, int(fig.get_figwidth() * 72 / (0.62 * small)))))
+        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=small, color="0.25")
+        bottom = (0.1 + 0.17 * (note.count("\n") + 1)) / height
+    fig.tight_layout(rect=(0, bottom, 1, top))
+
+
 def _draw(ax, b, color, label) -> None:  # noqa: ANN001
     ax.fill_between(b.x, b.q25, b.q75, color=color, alpha=0.22, lw=0)
     ax.plot(b.x, b.median, color=color, lw=1.8, label=f"{label} ({b.runs} runs)")
@@ -65,8 +83,7 @@ def episode_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], pa
                 ax.set_ylim(-0.03, 1.03)
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle("Training curves: median across runs, band from the 25th to the 75th percentile", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
+    _title(fig, "Training curves: median across runs, band from the 25th to the 75th percentile")
     atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
     return path
@@ -95,8 +112,7 @@ def eval_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], path:
         plt.close(fig)
         return None
     axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle("Evaluations on fixed starts: median across runs, interquartile band", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
+    _title(fig, "Evaluations on fixed starts: median across runs, interquartile band")
     atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
     return path
@@ -113,6 +129,7 @@ def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary
     plt, fig, axes = _grid(len(names), len(tasks), row_height=1.0 + 0.45 * len(labels))
     index = {(s.group, s.task, s.score): s for s in summaries}
     rng = np.random.default_rng(0)
+    few: set[tuple[str, str]] = set()  # (group, environment) with fewer than FEW_RUNS runs
     for i, name in enumerate(names):
         for j, task in enumerate(tasks):
             ax = axes[i, j]
@@ -123,18 +140,29 @@ def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary
                 ax.scatter(values, y, s=14, color=colors[label], alpha=0.7, zorder=3)
                 s = index.get((label, task, name))
                 if s is not None and np.isfinite(s.iqm):
-                    ax.plot([s.ci_low, s.ci_high], [k, k], color=colors[label], lw=5, alpha=0.45, zorder=2)
+                    if s.runs < FEW_RUNS:  # an interval of a few runs: drawn as a thin dashed line, and said
+                        few.add((label, task))
+                        ax.plot([s.ci_low, s.ci_high], [k, k], color=colors[label], lw=1.5, ls=(0, (3, 2)),
+                                alpha=0.9, zorder=2)
+                    else:
+                        ax.plot([s.ci_low, s.ci_high], [k, k], color=colors[label], lw=5, alpha=0.45, zorder=2)
                     ax.plot([s.iqm], [k], marker="|", ms=16, mew=2.5, color="k", zorder=4)
             ax.set_yticks(range(len(labels)))
-            ax.set_yticklabels(labels if j == 0 else [""] * len(labels), fontsize=7)
+            shown = [f"{g}\n(n = {len(groups[g].get(task, []))}, few runs)" if (g, task) in few else g for g in labels]
+            ax.set_yticklabels(shown if j == 0 else [""] * len(labels), fontsize=7)
             ax.set_ylim(-0.6, len(labels) - 0.4)
             ax.set_title(f"{task}: {titles[name]}", fontsize=9)
             if name in SHARES:
                 ax.set_xlim(-0.03, 1.03)
             ax.grid(alpha=0.3, axis="x")
-    fig.suptitle("Final scores: dots are runs; black tick is the IQM, the bar its 95 % stratified-bootstrap "
-                 "interval", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # room for the title
+    note = None
+    if few:
+        counts = sorted({len(groups[g][t]) for g, t in few})
+        note = (f"Dashed: an interval from {' or '.join(map(str, counts))} run{'s' if counts != [1] else ''} "
+                f"(fewer than {FEW_RUNS}) means little: a bootstrap can only recombine those few scores. "
+                "Read the dots; run more seeds for an interval.")
+    _title(fig, "Final scores: dots are runs; black tick is the IQM, the bar its 95 % stratified-bootstrap interval",
+           note=note)
     atomic_write_with(path, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
     return path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from report.aggregate import Summary
+from report.aggregate import FEW_RUNS, Summary
 from report.load import Run
 from report.metrics import EPISODE_SCORES, EVAL_SCORES
 from runtime.atomic import atomic_write_text
@@ -25,8 +25,9 @@ def fmt(score: str, x: float) -> str:
 def _cell(s: Summary) -> tuple[str, str]:
     if s.runs == 0:
         return "-", "-"
+    few = " (few runs)" if s.runs < FEW_RUNS else ""  # the interval of a handful of runs means little
     return (f"{fmt(s.score, s.median)} [{fmt(s.score, s.q25)}, {fmt(s.score, s.q75)}]",
-            f"{fmt(s.score, s.iqm)} [{fmt(s.score, s.ci_low)}, {fmt(s.score, s.ci_high)}]")
+            f"{fmt(s.score, s.iqm)} [{fmt(s.score, s.ci_low)}, {fmt(s.score, s.ci_high)}]{few}")
 
 
 def _table(summaries: list[Summary], task: str, names: list[str], titles: dict[str, str]) -> list[str]:
@@ -84,6 +85,14 @@ def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list
             lines.append(f"| {label} | {task} | {len(rs)} | {shown} | {eps:.0f} |")
     lines += ["", "Median and interquartile range (IQR) over runs; IQM is the interquartile mean with its 95 % "
               f"confidence interval from a stratified bootstrap over runs ({reps} replicates, percentile method).", ""]
+    few = sorted({(label, task, len(rs)) for label, by_task in groups.items() for task, rs in by_task.items()
+                  if len(rs) < FEW_RUNS})
+    if few:
+        names = ", ".join(f"{label} on {task} ({n} run{'s' if n != 1 else ''})" for label, task, n in few)
+        lines += [f"**Warning: few runs.** {names}: with fewer than {FEW_RUNS} runs a bootstrap interval means "
+                  "little (it can only recombine those few scores; with 2 runs it spans the range between them), so "
+                  "those intervals are marked \"(few runs)\" and drawn dashed. Compare the runs themselves, or run "
+                  "more seeds.", ""]
     ep_titles = {k: v.split(",")[0] for k, v in EPISODE_SCORES.items()}
     ev_titles = {f"eval_{k}": v for k, v in EVAL_SCORES.items()}
     for task in tasks:

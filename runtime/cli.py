@@ -193,7 +193,9 @@ def build_parser() -> OneLineParser:
                        "--screenshot to replace existing files; without it nothing that exists is overwritten")
     train.add_argument("--resume", type=_path("--resume"), metavar="auto|PATH",
                        help="continue from a checkpoint file, or 'auto': the newest one for the same "
-                       "environment in the run folders beside --out (default: runs/)")
+                       "environment in the run folders beside --out (default: runs/); the run keeps the "
+                       "checkpoint's task (training preset, [env], [td3], [calf], evaluation, agents) unless "
+                       "the command line sets it, and says what it kept and overrode")
     prof = p.add_argument_group("profiling")
     prof.add_argument("--profile", type=_path("--profile"), metavar="PATH",
                       help="write the profiler's JSON report here at the end")

@@ -193,7 +193,12 @@ class RunOutputs:
             title = f"{self.cfg.env.system}, policy {self.cfg.training.policy}, seed {self.cfg.run.seed}"
             self._plot = RewardPlot(self.dir / PLOT, title)
         first = st.episodes - len(st.returns) + 1
-        self._plot.update(np.fromiter(st.returns, float), np.fromiter(st.success_flags, bool), first)
+        from systems.evaluation import EvalHistory
+
+        history = self.world.try_resource(EvalHistory)
+        evals = np.array([(r.episode, r.mean_return, r.nominal_mean_return) for r in history.results], float) \
+            if history is not None and history.results else None
+        self._plot.update(np.fromiter(st.returns, float), np.fromiter(st.success_flags, bool), first, evals)
 
     def steps_per_second(self) -> float:
         elapsed = time.perf_counter() - self.start_time

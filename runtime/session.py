@@ -31,6 +31,7 @@ from runtime.messages import error, note
 from runtime.plugin_boundary import describe, failures_of, stops_the_run
 from runtime.plugin_figures import figure_lines
 from runtime.preflight import check_memory
+from runtime.resume_task import resumed_config
 from runtime.run_folder import RunFolder, recover
 from runtime.run_outputs import ERRORS, RunOutputs, default_out_dir
 from runtime.stop import StopRequest
@@ -53,7 +54,9 @@ def _evaluation_text(ev: dict | None) -> str:
     text = f"; evaluation ({ev['starts']} fixed starts, no noise): success {ev['success_rate']:.0%}, " \
            f"return {ev['mean_return']:.0f}"
     if ev.get("return_gain") is not None and ev["policy"] != "nominal":
-        text += f" ({ev['return_gain']:+.1%} vs nominal)"
+        from systems.evaluation import gain_words
+
+        text += f" (return {gain_words(ev['return_gain'])})"
     if ev.get("certified_share") is not None:
         text += f", certified {ev['certified_share']:.0%}"
     return text
@@ -63,9 +66,12 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
     overwrite = bool(getattr(args, "overwrite", False))
     try:
         check_memory(cfg, mode)
-        plan = plan_run(cfg, overwrite=overwrite)
+        plan = plan_run(cfg, overwrite=overwrite, retask=lambda data, path: resumed_config(args, cfg, data, path))
+        if plan.cfg is not cfg:  # resuming: the checkpoint's task (agents, buffer, ...) is this run's
+            cfg = plan.cfg
+            check_memory(cfg, mode)
         check_outputs(plan, cfg, args)
-    except (UsageError, CheckpointError) as exc:
+    except (UsageError, CheckpointError, ConfigError) as exc:
         return _error(str(exc))
     for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
         note(line)
@@ -145,6 +151,9 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
             except CheckpointError as exc:
                 folder.abandon()
                 return _error(str(exc))
+            from systems.learning_curve import preload_history
+
+            preload_history(world, plan.resume_path.parent)  # the view's learning curve: the run so far
         try:
             outputs = RunOutputs(world, plan.out_dir,
                                  resumed_from=str(plan.resume_path) if plan.resume_path else None,

@@ -24,6 +24,7 @@ class RunPlan:
     resume_data: dict[str, Any] | None = None
     default_out: bool = False  # out_dir is a new runs/<timestamp>/ folder (claimed exclusively)
     notes: list[str] = Factory(list)  # what the plan chose, said once every check has passed
+    cfg: AppConfig | None = None  # the run's config: with --resume, the checkpoint's task kept (runtime.resume_task)
 
 
 def checkpoint_max_bytes(cfg: AppConfig) -> int:
@@ -36,12 +37,15 @@ def checkpoint_max_bytes(cfg: AppConfig) -> int:
     return size_limit(cfg.td3.buffer_size, width, params)
 
 
-def plan_run(cfg: AppConfig, *, overwrite: bool = False) -> RunPlan:
-    """Resolve and check the output folder and the checkpoint to resume (raises UsageError/CheckpointError)."""
+def plan_run(cfg: AppConfig, *, overwrite: bool = False, retask=None) -> RunPlan:  # noqa: ANN001
+    """Resolve and check the output folder and the checkpoint to resume (raises UsageError/CheckpointError).
+
+    `retask(data, path) -> (cfg, notes)` gives the resumed run's config from the checkpoint's data
+    (runtime.resume_task); the checkpoint must fit that config. `plan.cfg` is the run's config."""
     default = not cfg.run.out
     out_dir = default_out_dir(RUNS_ROOT) if default else Path(cfg.run.out)
     check_out_dir(out_dir, overwrite=overwrite)
-    plan = RunPlan(out_dir, default_out=default)
+    plan = RunPlan(out_dir, default_out=default, cfg=cfg)
     if not cfg.run.resume:
         return plan
     limit = checkpoint_max_bytes(cfg)
@@ -54,8 +58,12 @@ def plan_run(cfg: AppConfig, *, overwrite: bool = False) -> RunPlan:
     else:
         path = Path(cfg.run.resume)
     data = read_checkpoint(path, limit)
-    check_compatible(data, cfg, make_environment(cfg.env), path)
     plan.notes.append(f"--resume{' auto' if auto else ''}: continuing from {path} ({checkpoint_contents(data)})")
+    if retask is not None:
+        cfg, notes = retask(data, path)
+        plan.cfg = cfg
+        plan.notes += notes
+    check_compatible(data, cfg, make_environment(cfg.env), path)
     plan.resume_path, plan.resume_data = path, data
     return plan
 

@@ -3,7 +3,8 @@
 The view phase: Heatmap -> Height -> TrailBatch -> Stats run once per frame before the
 ProfilerSystem, after the simulation phase's K steps; the render layer inserts its RenderSystem
 after StatsSystem. The simulation phase gains the InspectionSystem right after ControlSystem
-(it follows the selected agent's certificate step by step). Resources: TimeWarp (from
+(it follows the selected agent's certificate step by step) and the LearningCurveSystem after the
+EvaluationSystem (the learning-curve panel's data, episode by episode). Resources: TimeWarp (from
 `visual.warp` / `visual.warp_auto`), Selection, ViewState.
 """
 from __future__ import annotations
@@ -48,4 +49,10 @@ def add_view_systems(world: World, cfg: AppConfig) -> list[System]:
         added.append(world.add_system(system, before=anchor))
     if "ControlSystem" in world.schedule:
         added.append(world.add_system(inspection_system(), after="ControlSystem"))
+    from systems.learning_curve import LearningCurveSystem
+
+    for anchor in ("EvaluationSystem", "TrainingSystem", "PhysicsSystem"):
+        if anchor in world.schedule:
+            added.append(world.add_system(LearningCurveSystem(), after=anchor))
+            break
     return added

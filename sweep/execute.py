@@ -28,6 +28,15 @@ from sweep.state import mark_finished, write_sweep_file
 
 #: seconds a cancelled run may take to save and exit before its task is ended by force
 CANCEL_WAIT = 90.0
+#: the logger of Ray's notice that a new local cluster uses token authentication
+RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+class _QuietTokenNotice(logging.Filter):
+    """Drops Ray's "Token authentication is enabled for this Ray cluster" notice (only that one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token authentication is enabled" not in record.getMessage().lower()
 
 
 @define
@@ -53,7 +62,15 @@ def start_ray(cpus: int | None, address: str | None) -> tuple[bool, float]:
     if address:
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=cpus or os.cpu_count() or 1, **kwargs)
+        # a cluster of our own on this machine, with Ray's default token authentication (a token in
+        # ~/.ray): Ray says so in a warning on every start, which tells a sweep's user nothing
+        notice = logging.getLogger(RAY_TOKEN_LOGGER)
+        quiet = _QuietTokenNotice()
+        notice.addFilter(quiet)
+        try:
+            ray.init(num_cpus=cpus or os.cpu_count() or 1, **kwargs)
+        finally:
+            notice.removeFilter(quiet)
     return True, time.perf_counter() - t0
 
 

@@ -13,8 +13,9 @@ With `evaluation.references` the same starts are also run with the nominal polic
 never changes) and the bare actor, so each result carries its own comparison. All rollouts are
 batched over the starts (rl.evaluation.rollout); nothing here touches the agent table, the
 replay buffer, the random streams or the networks' weights, so evaluating never changes the
-training run. Each result is kept in `EvalHistory`, shown on the HUD and emitted as the event
-`evaluation_done(result)` (the run's outputs write it to eval.csv).
+training run. Each result is kept in `EvalHistory` and emitted as the event
+`evaluation_done(result)` (the run's outputs write it to eval.csv; the view's learning-curve panel
+shows it).
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from collections import deque
 import numpy as np
 
 from components.group_counts import NominalRates
-from components.resources import HudLines
 from components.training_stats import TrainingStats
 from config.schema import AppConfig
 from ecs.system import System
@@ -49,7 +49,7 @@ class EvaluationSystem(System):
     phase = "simulation"  # after each simulation step, whatever the time warp
     after = ("TrainingSystem",)
     reads = ("TrainingStats", "Networks", "Environment")
-    writes = ("EvalHistory", "HudLines")
+    writes = ("EvalHistory",)
 
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
@@ -133,10 +133,7 @@ class EvaluationSystem(System):
             actor_mean_return=float(actor.returns.mean()) if actor else nan,
         )
         self.history.results.append(result)
-        hud = world.try_resource(HudLines)
-        if hud is not None:
-            hud["evaluation"] = hud_line(result)
-        world.events.emit("evaluation_done", result)
+        world.events.emit("evaluation_done", result)  # the view's learning curve shows it (systems/learning_curve.py)
         return result
 
 
@@ -154,9 +151,22 @@ def _networks(world):  # noqa: ANN001, ANN202
 
 def hud_line(r: EvalResult) -> str:
     """One line for the HUD and the progress output."""
-    text = f"eval @ep {r.episode}: success {r.success_rate:.0%}, return {r.mean_return:.0f}"
+    from systems.hud_text import compact
+
+    text = f"eval @ep {r.episode}: success {r.success_rate:.0%}, return {compact(r.mean_return, '.0f', 8)}"
     if np.isfinite(r.return_gain) and r.policy != "nominal":
-        text += f" ({r.return_gain:+.0%} vs nominal)"
+        text += f" ({gain_words(r.return_gain, 0)})"
     if np.isfinite(r.certified_share):
         text += f", certified {r.certified_share:.0%}"
     return text
+
+
+def gain_words(gain: float, decimals: int = 1) -> str:
+    """A return gain over the nominal policy in words that say which way is better:
+    '13 % better than nominal' (a higher return: cheaper), '3 % worse than nominal'."""
+    from systems.hud_text import compact
+
+    size = compact(abs(gain) * 100, f".{decimals}f", 6)
+    if float(size) == 0:
+        return "level with nominal"
+    return f"{size} % {'worse' if gain < 0 else 'better'} than nominal"

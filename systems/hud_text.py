@@ -8,6 +8,7 @@ would cost a draw call per colour).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ LEGEND = (
     ("relax", "relax (coin)"),
     ("fallback", "fallback: nominal"),
     ("training", "training (cert.)"),
+    ("cohort", "cohort: no noise"),  # the policy cohort: larger boxes with black edges, dashed trails
 )
 LEGEND_PER_LINE = 2  # entries side by side
 LEGEND_COLUMN = 23  # characters per entry (swatch indent + label)
@@ -51,14 +53,50 @@ def legend_positions(text: str) -> dict[str, tuple[int, int]]:
     return out
 
 
+def fold(lines: Sequence[str], width: int = SIDEBAR_COLUMNS, indent: str = "  ") -> list[str]:
+    """Every line at most `width` characters: a longer one continues on indented lines (broken at
+    spaces where it can, else anywhere), so nothing runs out of the sidebar and nothing is cut off."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        lead = line[: len(line) - len(line.lstrip(" "))]
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + indent,
+                             break_on_hyphens=False, drop_whitespace=True) or [line[:width]]
+    return out
+
+
 def _num(value: float, fmt: str, width: int = 9) -> str:
+    """`value` in `fmt`, right-aligned to `width`; a value too large for that (a diverged critic's
+    1e300, say) in the most precise exponent form that fits, so the columns hold at any magnitude."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-".rjust(width)
-    return format(value, fmt).rjust(width)
+    text = format(value, fmt)
+    if width and len(text) > width:
+        sign = "+" if fmt.startswith("+") else ""
+        for digits in range(max(width - 6, 1), 0, -1):
+            text = format(value, f"{sign}.{digits}g")
+            if len(text) <= width:
+                break
+    return text.rjust(width)
 
 
-def _pct(rate: float) -> str:
-    return _num(100.0 * rate, ".1f", 5) + " %"
+def compact(value: float, fmt: str, width: int) -> str:
+    """`value` in `fmt`, or in exponent form when that is wider than `width` (no padding)."""
+    return _num(value, fmt, width).strip()
+
+
+def _count(value: int, width: int = 0, left: bool = False) -> str:
+    """A whole number in `width` columns (an exponent form past them: 1.2e+15 steps)."""
+    text = str(value)
+    if width and len(text) > width:
+        text = _num(float(value), ".0f", width).strip()
+    return text.ljust(width) if left else text.rjust(width)
+
+
+def _pct(rate: float | None) -> str:
+    return _num(math.nan if rate is None else 100.0 * rate, ".1f", 5) + " %"
 
 
 def _yes(flag: bool | None) -> str:
@@ -106,11 +144,12 @@ def stats_text(v: Mapping[str, Any]) -> str:
     head += " " * max(1, SIDEBAR_COLUMNS - len(head) - len(warp)) + warp
     lines = [
         head,
-        f"episode {v['episode']:>6} / {v['episodes_total']:<6} steps {v['total_steps']:>10}",
-        f"agents  {v['visual_agents']:>6} visual + {v['training_agents']} training",
-        f"return  {_num(v['episode_return'], '.2f')}   length {v['episode_length']:>7}",
+        f"episode {_count(v['episode'], 6)} / {_count(v['episodes_total'], 6, left=True)} steps {_count(v['total_steps'], 10)}",
+        f"learners {_count(v['visual_agents'], 6)} + {v['training_agents']} training   "
+        f"cohort {_count(v.get('cohort_agents', 0), 5)}",
+        f"return  {_num(v['episode_return'], '.2f')}   length {_count(v['episode_length'], 7)}",
         f"mean return (10) {_num(v['mean_return_10'], '.2f')}  success {_pct(v['success_rate'])}",
-        f"phase {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}  buf {v['buffer_size']:>7}",
+        f"phase {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}  buf {_count(v['buffer_size'], 7)}",
         f"loss  critic {_num(v['critic_loss'], '.4g')}   actor {_num(v['actor_loss'], '.4g')}",
         *faults_lines(v.get("faults", {})),
         "",
@@ -121,14 +160,15 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"diff   {_num(diff, '+.4f')}  |s| {_num(v['state_norm'], '.4f')}",
         f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
         f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
-        f"all agents ({v['collect']}): success {_pct(v['all_success_rate'])}",
+        f"learners ({v['collect']}): success {_pct(v['all_success_rate'])}",
         f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}",
         f"relax     {_pct(v['all_relax_rate'])}",
-        f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {v['grid_refreshes']}",
+        f"cohort: success {_pct(v.get('cohort_success_rate'))}  certified {_pct(v.get('cohort_certification_rate'))}",
+        f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {_count(v['grid_refreshes'], 5, left=True).rstrip()}",
     ]
     lines += legend_lines()
-    lines += [KEYS_HELP]
-    return "\n".join(lines)
+    lines += KEYS_HELP.split("\n")
+    return "\n".join(fold(lines))  # extreme values (a 13-digit step count, say) fold instead of running out
 
 
 def inspect_text(v: Mapping[str, Any] | None) -> str:
@@ -136,7 +176,8 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
     and whether each holds. None: the hint how to select one."""
     if v is None:
         return "inspect: click an agent, or C to cycle"
-    role = "training agent" if v["training"] else "visual agent"
+    role = ("training agent" if v["training"] else
+            "cohort, no noise" if v.get("group") == "cohort" else "learner")
     head = f"agent {v['entity']} ({role})" + ("  following" if v["follow"] else "")
     names = v["state_names"]
     state = "  ".join(f"{name} {_num(x, '.3f', 7)}" for name, x in zip(names, v["state"]))
@@ -146,26 +187,85 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
     lines = [
         head,
         f"state {state}",
-        f"mode {mode:<9} step {v['episode_step']:>6}  |s| {_num(v['state_norm'], '.3f', 7)}",
+        f"mode {mode:<9} step {_count(v['episode_step'], 6)}  |s| {_num(v['state_norm'], '.3f', 7)}",
         f"Q {_num(v['q'], '.4f')}   q_cert {_num(v['q_cert'], '.4f')}",
         f"decrease Q - q_cert {_num(v['decrease'], '+.4f')} >= {_num(v['required'], '.4g', 7)}: "
         f"{_yes(v['decrease_ok'])}",
         f"k_low {_num(v['kappa_low'], '.4f')} <= -Q {_num(v['neg_q'], '.4f')}: {_yes(v['low_ok'])}",
         f"-Q {_num(v['neg_q'], '.4f')} <= k_up {_num(v['kappa_up'], '.2f')}: {_yes(v['up_ok'])}",
-        f"certificate: {'holds' if v['certified'] else 'fails'}"
-        + ("" if v["has_cert"] else " (no certificate yet: any action passes)"),
     ]
-    if v.get("held"):
-        lines.append(f"dwell: nominal keeps control {v['held']} more")
-    return "\n".join(line[:SIDEBAR_COLUMNS] for line in lines)
+    held = int(v.get("held") or 0)
+    if held:  # the dwell decides this step, whatever the test says: the nominal policy acts
+        passed = v.get("test_passed")
+        test = "" if passed is None else f", the test alone {'passes' if passed else 'fails'}"
+        lines += ["certificate: held by the dwell",
+                  f"  ({held} step{'s' if held != 1 else ''} left{test})"]
+    else:
+        lines.append(f"certificate: {'holds' if v['certified'] else 'fails'}"
+                     + ("" if v["has_cert"] else " (no certificate yet: any action passes)"))
+    return "\n".join(fold(lines))
+
+
+#: the learning-curve panel's legend: (name, what it is); the colours are render.learning_plot's
+LEARNING_LEGEND = ("success", "nominal", "certified", "learners", "cohort", "gain")
+LEARNING_PLOT_LINES = 5  # the panel's blank lines under its caption, where the plot is drawn
+
+
+def _share(rate: float | None) -> str:
+    """A share as 'NN%' (no space: the legend's cells are tight), '-' for none."""
+    if rate is None or not math.isfinite(rate):
+        return "-"
+    return compact(100.0 * rate, ".0f", 4) + "%"
+
+
+def gain_label(gain: float | None) -> str:
+    """The return gain over the nominal in words that say which way is better."""
+    if gain is None or not math.isfinite(gain):
+        return "return -"
+    size = ">999" if abs(gain) >= 9.995 else f"{abs(gain) * 100.0:.0f}"  # the cell holds 3 digits
+    if size == "0":
+        return "return level"
+    return f"return {size}% {'worse' if gain < 0 else 'better'}"
+
+
+def learning_text(v: Mapping[str, Any] | None) -> str:
+    """The learning-curve panel: a caption, LEARNING_PLOT_LINES blank lines for the plot, and its
+    legend (LEGEND_INDENT spaces before each entry for its swatch). `v`: span (first, last episode)
+    or None, gain_range (the gain plot's half height), and the latest values: success, nominal,
+    certified (of the last evaluation), learners, cohort (certified shares of the last training
+    episode), gain."""
+    v = v or {}
+    span = v.get("span")
+    if span is None:
+        caption = "learning: no episode finished yet"
+    else:
+        caption = f"learning, episodes {span[0]}-{span[1]}; gain ±{compact(100 * v.get('gain_range', 1.0), '.0f', 4)}%"
+    labels = {
+        "success": f"eval success {_share(v.get('success'))}",
+        "nominal": f"nominal succ {_share(v.get('nominal'))}",
+        "certified": f"eval cert. {_share(v.get('certified'))}",
+        "learners": f"learners cert {_share(v.get('learners'))}",
+        "cohort": f"cohort cert {_share(v.get('cohort'))}",
+        "gain": gain_label(v.get("gain")),
+    }
+    cells = [(" " * LEGEND_INDENT + labels[name]).ljust(LEGEND_COLUMN) for name in LEARNING_LEGEND]
+    legend = ["".join(cells[i : i + 2]).rstrip() for i in range(0, len(cells), 2)]
+    return "\n".join(fold([caption]) + [""] * LEARNING_PLOT_LINES + legend)
+
+
+def learning_legend_positions(text: str) -> dict[str, tuple[int, int]]:
+    """Learning legend entry -> (line, column of its swatch) in the panel's text."""
+    lines = text.split("\n")
+    first = len(lines) - (len(LEARNING_LEGEND) + 1) // 2
+    return {name: (first + k // 2, (k % 2) * LEGEND_COLUMN) for k, name in enumerate(LEARNING_LEGEND)}
 
 
 def scale_caption(quantity: str, slice_name: str | None) -> str:
     """Above the colour bar: what the surface shows (the bar goes on the empty line after it)."""
-    text = f"surface {quantity}"
+    lines = [f"surface {quantity}"]
     if slice_name:
-        text += f"\n{slice_name}"
-    return text
+        lines.append(slice_name)
+    return "\n".join(fold(lines))
 
 
 def scale_labels(values: Sequence[float], width: int = SIDEBAR_COLUMNS) -> str:
@@ -177,7 +277,7 @@ def scale_labels(values: Sequence[float], width: int = SIDEBAR_COLUMNS) -> str:
 
 
 def timeline_caption(whose: str) -> str:
-    return f"q_cert this episode: {whose}"
+    return "\n".join(fold([f"q_cert this episode: {whose}"]))
 
 
 def profiler_text(slowest: Sequence[tuple[str, float]], frame_ms: float, enabled: bool, window: int,
@@ -190,7 +290,7 @@ def profiler_text(slowest: Sequence[tuple[str, float]], frame_ms: float, enabled
     lines = [f"slowest systems (mean of {window} frames)"]
     for name, ms in slowest:
         share = 100.0 * ms / frame_ms if frame_ms > 0 else 0.0
-        lines.append(f"{name:<18} {ms:8.3f} ms {share:5.1f} %")
-    lines.append(f"{'simulation step':<18} {step_ms:8.3f} ms x{steps_per_frame:.4g}/frame")
-    lines.append(f"{'frame':<18} {frame_ms:8.3f} ms {fps:6.1f} FPS")
-    return "\n".join(lines)
+        lines.append(f"{name:<18} {_num(ms, '.3f', 8)} ms {share:5.1f} %")
+    lines.append(f"{'simulation step':<18} {_num(step_ms, '.3f', 8)} ms x{steps_per_frame:.4g}/frame")
+    lines.append(f"{'frame':<18} {_num(frame_ms, '.3f', 8)} ms {_num(fps, '.1f', 6)} FPS")
+    return "\n".join(fold(lines))  # a plugin's long name folds

@@ -133,7 +133,8 @@ class InspectionSystem(System):
         info.low_ok = bool(info.kappa_low <= info.neg_q) if finite else None
         info.up_ok = bool(info.neg_q <= info.kappa_up) if finite else None
         info.held = hold  # steps of a fallback dwell left when this step was decided
-        info.certified = bool(test.certified[0]) and hold == 0  # a held row falls back whatever the test says
+        info.test_passed = bool(test.certified[0])
+        info.certified = info.test_passed and hold == 0  # a held row falls back whatever the test says
         info.state_norm = float(norm[0])
         info.episode_step = int(table.episode_step[r]) + 1  # this step, before physics counts it
         info.episode_return = float(table.episode_return[r])

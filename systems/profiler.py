@@ -24,7 +24,7 @@ from ecs.schedule import PHASES
 from ecs.system import System
 from runtime.atomic import atomic_write_json
 
-FORMAT_VERSION = 2  # 2: phases, steps per frame, time per simulation step
+FORMAT_VERSION = 3  # 2: phases, steps per frame, time per simulation step; 3: timings first, the config last
 
 
 class RunMeta(dict):
@@ -114,6 +114,7 @@ class ProfilerSystem(System):
         cpu_time = ct.user + ct.system - self._cpu_time_base
         wall = time.perf_counter() - self._wall_base
         meta = dict(world.try_resource(RunMeta) or {})
+        config = meta.pop("config", None)  # ~150 lines: in its own key at the end, after the timings
         meta.update(
             {
                 "format_version": FORMAT_VERSION,
@@ -139,8 +140,7 @@ class ProfilerSystem(System):
         extras = world.try_resource(ReportExtras)
         cpu = np.array(self._cpu_samples) if self._cpu_samples else np.zeros(1)
         rss = np.array(self._rss_samples)
-        return {
-            "meta": meta,
+        report = {
             "frame": self.times.frame_stats(),
             "systems": self.times.system_stats(),
             "process": {
@@ -154,7 +154,11 @@ class ProfilerSystem(System):
             },
             "counters": counter_out,
             "extensions": extras.collect() if extras is not None else {},
+            "meta": meta,
         }
+        if config is not None:
+            report["config"] = config
+        return report
 
     def write_json(self, path: str | Path) -> Path:
         return atomic_write_json(path, self.report())

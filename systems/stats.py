@@ -21,6 +21,7 @@ import textwrap
 import numpy as np
 
 from components.agent_groups import Group
+from components.learning_curve import LearningCurve
 from components.agent_table import AgentTable
 from components.critic_surface import CriticSurface
 from components.faults import fault_counts
@@ -38,7 +39,9 @@ from rl.networks import Networks
 from systems.heatmap import VIEW_CALLS
 from systems.hud_text import (
     SIDEBAR_COLUMNS,
+    fold,
     inspect_text,
+    learning_text,
     profiler_text,
     scale_caption,
     scale_labels,
@@ -80,6 +83,26 @@ def scale_values(surface: CriticSurface) -> tuple[str, list[float]]:
         return "Q", mags
     return "|Q|", mags
 
+def _rate_of(rate: float, count: int) -> float:
+    """The rate, or NaN (shown as "-") when it is a share of nothing yet."""
+    return rate if count else math.nan
+
+
+#: the inspection panel's word for an agent's group
+GROUP_WORDS = {int(Group.LEARNER): "learner", int(Group.COHORT): "cohort"}
+
+
+def learning_values(curve: LearningCurve) -> dict:
+    """What the learning-curve panel's text says: the span, the gain plot's scale, the latest values."""
+    _, learners, cohort = curve.shares()
+    last = curve.last_evaluation or {}
+    return {"span": curve.span(), "gain_range": curve.gain_range(),
+            "success": last.get("success"), "nominal": last.get("nominal_success"),
+            "certified": last.get("certified"), "gain": last.get("gain"),
+            "learners": float(learners[-1]) if learners.size else None,
+            "cohort": float(cohort[-1]) if cohort.size else None}
+
+
 ITEMS = ("q_value", "text", "profiler")
 SLOWEST = 5
 
@@ -87,7 +110,7 @@ SLOWEST = 5
 class StatsSystem(System):
     phase = "view"
     reads = ("TrainingStats", "AgentTable", "CriticSurface", "FrameTimes", "Networks", "ViewState", "AppConfig",
-             "HudLines", "TimeWarp", "Selection", "Inspection", "state", "action", "mode")
+             "HudLines", "TimeWarp", "Selection", "Inspection", "LearningCurve", "state", "action", "mode", "group")
     writes = ("HudText", "StatsCache", "Counters")
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -113,6 +136,8 @@ class StatsSystem(System):
         self._inspected = (-1, -1, -1)  # (selection, inspection, timeline-source) versions shown
         self._paused = None
         self._warp_version = -1
+        self._steps_shown = -1  # world.steps when the text was last built while paused
+        self._curve_version = -1  # the LearningCurve shown
         env = world.resource(Environment)
         self.state_names = state_names(env)
         self.slice_name = surface_slice(env)
@@ -165,6 +190,7 @@ class StatsSystem(System):
         training = 1 if tr >= 0 else 0
         state_norm = float(np.sqrt(np.dot(table.state[tr], table.state[tr]))) if tr >= 0 else math.nan
         warp = world.try_resource(TimeWarp)
+        learners = int(np.count_nonzero(table.group == Group.LEARNER))  # the policy cohort does not learn
         return {
             "system": cfg.env.system,
             "warp": warp.label() if warp is not None else str(world.steps_per_frame),
@@ -172,13 +198,14 @@ class StatsSystem(System):
             "episode": stats.episodes + 1,
             "episodes_total": cfg.training.episodes,
             "total_steps": stats.total_steps,
-            "visual_agents": int(np.count_nonzero(table.group == Group.LEARNER)) - training,
+            "visual_agents": learners - training,
             "training_agents": training,
             "cohort_agents": int(np.count_nonzero(table.group == Group.COHORT)),
             "episode_return": stats.episode_return,
             "episode_length": stats.episode_length,
             "mean_return_10": stats.mean_return_last(10),
-            "success_rate": stats.success_rate,
+            # a rate of nothing is no rate: "-" until an episode ended / the filter decided a step
+            "success_rate": stats.success_rate if stats.episodes else math.nan,
             "phase": stats.phase,
             "noise": stats.exploration_noise,
             "buffer_size": stats.buffer_size,
@@ -186,17 +213,19 @@ class StatsSystem(System):
             "actor_loss": stats.actor_loss,
             "mode": int(table.mode[tr]) if tr >= 0 and table.has_column("mode") else None,
             "p_relax": stats.p_relax,
-            "certification_rate": stats.certification_rate,
-            "intervention_rate": stats.intervention_rate,
-            "relax_rate": stats.relax_rate,
+            "certification_rate": _rate_of(stats.certification_rate, stats.calf_steps),
+            "intervention_rate": _rate_of(stats.intervention_rate, stats.calf_steps),
+            "relax_rate": _rate_of(stats.relax_rate, stats.calf_steps),
             "q": q,
             "q_cert": stats.q_cert,
             "required": stats.required,
-            "all_certification_rate": stats.learners.certification_rate,
-            "all_intervention_rate": stats.learners.intervention_rate,
-            "all_relax_rate": stats.learners.relax_rate,
-            "all_success_rate": stats.learners.success_rate,
-            "collect": f"{table.n if stats.collect == 'all' else training} learning",
+            "all_certification_rate": _rate_of(stats.learners.certification_rate, stats.learners.decided),
+            "all_intervention_rate": _rate_of(stats.learners.intervention_rate, stats.learners.decided),
+            "all_relax_rate": _rate_of(stats.learners.relax_rate, stats.learners.decided),
+            "all_success_rate": _rate_of(stats.learners.success_rate, stats.learners.episodes),
+            "cohort_success_rate": _rate_of(stats.cohort.success_rate, stats.cohort.episodes),
+            "cohort_certification_rate": _rate_of(stats.cohort.certification_rate, stats.cohort.decided),
+            "collect": f"{learners if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,
             "kappa_up": stats.kappa_up,
@@ -209,7 +238,7 @@ class StatsSystem(System):
         """The stats text, then any lines plugins put in HudLines (in the order they were added)."""
         extra = world.try_resource(HudLines)
         body = stats_text(self.values(world, q))
-        return body + "".join(f"\n{line}" for line in extra.values()) if extra else body
+        return "\n".join([body, *fold(list(extra.values()))]) if extra else body  # a long line folds to the sidebar
 
     def profiler_panel(self, world) -> str:  # noqa: ANN001
         times = world.try_resource(FrameTimes)
@@ -231,12 +260,14 @@ class StatsSystem(System):
         state = info.state if info.steps_seen else table.state[r]
         return {
             "entity": sel.entity, "training": r == table.training_row, "follow": sel.follow,
+            "group": GROUP_WORDS.get(int(table.group[r]), "learner") if table.has_column("group") else "learner",
             "state_names": self.state_names, "state": [float(x) for x in state],
             "mode": info.mode, "episode_step": info.episode_step, "state_norm": info.state_norm,
             "q": info.q, "q_cert": info.q_cert, "has_cert": info.has_cert, "decrease": info.decrease,
             "decrease_ok": info.decrease_ok, "required": info.required,
             "kappa_low": info.kappa_low, "kappa_up": info.kappa_up, "neg_q": info.neg_q,
             "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified, "held": info.held,
+            "test_passed": info.test_passed,
         }
 
     def _side_panels(self, world, hud: HudText, frame: int) -> None:  # noqa: ANN001
@@ -257,6 +288,10 @@ class StatsSystem(System):
                 f"agent {values['entity']}" + (" (training)" if values["training"] else ""))
             hud.set("timeline", timeline_caption(whose))
             self._inspected = key
+        curve = world.try_resource(LearningCurve)
+        if curve is not None and curve.version != self._curve_version:
+            self._curve_version = curve.version
+            hud.set("learning", learning_text(learning_values(curve)))
         view = world.resource(ViewState)
         lines = [part for text in view.current_messages()
                  for part in textwrap.wrap(text, SIDEBAR_COLUMNS, subsequent_indent="  ", break_on_hyphens=False)]
@@ -274,6 +309,11 @@ class StatsSystem(System):
         if view.paused != self._paused:
             self._paused = view.paused
             cache.mark_dirty("text")
+        if view.paused and world.steps != self._steps_shown:
+            # a step taken while paused (N) is read at once: its text, Q and inspection panel now,
+            # not at the next interval (a paused view renders no other frame that would get there)
+            self._steps_shown = world.steps
+            cache.mark_dirty("text", "q_value")
         warp = world.try_resource(TimeWarp)
         if warp is not None and warp.version != self._warp_version:
             self._warp_version = warp.version

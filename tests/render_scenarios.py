@@ -1,6 +1,7 @@
 """Rendering scenarios run offscreen (EGL) in one process, for tests/test_render.py.
 
-Usage: python tests/render_scenarios.py OUT_DIR   -> OUT_DIR/results.json and screenshots.
+Usage: python tests/render_scenarios.py OUT_DIR [NAME ...]   -> OUT_DIR/results.json and screenshots
+(every scenario, or only those named).
 
 Ursina is a singleton, so every scenario builds its world into the same app and tears it down
 after; the results are plain measurements (draw calls, errors, counts) that the tests judge.
@@ -30,7 +31,7 @@ from render.markers import AgentMarkers  # noqa: E402
 from render.screenshot import grab_rgb, save_png  # noqa: E402
 from render.vertex_arrays import read_colors, read_indices, read_positions  # noqa: E402
 from runtime.rendered import build_rendered_world  # noqa: E402
-from tests.trail_oracle import chains, table_trail  # noqa: E402
+from tests.trail_oracle import chains, dashed_segments, row_segments, table_trail  # noqa: E402
 
 
 def config(agents, **sections):
@@ -70,11 +71,20 @@ def trail_problems(rs, table):
     L = t.L
     if idx.size != table.n * L * 2:
         return f"index count {idx.size} for {table.n} rows"
+    cohort = np.flatnonzero(table.group == 1)
     try:
-        found = chains(idx, L, table.n)
+        found = chains(idx, L, table.n, dashed=cohort)
     except AssertionError as exc:
         return str(exc)
+    for r in cohort:  # the policy cohort's trails are dashed
+        want = dashed_segments(table, r)
+        if row_segments(idx, L, r) != want:
+            return f"cohort row {r}: drawn segments differ from its dashes"
+        if any(not np.array_equal(pos[r * L + s], table.trail_pos[r, s]) for pair in want for s in pair):
+            return f"cohort row {r}: drawn vertices differ from the ring buffer"
     for r in range(table.n):
+        if r in cohort:
+            continue
         pts, _ = table_trail(table, r)
         want = len(pts) if len(pts) >= 2 else 0
         if len(found[r]) != want:
@@ -86,7 +96,8 @@ def trail_problems(rs, table):
 
 def lod_problems(rs, table, frame):
     """'' if the level-of-detail trails drawn are exactly lod_trails' kept points and pairs; else what differs."""
-    from render.trail_lod import lod_pairs, lod_trails
+    from render.cohort_style import is_cohort
+    from render.trail_lod import lod_gaps, lod_pairs, lod_trails
 
     geom = rs.lod.nodepath.node().getGeom(0)
     pos = read_positions(geom.getVertexData())
@@ -95,7 +106,7 @@ def lod_problems(rs, table, frame):
     k = pts.shape[1]
     if not np.array_equal(pos[: table.n * k], pts.reshape(-1, 3).astype(np.float32)):
         return "level-of-detail positions differ"
-    if not np.array_equal(idx, lod_pairs(live)):
+    if not np.array_equal(idx, lod_pairs(live, lod_gaps(frame, rs.lod.stride, rs.lod.L, is_cohort(table)))):
         return "level-of-detail segments differ"
     return ""
 
@@ -386,6 +397,104 @@ def layout_scenario(app, out):
     return res
 
 
+def hud_width_scenario(app, out):
+    """Every HUD text at its longest (tests/hud_extremes.py) drawn at 1280x720 and 1600x900: where
+    each text's glyphs are, against the sidebar and the scene's region."""
+    from tests.hud_extremes import texts
+
+    res = {"cases": {}}
+    world = build_rendered_world(config(5), app, "offscreen")
+    rs = world.system("RenderSystem")
+    world.run(2)
+    world.schedule.disable("StatsSystem")  # the texts stay as set here
+    hud = world.resource(HudText)
+    for name, text in texts().items():
+        hud.set(name, text)
+    for size in ((1280, 720), (1600, 900)):
+        app.win.setSize(*size)
+        world.run(2)
+        w, h = rs.window_size()
+        lay = rs.layout
+        res["cases"][f"{size[0]}x{size[1]}"] = {
+            "size": [w, h], "fits": lay.fits, "text_share": lay.text_scale,
+            "rects": {name: list(lay.to_pixels(r, w, h)) for name, r in rs.hud.text_rects().items()},
+            "panels": {name: list(lay.to_pixels(r, w, h)) for name, r in lay.panels.items()},
+            "sidebar": list(lay.to_pixels(lay.sidebar, w, h)), "region_px": list(lay.region_pixels(w, h)),
+            "texts": {name: rs.hud.nodes[name].getText() for name in texts()},
+        }
+        save_png(app, out / f"hud_longest_{size[0]}x{size[1]}.png")
+    app.win.setSize(1280, 720)
+    world.run(1)
+    world.shutdown()
+    return res
+
+
+def cohort_scenario(app, out):
+    """The policy cohort drawn apart from the learners (cubes with black edges, dashed trails, a legend
+    entry, its inspection panel) and the learning-curve panel, read back from the scene graph."""
+    from components.learning_curve import LearningCurve
+    from render.hud import LEGEND, Q_COHORT_INNER, Q_SWATCH
+    from runtime import controls
+
+    res = {}
+    cfg = config(20, training={"policy": "calf"}, visual={"cohort": 6}, env={"max_steps_per_episode": 40},
+                 evaluation={"every": 1, "starts": 10}, td3={"start_training_step": 30, "batch_size": 16})
+    world = build_rendered_world(cfg, app, "offscreen")
+    rs = world.system("RenderSystem")
+    world.run(200)
+    table = world.resource(AgentTable)
+    n, m = table.n, rs.markers
+    cohort = np.flatnonzero(table.group == 1)
+    learners = np.flatnonzero((table.group == 0) & (np.arange(n) != table.training_row))
+    res["cohort_rows"], res["learner_rows"] = int(cohort.size), int(learners.size)
+    verts = read_positions(live_vdata(m.nodepath))[: n * m.k].reshape(n, m.k, 3).astype(np.float64)
+    off = verts - AgentMarkers.centres(table, rs.surface_coords)[:, None, :]
+    res["cohort_shape_error"] = float(np.abs(off[cohort] - m.cohort_offsets[None]).max())
+    res["learner_shape_error"] = float(np.abs(off[learners] - m.offsets[None]).max())
+    res["cohort_size_ratio"] = float(np.abs(m.cohort_offsets).max() / np.abs(m.offsets).max())
+    o = m.outline
+    centres = AgentMarkers.centres(table, rs.surface_coords)
+    ov = read_positions(live_vdata(o.nodepath))[: cohort.size * o.e].reshape(cohort.size, o.e, 3)
+    res["outline_error"] = float(np.abs(ov - (centres[cohort, None, :] + o.ends[None])).max())
+    res["outline_segments"] = int(read_indices(o.nodepath.node().getGeom(0).getPrimitive(0)).size // 2)
+    res["outline_colors"] = np.unique(read_colors(live_vdata(o.nodepath))[: cohort.size * o.e], axis=0).tolist()
+    res["draw_calls"] = rs.draw_calls.last
+    res["trail_problems"] = trail_problems(rs, table)
+    quads = read_positions(rs.hud.vdata)
+
+    def size(q):
+        p = quads[4 * q : 4 * q + 4]
+        return [float(p[:, 0].max() - p[:, 0].min()), float(p[:, 1].max() - p[:, 1].min())]
+
+    k = [name for name, _ in LEGEND].index("cohort")
+    res["cohort_swatch"], res["cohort_swatch_inner"] = size(Q_SWATCH + k), size(Q_COHORT_INNER)
+    res["stats_text"] = rs.hud.nodes["stats"].getText()
+    curve = world.resource(LearningCurve)
+    res["evaluations"], res["curve_points"] = curve.eval_length, curve.length
+    res["learning_segments"] = dict(rs.hud.learning.segments)
+    res["learning_text"] = rs.hud.nodes["learning"].getText()
+    w, h = rs.window_size()
+    lay = rs.layout
+    pv = read_positions(live_vdata(rs.hud.learning.nodepath))
+    count = int(read_indices(rs.hud.learning.nodepath.node().getGeom(0).getPrimitive(0)).size)
+    res["learning_box"] = list(lay.learning)
+    res["learning_extent"] = [float(pv[:count, 0].min()), float(pv[:count, 0].max()), float(pv[:count, 1].min()),
+                              float(pv[:count, 1].max())]
+    res["learning_panel"] = list(lay.panels["learning"])
+    res["rects"] = {name: list(r) for name, r in rs.hud.text_rects().items()}
+    res["sidebar"] = list(lay.sidebar)
+    save_png(app, out / "cohort.png")
+    controls.select(world, int(table.entity[cohort[0]]))
+    world.run(2)
+    res["inspect_text"] = rs.hud.nodes["inspect"].getText()
+    world.shutdown()
+    world = build_rendered_world(config(20, training={"policy": "calf"}, visual={"cohort": 0}), app, "offscreen")
+    world.run(5)
+    res["draw_calls_no_cohort"] = world.system("RenderSystem").draw_calls.last
+    world.shutdown()
+    return res
+
+
 def picking_scenario(app, out):
     """Click where an agent is drawn: it is selected, highlighted, followed and inspected."""
     res = {}
@@ -533,7 +642,12 @@ def lod_scenario(app, out):
     pts, modes, live = lod_trails(table, world.frame - 1, rs.lod.stride)
     k = pts.shape[1]
     res["positions_match"] = bool(np.array_equal(pos[: table.n * k], pts.reshape(-1, 3).astype(np.float32)))
-    res["pairs_match"] = bool(np.array_equal(idx, lod_pairs(live)))
+    from render.cohort_style import is_cohort
+    from render.trail_lod import lod_gaps
+
+    gaps = lod_gaps(world.frame - 1, rs.lod.stride, rs.lod.L, is_cohort(table))
+    res["pairs_match"] = bool(np.array_equal(idx, lod_pairs(live, gaps)))
+    res["cohort_gaps"] = int(gaps.sum()) if gaps is not None else 0
     from render.palette import mode_colors8
 
     training = (np.arange(table.n) == table.training_row)[:, None]
@@ -561,8 +675,11 @@ def main() -> None:
     results = {}
     for name, scenario in (("scene", scene_scenario), ("population", population_scenario),
                            ("baseline", baseline_scenario), ("dd", dd_scenario), ("layout", layout_scenario),
+                           ("hud_width", hud_width_scenario), ("cohort", cohort_scenario),
                            ("picking", picking_scenario), ("warp", warp_scenario), ("record", record_scenario),
                            ("lod", lod_scenario)):
+        if sys.argv[2:] and name not in sys.argv[2:]:
+            continue
         try:
             results[name] = scenario(app, out)
         except Exception:  # record it: the tests report the traceback

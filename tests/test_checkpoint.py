@@ -179,11 +179,63 @@ def test_cli_resume_auto_continues_the_newest_run(tmp_path, capsys, monkeypatch)
     assert app.main(base + ["--episodes", "1", "--out", "runs/second", "--resume", "auto"]) == 0
     out, err = capsys.readouterr()
     # which checkpoint, and what it holds, before the run; where it came from in the summary line
+    first, task, overridden = err.splitlines()
     assert re.fullmatch(r"app\.py: --resume auto: continuing from runs/first/checkpoint\.pt \(point_mass, 2 episodes, "
-                        r"\d+ steps, written \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S*\)\n", err), err
+                        r"\d+ steps, written \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S*\)", first), err
+    # the same config file as the run it continues: the task is named; --episodes overrides its budget
+    assert task == ("app.py: --resume: kept the checkpoint's task: train_preset = standard, "
+                    "env.max_steps_per_episode = 40")
+    assert overridden == "app.py: --resume: overridden by this command line: training.episodes = 1 (the checkpoint's: 2)"
     assert out.rstrip().endswith("outputs in runs/second (resumed from runs/first/checkpoint.pt)"), out
     summary = json.loads((tmp_path / "runs" / "second" / "run_summary.json").read_text())
     assert summary["episodes"] == 3 and summary["session_episodes"] == 1
     assert summary["resumed_from"] == str(tmp_path / "runs" / "first" / "checkpoint.pt") or \
         summary["resumed_from"].endswith("runs/first/checkpoint.pt")
     capsys.readouterr()
+
+
+def test_a_resumed_run_keeps_the_task_it_resumes_and_says_what_it_kept_and_overrode(tmp_path, capsys, monkeypatch):
+    """--resume auto after a --train-preset quick run: quick's episode length and budget, the
+    checkpoint's own settings and its agents, unless this command line sets them; two notes say so."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    first = ["--headless", "--train-preset", "quick", "--agents", "2", "--set", "env.max_steps_per_episode=40",
+             "--set", "td3.start_training_step=20", "--set", "calf.nu_rate=2.0", "--episodes", "2",
+             "--out", "runs/quick", "--no-progress"]
+    assert app.main(first) == 0
+    capsys.readouterr()
+    assert app.main(["--headless", "--resume", "auto", "--out", "runs/again", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[1] == ("app.py: --resume: kept the checkpoint's task: train_preset = quick (instead of standard), "
+                      "env.max_steps_per_episode = 40 (instead of 750), td3.start_training_step = 20 (instead of 100), "
+                      "calf.nu_rate = 2.0 (instead of 0.5), training.episodes = 2 (instead of 500), "
+                      "visual.agents = 2 (instead of 5)"), err
+    assert len(err) == 2  # nothing overridden
+    cfg = (tmp_path / "runs" / "again" / "config.toml").read_text()
+    assert 'train_preset = "quick"' in cfg and "max_steps_per_episode = 40" in cfg and "nu_rate = 2.0" in cfg
+    summary = json.loads((tmp_path / "runs" / "again" / "run_summary.json").read_text())
+    assert summary["session_episodes"] == 2 and summary["episodes"] == 4  # the checkpoint's budget, again
+    # this command line's choices win, and are named; a preset's own keys follow the chosen preset
+    argv = ["--headless", "--resume", "runs/quick/checkpoint.pt", "--out", "runs/third", "--no-progress",
+            "--train-preset", "standard", "--set", "calf.nu_rate=1.0", "--agents", "1", "--frames", "3"]
+    assert app.main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[1].startswith("app.py: --resume: kept the checkpoint's task: env.max_steps_per_episode = 40 "
+                             "(instead of 750), td3.start_training_step = 20 (instead of 100), ")
+    assert err[2] == ("app.py: --resume: overridden by this command line: train_preset = standard (the checkpoint's: "
+                      "quick), calf.nu_rate = 1.0 (the checkpoint's: 2.0), visual.agents = 1 (the checkpoint's: 2)")
+    cfg = (tmp_path / "runs" / "third" / "config.toml").read_text()
+    assert 'train_preset = "standard"' in cfg and "max_steps_per_episode = 40" in cfg and "nu_rate = 1.0" in cfg
+
+
+def test_a_checkpoint_trained_with_other_network_sizes_resumes_with_them(tmp_path, capsys, monkeypatch):
+    """The network shapes are part of the task: resuming needs no --set to repeat them."""
+    monkeypatch.chdir(tmp_path)
+    base = ["--headless", "--agents", "0", "--set", "env.max_steps_per_episode=30", "--no-progress"]
+    assert app.main(base + ["--set", "td3.hidden_size=16", "--episodes", "1", "--out", "runs/small"]) == 0
+    capsys.readouterr()
+    assert app.main(["--headless", "--resume", "auto", "--frames", "2", "--out", "runs/next", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "td3.hidden_size = 16 (instead of 64)" in err
+    assert "hidden_size = 16" in (tmp_path / "runs" / "next" / "config.toml").read_text()

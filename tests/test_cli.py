@@ -94,9 +94,15 @@ def test_config_file_then_flags_override(capsys, tmp_path, monkeypatch):
         ["--config", str(cfg_file), "--agents", "2", "--headless", "--frames", "30", "--profile", str(prof),
          "--no-progress"], capsys)
     assert code == 0, err
-    meta = json.loads(prof.read_text())["meta"]
+    report = json.loads(prof.read_text())
+    meta = report["meta"]
     assert meta["agents"] == 2 and meta["seed"] == 5 and meta["preset"] == "low"
-    assert meta["config"]["visual"]["grid_size"] == 15  # from the low preset
+    assert report["config"]["visual"]["grid_size"] == 15  # from the low preset
+    # the timings open the file, the configuration (about 150 lines) closes it
+    keys = list(report)
+    assert keys[:2] == ["frame", "systems"] and keys[-1] == "config" and "config" not in meta
+    text = prof.read_text()
+    assert text.index('"systems"') < text.index('"meta"') < text.index('"config"')
     assert meta["frames"] == 30
     assert "30 frames" in out
 

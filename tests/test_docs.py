@@ -129,10 +129,12 @@ def test_the_docs_have_commands_to_check():
 def example_plugin(tmp_path, monkeypatch):
     """docs/EXTENDING.md's first example, written where its commands expect it (they run from its folder)."""
     text = (ROOT / "docs" / "EXTENDING.md").read_text(encoding="utf-8")
-    code = next(block for block in re.findall(r"```python\n(.*?)```", text, re.S)
-                if block.startswith("# mysystems/speed.py"))
     (tmp_path / "mysystems").mkdir()
-    (tmp_path / "mysystems" / "speed.py").write_text(code)
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):  # every plugin file the page shows
+        match = re.match(r"# mysystems/(\w+\.py)\n", block)
+        if match:
+            (tmp_path / "mysystems" / match.group(1)).write_text(block)
+    assert (tmp_path / "mysystems" / "speed.py").exists()
     # "copy examples/spring_mass.py and change what you need": the environment the docs call mylab.cart:Cart
     (tmp_path / "mylab").mkdir()
     (tmp_path / "mylab" / "__init__.py").write_text("")

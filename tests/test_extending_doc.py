@@ -50,3 +50,32 @@ def test_the_docs_top_speed_system_runs_as_written(tmp_path, monkeypatch):
     assert (table.top_speed > 0).any()
     assert "TopSpeed" in world.system("ProfilerSystem").report()["systems"]
     world.shutdown()
+
+
+def test_the_docs_report_extras_plugin_runs_as_written(tmp_path, monkeypatch, capsys):
+    """The ReportExtras example: its figures reach run_summary.json, the profile and the summary lines."""
+    import json
+
+    import app
+
+    pkg = tmp_path / "mysystems"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "goal_counter.py").write_text(doc_module("mysystems/goal_counter.py"))
+    monkeypatch.chdir(tmp_path)
+    for name in ("mysystems", "mysystems.goal_counter"):
+        sys.modules.pop(name, None)
+    code = app.main(["--headless", "--episodes", "3", "--agents", "6", "--set", "env.max_steps_per_episode=400",
+                     "--plugin", "mysystems.goal_counter:GoalCounter", "--out", "runs/goals",
+                     "--profile", "goals.json", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads((tmp_path / "runs" / "goals" / "run_summary.json").read_text())
+    figures = summary["extensions"]["GoalCounter"]
+    assert set(figures) == {"episodes", "goals", "goal_share", "fastest_steps"}
+    assert figures["episodes"] >= 3 and 0 <= figures["goals"] <= figures["episodes"]
+    assert json.loads((tmp_path / "goals.json").read_text())["extensions"]["GoalCounter"]["episodes"] > 0
+    line = [x for x in out.splitlines() if x.startswith("GoalCounter: ")]
+    assert line and f"episodes {figures['episodes']}, goals {figures['goals']}" in line[0]
+    for name in ("mysystems", "mysystems.goal_counter"):
+        sys.modules.pop(name, None)

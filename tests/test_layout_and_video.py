@@ -6,7 +6,7 @@ from render.layout import MIN_TEXT_SHARE, PANEL_ORDER, TEXT_SCALE, compute_layou
 from runtime.recording import VideoWriter, probe_video, video_library_error
 
 CHAR_W, LINE_H = 0.6, 1.17  # VeraMono's advance and line height in text units
-LINES = {"stats": 24, "scale": 3, "timeline": 1, "inspect": 8, "profiler": 8, "messages": 3}
+LINES = {"stats": 24, "scale": 3, "timeline": 1, "learning": 9, "inspect": 8, "profiler": 8, "messages": 3}
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1600, 900), (1024, 768), (1920, 1080)])
@@ -23,16 +23,20 @@ def test_the_sidebar_and_the_scene_share_the_window_without_overlap(size):
         assert lay.sidebar[0] <= a[0] and a[1] <= lay.sidebar[1]  # inside the sidebar
         for b in rects[i + 1:]:
             assert not overlaps(a, b)
-    bar, plot = lay.bar, lay.plot
+    bar, plot, learning = lay.bar, lay.plot, lay.learning
     assert overlaps(bar, lay.panels["scale"]) and overlaps(plot, lay.panels["timeline"])
+    panel = lay.panels["learning"]  # the learning curve's plot: inside its panel, under the caption line
+    assert panel[0] <= learning[0] < learning[1] <= panel[1] and panel[2] < learning[2] < learning[3] < panel[3]
+    line = (panel[3] - learning[3]) / lay.text_scale
+    assert 1.0 < line < 1.17 + 1.0 and (learning[3] - learning[2]) / lay.text_scale > 4 * 1.17  # 5 blank lines
     collapsed = compute_layout(w, h, LINES, CHAR_W, LINE_H, panels_visible=False)
     assert collapsed.region == (0.0, 1.0, 0.0, 1.0) and collapsed.panels == {}
 
 
 def test_a_sidebar_taller_than_the_window_shrinks_its_text_until_it_fits():
-    full = compute_layout(1280, 720, LINES, CHAR_W, LINE_H)
+    full = compute_layout(1280, 720, {**LINES, "stats": 12}, CHAR_W, LINE_H)  # a short stats panel fits
     assert full.text_scale == TEXT_SCALE
-    tall = compute_layout(1280, 720, {**LINES, "stats": 40, "messages": 3}, CHAR_W, LINE_H)
+    tall = compute_layout(1280, 720, {**LINES, "stats": 34, "messages": 3}, CHAR_W, LINE_H)  # the real sidebar
     assert tall.fits and MIN_TEXT_SHARE * TEXT_SCALE <= tall.text_scale < TEXT_SCALE
     rects = [tall.panels[name] for name in (*PANEL_ORDER, "messages")]
     for i, a in enumerate(rects):
@@ -100,3 +104,12 @@ def test_an_encoding_failure_is_reported_not_raised(tmp_path):
     error = writer.close()
     assert error is not None and "video not written" in error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_world_without_a_learning_curve_gives_its_panel_no_room():
+    with_curve = compute_layout(1280, 720, LINES, CHAR_W, LINE_H)
+    without = compute_layout(1280, 720, {**LINES, "learning": 0}, CHAR_W, LINE_H)
+    p = without.panels["learning"]
+    assert p[2] == p[3]  # no height, no gap
+    assert without.panels["inspect"][3] == pytest.approx(without.panels["timeline"][2] - 0.6 * without.text_scale)
+    assert without.panels["inspect"][3] > with_curve.panels["inspect"][3]

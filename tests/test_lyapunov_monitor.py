@@ -117,5 +117,10 @@ def test_monitor_line_reaches_the_hud_text():
     world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
     world.run(61)
     hud = world.resource(HudText)
-    assert "Lyapunov monitor:" in hud.stats.splitlines()[-1]
+    lines = hud.stats.splitlines()
+    first = [i for i, line in enumerate(lines) if line.startswith("Lyapunov monitor:")]
+    assert first, lines[-4:]
+    tail = lines[first[0]:]  # the plugin's line, last, folded to the sidebar's 46 columns
+    assert 1 < len(tail) <= 3 and tail[-1].endswith("episodes)")
+    assert max(len(line) for line in tail) <= 46
     world.shutdown()

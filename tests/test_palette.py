@@ -50,3 +50,15 @@ def test_legend_swatches_show_on_the_sidebar():
 
     d = rgb_difference(PALETTE, np.array(SIDEBAR_RGBA[:3])[None, :])
     assert d.min() >= 10  # the dark swatches are still told from the sidebar (and from each other above)
+
+
+def test_the_learning_curves_series_stand_apart_on_their_plot():
+    """Each series of the learning-curve panel against the plot's background (the scene's) and the others."""
+    from render.learning_plot import FRAME_RGBA, LEARNING_COLORS
+
+    colours = np.array(list(LEARNING_COLORS.values()))
+    assert rgb_difference(colours, BACKGROUND[None, :]).min() >= MIN_BETWEEN
+    diff = rgb_difference(colours[:, None, :], colours[None, :, :])
+    off = diff[~np.eye(len(colours), dtype=bool)]
+    assert off.min() >= MIN_OVER_SURFACE, dict(zip(LEARNING_COLORS, diff.round(1).tolist()))
+    assert rgb_difference(np.array(FRAME_RGBA[:3]), BACKGROUND).min() >= MIN_OVER_SURFACE

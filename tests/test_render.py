@@ -254,6 +254,28 @@ def test_actions_are_confirmed_and_the_surface_has_a_colour_scale(scenarios):
     assert shot.shape == (720, 1280, 3)
 
 
+@pytest.mark.parametrize("case", ["1280x720", "1600x900"])
+def test_every_hud_line_at_its_longest_stays_in_the_sidebar(scenarios, case):
+    """The longest text every panel can hold, drawn: each glyph inside the sidebar, none over the scene."""
+    from tests.hud_extremes import texts
+
+    out, data = scenario(scenarios, "hud_width")
+    c = data["cases"][case]
+    w, h = c["size"]
+    assert Image_size(out / f"hud_longest_{case}.png") == (w, h)
+    assert c["fits"]  # the panels fit the window's height (the text shrinks at most to 60 %)
+    assert set(c["rects"]) == set(texts())  # every text is drawn
+    sidebar, region = c["sidebar"], c["region_px"]
+    assert sidebar[1] <= region[0] + 0.5  # the sidebar ends where the scene begins
+    for name, rect in c["rects"].items():
+        assert c["texts"][name] == texts()[name]
+        left, right, top, bottom = rect
+        assert sidebar[0] <= left and right <= sidebar[1], f"{name} runs out of the sidebar: {rect} vs {sidebar}"
+        assert 0 <= top and bottom <= h + 0.5, (name, rect)
+        panel = c["panels"][name]
+        assert panel[0] - 0.5 <= left and right <= panel[1] + 0.5, (name, rect, panel)  # inside its own panel
+
+
 def test_clicking_where_an_agent_is_drawn_selects_it(scenarios):
     out, data = scenario(scenarios, "picking")
     assert np.allclose(data["pixel"], data["panda_pixel"], atol=0.01)
@@ -307,3 +329,40 @@ def test_trail_level_of_detail_in_the_scene(scenarios):
     assert data["draw_calls"] == data["draw_calls_full"]  # one Geom either way
     assert not data["lod_after_removal"] and data["trail_problems_after"] == ""  # full detail again, rewritten whole
     assert not data["lod_when_off"]  # --no-trail-lod
+
+
+def test_the_policy_cohort_is_drawn_apart_from_the_learners(scenarios):
+    """Cubes with black edges (one more draw call for all of them), dashed trails, a legend entry,
+    and an inspection panel that names the group; the learners keep their octahedra."""
+    out, d = scenario(scenarios, "cohort")
+    assert d["cohort_rows"] == 6 and d["learner_rows"] == 20
+    assert d["cohort_shape_error"] < 1e-6 and d["learner_shape_error"] < 1e-6  # each row its group's solid
+    assert d["cohort_size_ratio"] > 1.05
+    assert d["outline_error"] < 1e-6 and d["outline_segments"] == 6 * 12  # every cube's 12 edges
+    assert d["outline_colors"] == [[0, 0, 0, 255]]
+    assert d["trail_problems"] == ""  # the cohort's dashes exactly (tests/trail_oracle.py), the others whole
+    assert d["draw_calls"] == d["draw_calls_no_cohort"] + 1 <= MAX_DRAW_CALLS
+    (w, h), (wi, hi) = d["cohort_swatch"], d["cohort_swatch_inner"]
+    assert w > 0 and h > 0 and 0 < wi < w and 0 < hi < h  # a white box inside a black one
+    assert "     cohort: no noise" in d["stats_text"].split("\n")
+    assert "cohort     6" in d["stats_text"] and "cohort: success" in d["stats_text"]
+    assert d["inspect_text"].split("\n")[0].endswith("(cohort, no noise)")
+    assert (out / "cohort.png").stat().st_size > 10_000
+
+
+def test_the_learning_curve_panel_is_a_plot_in_the_sidebar(scenarios):
+    _, d = scenario(scenarios, "cohort")
+    evals, points = d["evaluations"], d["curve_points"]
+    assert evals >= 3 and points >= 3
+    seg = d["learning_segments"]
+    assert seg["frame"] == 8  # the shares' plot and the gain's
+    assert seg["success"] == 4 * evals and seg["gain"] == 4 * evals and seg["certified"] == 2 * evals
+    assert 1 <= seg["learners"] <= points - 1 and 1 <= seg["cohort"] <= points - 1
+    assert seg["nominal"] == 2 * 14  # the nominal's success and its gain of 0, dashed
+    box, extent, panel, sidebar = d["learning_box"], d["learning_extent"], d["learning_panel"], d["sidebar"]
+    assert extent == pytest.approx(box, abs=1e-6)  # the frames span the plot's place, nothing outside
+    assert panel[0] <= box[0] < box[1] <= panel[1] and panel[2] < box[2] < box[3] < panel[3]
+    assert sidebar[0] <= panel[0] and panel[1] <= sidebar[1]
+    text = d["rects"]["learning"]
+    assert sidebar[0] <= text[0] and text[1] <= sidebar[1] and panel[2] <= text[2] and text[3] <= panel[3]
+    assert d["learning_text"].startswith("learning, episodes 1-")

@@ -209,3 +209,73 @@ def test_the_experiment_script_builds_one_sweep_and_reports_it(tmp_path, capsys)
     assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["learning_curves_episodes.png",
                                                                      "learning_final_scores.png",
                                                                      "learning_safety.png"]
+
+
+def _eval_row(success, gain):
+    return {"episode": 10, "total_steps": 500, "collected": 500, "wall_time": 1, "policy": "calf", "starts": 100,
+            "success_rate": success, "mean_return": -300, "mean_length": 50, "certified_share": 0.6,
+            "fallback_share": 0.4, "boundary_rate": 0, "timeout_rate": 0.5, "nominal_success_rate": 1,
+            "nominal_mean_return": -350, "actor_success_rate": 0.4, "actor_mean_return": -400, "return_gain": gain}
+
+
+def test_intervals_from_few_runs_are_flagged_in_the_tables_and_the_chart(tmp_path, capsys):
+    """Two seeds give a bootstrap 'interval' that only spans the two scores: the report says so."""
+    for seed, rate in enumerate([0.3, 0.6]):
+        make_run(tmp_path / "sw" / "calf" / f"seed{seed}", seed=seed, successes=success_pattern(rate, 25),
+                 evals=[_eval_row(0.5 + 0.1 * seed, 0.1)])
+    for seed in range(6):
+        make_run(tmp_path / "sw" / "nominal" / f"seed{seed}", policy="nominal", seed=seed, successes=[True] * 25,
+                 evals=[_eval_row(1.0, 0.0)])
+    code, _, err = _report([str(tmp_path / "sw")], capsys)
+    assert code == 0, err
+    md = (tmp_path / "sw" / "report" / "summary.md").read_text()
+    assert "**Warning: few runs.** policy=calf on point_mass (2 runs): with fewer than 5 runs" in md
+    ci_rows = [line for line in md.splitlines() if "IQM" not in line and "] |" in line]  # the tables with intervals
+    calf_rows = [line for line in ci_rows if line.startswith("| policy=calf | 2 |")]
+    nominal_rows = [line for line in ci_rows if line.startswith("| policy=nominal | 6 |")]
+    assert calf_rows and all("(few runs)" in line for line in calf_rows)
+    assert nominal_rows and not any("(few runs)" in line for line in nominal_rows)  # 6 runs: no warning
+    assert (tmp_path / "sw" / "report" / "final_scores.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chart_titles_are_wrapped_inside_the_figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from report.charts import _title
+
+    for width in (6.2, 11.4):  # one environment's column, two
+        fig = Figure(figsize=(width, 6))
+        FigureCanvasAgg(fig)
+        fig.add_subplot(1, 1, 1)
+        _title(fig, "Final scores: dots are runs; black tick is the IQM, the bar its 95 % stratified-bootstrap "
+               "interval", note="Dashed: an interval from 2 runs (fewer than 5) means little: a bootstrap can only "
+               "recombine those few scores. Read the dots; run more seeds for an interval.")
+        canvas = fig.canvas
+        canvas.draw()
+        frame = fig.bbox
+        renderer = canvas.get_renderer()
+        for text in [fig._suptitle, *fig.texts]:
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= frame.x0 and box.x1 <= frame.x1, (width, text.get_text())  # not clipped at a side
+            assert box.y0 >= frame.y0 and box.y1 <= frame.y1
+            assert not box.overlaps(fig.axes[0].get_window_extent(renderer))  # nor over the axes
+
+
+def test_the_reward_plot_shows_the_evaluations_and_its_legend_hides_no_point(tmp_path):
+    from runtime.reward_plot import RewardPlot
+
+    plot = RewardPlot(tmp_path / "rewards.png", "point_mass, policy calf, seed 1")
+    returns = np.linspace(-3000, -400, 30)
+    evals = np.array([(10, -1600.0, -1550.0), (20, -1200.0, -1550.0), (30, -350.0, -1550.0)])
+    path = plot.update(returns, returns > -800, 1, evals)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    x, y = plot.evals.get_data()
+    assert list(x) == [10, 20, 30] and list(y) == [-1600.0, -1200.0, -350.0]
+    assert list(plot.nominal.get_data()[1]) == [-1550.0] * 3
+    lo, hi = plot.ax.get_ylim()
+    assert lo < -3000 and hi > -350  # every point, the last evaluation included, is inside the axes
+    renderer = plot.fig.canvas.get_renderer()
+    legend = plot.fig.legends[0].get_window_extent(renderer)
+    assert not legend.overlaps(plot.ax.get_window_extent(renderer))  # under the axes, over no point
+    assert legend.y0 >= 0 and legend.x0 >= 0 and legend.x1 <= plot.fig.bbox.x1

@@ -133,7 +133,7 @@ def test_dirty_marks_rebuild_at_once():
     world.resource(PopulationRequests).request(+2)
     world.step()
     assert cache.computes["text"] == built + 2
-    assert "agents       5 visual + 1 training" in world.resource(HudText).stats
+    assert "learners      5 + 1 training   cohort     8" in world.resource(HudText).stats
     # the training agent's episode ends: text and q are recomputed
     table = world.resource(AgentTable)
     q_before = cache.computes["q_value"]
@@ -149,15 +149,17 @@ def test_stats_text_shows_every_hud_item():
         "episode_length": 123, "mean_return_10": -40.5, "success_rate": 0.75, "phase": "TRAINING", "noise": 0.5,
         "buffer_size": 8432, "critic_loss": 0.0123, "actor_loss": 1.5, "mode": 0, "p_relax": 0.95,
         "certification_rate": 0.8, "intervention_rate": 0.15, "relax_rate": 0.05, "q": -2.0, "q_cert": -2.5,
-        "required": 0.025, "all_certification_rate": 0.6, "all_intervention_rate": 0.3,
+        "required": 0.025, "all_certification_rate": 0.6, "all_intervention_rate": 0.3, "cohort_agents": 8,
+        "cohort_success_rate": 0.95, "cohort_certification_rate": 0.61,
         "all_relax_rate": 0.1, "all_success_rate": 0.9, "collect": "31 learning", "state_norm": 0.5, "kappa_low": 0.0025, "kappa_up": 250.0, "grid_q_range": (-9.0, -0.1),
         "grid_refreshes": 4,
     }
     text = stats_text(values)
-    for needle in ["episode     12 / 500", "steps       8432", "30 visual + 1 training", "-35.25", "123",
+    for needle in ["episode     12 / 500", "steps       8432", "learners     30 + 1 training   cohort     8", "-35.25", "123",
                    "-40.50", "75.0 %", "TRAINING", "0.500", "8432", "0.0123", "1.5", "training agent: certified",
                    "P_relax  0.95000", "certified  80.0 %", "intervention  15.0 %", "relax       5.0 %",
-                   "Q(s,a)   -2.0000", "q_cert   -2.5000", "diff     +0.5000", "need     0.025", "all agents (31 learning): success  90.0 %",
+                   "Q(s,a)   -2.0000", "q_cert   -2.5000", "diff     +0.5000", "need     0.025", "learners (31 learning): success  90.0 %",
+                   "cohort: success  95.0 %  certified  61.0 %",
                    "certified  60.0 %  intervention  30.0 %", "|s|    0.5000",
                    "k_low    0.0025 <= -Q    2.0000 <= k_up", "   250.00  hold", "grid q [   -9.000,    -0.100]",
                    "refreshes 4", "warp 25"]:
@@ -171,7 +173,7 @@ def test_stats_text_shows_every_hud_item():
     values.update(q=math.nan, q_cert=math.nan, kappa_low=math.nan)
     text = stats_text(values)
     assert "Q(s,a)         -" in text and "diff           -" in text
-    assert len(LEGEND) == 4
+    assert len(LEGEND) == 5 and LEGEND[-1][0] == "cohort"
     values.update(paused=True)
     assert "[PAUSED]" in stats_text(values)
 

@@ -131,14 +131,38 @@ def _proc_state(pid: int) -> str:
 
 
 # -- on Ray ----------------------------------------------------------------------------------------
+RAY_START_LOG: list[str] = []  # what Ray logged at WARNING or above while the module's cluster started
+
+
 @pytest.fixture(scope="module")
 def local_ray():
-    """One local Ray for every sweep of this module (the sweeps find it running and use it)."""
+    """One local Ray for every sweep of this module (the sweeps find it running and use it), started
+    as `app.py sweep` starts its own."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    from sweep.execute import start_ray
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            RAY_START_LOG.append(record.getMessage())
+
+    keep = Keep(logging.WARNING)
+    logger = logging.getLogger("ray")
+    logger.addHandler(keep)
+    try:
+        started, _ = start_ray(2, None)
+    finally:
+        logger.removeHandler(keep)
+    assert started
     yield ray
     ray.shutdown()
+
+
+@pytest.mark.slow
+def test_a_local_ray_starts_without_the_token_authentication_warning(local_ray):
+    """Ray warns that token authentication is on at every local `ray.init()`; the sweep's own cluster
+    keeps it on and prints nothing about it."""
+    assert not [m for m in RAY_START_LOG if "authentication" in m.lower()], RAY_START_LOG
 
 
 @pytest.mark.slow

@@ -139,7 +139,7 @@ def test_headless_warp_through_the_command_line(tmp_path, monkeypatch):
                      "--profile", "p.json", "--out", "run"])
     assert code == 0
     prof = json.loads((tmp_path / "p.json").read_text())
-    assert prof["meta"]["format_version"] == 2
+    assert prof["meta"]["format_version"] == 3
     assert prof["meta"]["frames"] == 25 and prof["meta"]["steps"] == 100 and prof["meta"]["steps_per_frame"] == 4
     assert prof["frame"]["steps_per_frame"] == 4.0 and prof["frame"]["step_ms"] > 0
     assert prof["meta"]["phases"]["view"] == ["ProfilerSystem"]

@@ -100,3 +100,24 @@ def test_budget_bounds_the_points_drawn():
     _, _, live = lod_trails(table, world.frame - 1, s)
     assert s > 1 and live.sum() <= budget and live.shape[1] <= 1 + math.ceil(L / s)
     world.shutdown()
+
+
+def test_the_cohorts_level_of_detail_trails_are_dashed_and_the_dashes_do_not_crawl():
+    """Every other segment of a dashed row is left out, chosen by the frame its older end was
+    recorded on: a segment drawn once stays drawn for as long as both its points are kept."""
+    from render.trail_lod import lod_gaps
+
+    stride, L = 3, 40
+    dashed = np.array([False, True])
+    drawn_by_frame = {}
+    for frame in range(200, 260):
+        ages = kept_ages(frame, stride, L)
+        gaps = lod_gaps(frame, stride, L, dashed)
+        assert not gaps[0].any()  # a learner's trail is whole
+        for i in range(len(ages) - 1):  # the oracle: a loop over the segments
+            older = frame - ages[i + 1]
+            assert gaps[1, i] == ((older // stride) % 2 == 1)
+            drawn_by_frame.setdefault(older, set()).add(not gaps[1, i])
+    assert all(len(v) == 1 for v in drawn_by_frame.values())  # never toggles: no crawling
+    assert {True, False} == {next(iter(v)) for v in drawn_by_frame.values()}  # dashes and gaps both
+    assert lod_gaps(200, stride, L, np.array([False, False])) is None

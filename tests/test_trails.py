@@ -10,7 +10,7 @@ from render.trail_mesh import BatchedTrailMesh, PerAgentTrails
 from render.vertex_arrays import read_colors, read_indices, read_positions
 from systems.trails import TrailChanges, chronological_slots
 from render.palette import mode_colors8
-from tests.trail_oracle import TrailOracle, chains, table_trail
+from tests.trail_oracle import TrailOracle, chains, dashed_segments, row_segments, table_trail
 from tests.view_worlds import view_world
 
 L = 40
@@ -102,8 +102,17 @@ def mesh_chains_match(table, mesh):
     col = read_colors(mesh.vdata)
     idx = read_indices(mesh.prim)
     assert idx.size == table.n * L * 2
-    found = chains(idx, L, table.n)
+    cohort = np.flatnonzero(table.group == 1)
+    found = chains(idx, L, table.n, dashed=cohort)
+    for r in cohort:  # the policy cohort: dashed, each drawn vertex the ring buffer's point
+        want = dashed_segments(table, r)
+        assert row_segments(idx, L, r) == want, f"cohort row {r}: other segments than its dashes"
+        for a, b in want:
+            for slot in (a, b):
+                assert np.array_equal(pos[r * L + slot], table.trail_pos[r, slot])
     for r in range(table.n):
+        if r in cohort:
+            continue
         pts, modes = table_trail(table, r)
         chain = found[r]
         if len(pts) < 2:
@@ -163,8 +172,18 @@ def test_per_agent_baseline_builds_the_same_trails():
         for r in range(table.n):
             _, vdata, prim = trails.parts[r]
             pts, _ = table_trail(table, r)
-            if len(pts) >= 2:
-                assert np.array_equal(read_positions(vdata), pts)
-                assert prim.getNumPrimitives() == 1 and prim.getNumVertices() == len(pts)
-            else:
+            if len(pts) < 2:
                 assert prim.getNumVertices() == 0
+                continue
+            assert np.array_equal(read_positions(vdata), pts)
+            if table.group[r] != 1:
+                assert prim.getNumPrimitives() == 1 and prim.getNumVertices() == len(pts)
+                continue
+            # the policy cohort: one strip per dash, the same segments as the batched mesh draws
+            n, head = int(table.trail_len[r]), int(table.trail_head[r])
+            slots = [(head - n + i) % L for i in range(n)]
+            drawn = set()
+            for p in range(prim.getNumPrimitives()):
+                ends = [prim.getVertex(v) for v in range(prim.getPrimitiveStart(p), prim.getPrimitiveEnd(p))]
+                drawn |= {(slots[a], slots[b]) for a, b in zip(ends, ends[1:])}
+            assert drawn == dashed_segments(table, r)

@@ -17,7 +17,8 @@ def run_headless(tmp_path, capsys, *flags, config_text=None):
     code = app.main(argv)
     _, err = capsys.readouterr()
     assert code == 0, err
-    return json.loads((tmp_path / "p.json").read_text())["meta"]
+    report = json.loads((tmp_path / "p.json").read_text())
+    return {**report["meta"], "config": report["config"]}
 
 
 def test_baseline_sets_all_three_flags_off_and_is_recorded(tmp_path, capsys):
