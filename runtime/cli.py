@@ -6,7 +6,7 @@ import sys
 from typing import Any, NoReturn
 
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, VISUAL_PRESETS
-from config.schema import MAX_AGENTS, RELAX_SCHEDULES
+from config.schema import MAX_AGENTS, MAX_COHORT, RELAX_SCHEDULES
 from config.validators import path_problem
 from config.variants import variant_overrides
 from runtime.program import command, prog
@@ -122,6 +122,10 @@ def build_parser() -> OneLineParser:
     run = p.add_argument_group("what to run")
     run.add_argument("--agents", type=_count(0, MAX_AGENTS, "--agents"), metavar="N",
                      help="number of visual agents besides the training agent (preset default)")
+    run.add_argument("--cohort", type=_count(0, MAX_COHORT, "--cohort"), metavar="K",
+                     help="agents of the policy cohort: they replay the current policy without exploration noise "
+                     "from the evaluation's fixed starts and never learn, drawn as cubes with dashed trails "
+                     "(default 8; 0: none)")
     run.add_argument("--system", type=_nonempty("--system"), metavar="NAME|MODULE:CLASS",
                      help=f"environment: {', '.join(SYSTEMS)} (default point_mass), or your own Environment "
                      "subclass as package.module:ClassName (see docs/EXTENDING.md)")
@@ -218,6 +222,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Only the flags the user gave; they win over the config file."""
     mapping = {
         "agents": ("visual", "agents"),
+        "cohort": ("visual", "cohort"),
         "system": ("env", "system"),
         "seed": ("run", "seed"),
         "frames": ("run", "frames"),
