@@ -17,6 +17,7 @@ from report.markdown import write_markdown
 from runtime.atomic import atomic_write_json
 from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path
 from runtime.outputs import check_writable_dir
+from runtime.messages import one_line
 from runtime.program import command, prog
 
 def _prog() -> str:
@@ -59,7 +60,8 @@ def _check_out(out: Path) -> None:
 def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
-        runs = load_runs(args.dirs)
+        runs = load_runs(args.dirs, warn=lambda line: print(f"{_prog()}: warning: {one_line(line)}", file=sys.stderr,
+                                                             flush=True))
         group_by = None
         if args.group_by:
             group_by = [k.strip() for k in args.group_by.split(",")]
@@ -71,13 +73,13 @@ def main(argv: list[str]) -> int:
         out = Path(args.out) if args.out else Path(args.dirs[0]) / "report"
         _check_out(out)
     except (UsageError, ReportError) as exc:
-        print(f"{_prog()}: error: {exc}", file=sys.stderr)
+        print(f"{_prog()}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     labels = label_runs(runs, group_by)
     groups = {label: by for label, by in by_group_and_task(runs).items()}
     groups = {label: groups[label] for label in labels}
     tasks = list(dict.fromkeys(r.system for r in runs))
-    print(f"report: {len(runs)} runs in {len(groups)} groups ({' | '.join(labels)}) on {', '.join(tasks)}",
+    print(one_line(f"report: {len(runs)} runs in {len(groups)} groups ({' | '.join(labels)}) on {', '.join(tasks)}"),
           file=sys.stderr, flush=True)
     summaries = summarise(groups, args.last, reps=args.reps)
     out.mkdir(parents=True, exist_ok=True)

@@ -89,10 +89,15 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
 def _claim(plan: RunPlan, overwrite: bool, config: str | None) -> RunFolder:
     """Lock the run folder (a default runs/<timestamp>/ one is new: another name if it was taken
     meanwhile), and tidy the folder of the checkpoint being resumed. Inputs in the folder are kept
-    until the run's own files replace them (`--overwrite`)."""
+    until the run's own files replace them (`--overwrite`); a run resumed into its own folder keeps
+    its histories (episodes.csv, eval.csv, tensorboard/), which it goes on appending to."""
     from pathlib import Path
 
+    from runtime.paths import HISTORY_FILES
+
     keep = tuple(Path(p) for p in (plan.resume_path, config) if p is not None)
+    if plan.resume_path is not None and plan.resume_path.parent.resolve() == plan.out_dir.resolve():
+        keep += tuple(plan.out_dir / name for name in HISTORY_FILES)  # continued in place: the histories go on
     for _ in range(100):
         try:
             folder = RunFolder.claim(plan.out_dir, overwrite=overwrite, keep=keep, exclusive=plan.default_out)
