@@ -82,6 +82,12 @@ def _check_environment_options(system: str, options: dict) -> None:
         raise ConfigError(f"options.{exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"options: {exc}") from None
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() included
+        from runtime.plugin_boundary import describe
+
+        raise ConfigError(f"options: environment {system!r} refused them ({describe(exc)})") from None
 
 
 @define(frozen=True, kw_only=True)

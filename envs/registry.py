@@ -57,7 +57,9 @@ def _import_target(target: str, label: str) -> object:
         sys.path.append(cwd)
     try:
         module = importlib.import_module(module_name)
-    except (Exception, SystemExit) as exc:  # ImportError, anything raised (or sys.exit()) while the module runs
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - ImportError, anything raised (or sys.exit()) while the module runs
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise EnvironmentLoadError(
             f"environment {label}: cannot import {module_name} ({type(exc).__name__}: {reason})") from None
@@ -89,9 +91,9 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
     label = repr(cfg.system)
     try:
         env = cls(cfg)
-    except EnvironmentLoadError:
+    except (EnvironmentLoadError, KeyboardInterrupt, GeneratorExit):
         raise
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() too
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise EnvironmentLoadError(f"environment {label}: constructing it failed ({type(exc).__name__}: {reason})") from None
     env.name = canonical(cfg.system)
@@ -104,3 +106,10 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
 register("point_mass", "envs.point_mass:PointMass")
 register("differential_drive", "envs.differential_drive:DifferentialDrive")
 register("pendulum", "envs.pendulum:Pendulum")
+#: the project's own environments (their calls are not guarded at run time: runtime.environment_boundary)
+BUILTIN = frozenset(_REGISTRY.values())
+
+
+def is_builtin(cls: type) -> bool:
+    """Whether `cls` is one of the project's own environments (not a subclass of one)."""
+    return f"{cls.__module__}:{cls.__qualname__}" in BUILTIN

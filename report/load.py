@@ -191,9 +191,9 @@ def load_runs(paths: list[str | Path], warn=None) -> list[Run]:  # noqa: ANN001
             continue
         runs.append(run)
         skipped.extend(damaged)
+    if not runs:  # one line: the error, naming the first damaged run
+        raise ReportError(f"no usable run in {', '.join(map(str, paths))}" + (f" ({skipped[0]})" if skipped else ""))
     for line in skipped:
         if warn is not None:
             warn(line)
-    if not runs:
-        raise ReportError(f"no usable run in {', '.join(map(str, paths))}" + (f" ({skipped[0]})" if skipped else ""))
     return runs

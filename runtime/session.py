@@ -2,7 +2,7 @@
 
 Before anything is written, every path is vetted (runtime.paths) and the run folder is claimed
 with a lock (runtime.run_folder); a refusal is one line and exit code 2. From then on until the
-last file is written, SIGINT, SIGTERM and SIGHUP are caught (runtime.stop): the first finishes the
+last file is written, SIGINT, SIGTERM, SIGHUP, SIGXCPU, SIGUSR1 and SIGUSR2 are caught (runtime.stop): the first finishes the
 current frame, then the checkpoint, reward plot, summary, CALF log and profile are written
 (shielded from further signals), the world is torn down and the lock released.
 
@@ -67,8 +67,6 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
         check_outputs(plan, cfg, args)
     except (UsageError, CheckpointError) as exc:
         return _error(str(exc))
-    for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
-        note(line)
     with StopRequest() as stop:
         try:
             folder = _claim(plan, overwrite, getattr(args, "config", None))
@@ -150,6 +148,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
             except CheckpointError as exc:
                 folder.abandon()
                 return _error(str(exc))
+        for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
+            note(line)
         try:
             outputs = RunOutputs(world, plan.out_dir,
                                  resumed_from=str(plan.resume_path) if plan.resume_path else None,
@@ -210,7 +210,9 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         lost.append(outputs.write_errors["errors.log"])
     where = f"; traceback in {plan.out_dir / ERRORS}" if tracebacks and "errors.log" not in outputs.write_errors else ""
     for f in failures:
-        if f.phase == "teardown":
+        if f.consequence is not None:  # an environment's failure (runtime.environment_boundary)
+            faults.append(f"{f.line()}; {f.consequence}{where}")
+        elif f.phase == "teardown":
             faults.append(f"{f.line()}; the run's outputs were written before{where}")
         elif stops_the_run(f.phase):
             faults.append(f"{f.line()}; it was switched off and the run stopped after that frame; "

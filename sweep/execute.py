@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
 from attrs import define, field
 from tqdm import tqdm
 
+from runtime.cli import UsageError
+from runtime.messages import one_line
+from runtime.program import prog
 from runtime.stop import StopRequest
 from sweep import task as task_module
 from sweep.grid import RunSpec
-from sweep.state import mark_finished, write_sweep_file
+from sweep.state import mark_finished, run_finished_cleanly, write_sweep_file
 
 #: seconds a cancelled run may take to save and exit before its task is ended by force
 CANCEL_WAIT = 90.0
@@ -41,9 +46,52 @@ class SweepOutcome:
         return sum(r["status"] == status for r in self.records.values())
 
 
+#: seconds to reach the HOST:PORT of --address (name lookup and a TCP connection), and to join it
+ADDRESS_TIMEOUT = 5.0
+JOIN_TIMEOUT = 45.0
+
+
+def check_address(address: str, timeout: float = ADDRESS_TIMEOUT) -> None:
+    """--address must be `auto` or HOST:PORT (optionally ray://HOST:PORT) where something answers,
+    found within `timeout` seconds (a name lookup that hangs counts as no answer); a UsageError says why."""
+    if address == "auto":
+        return
+    text = address.removeprefix("ray://")
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--address {address}: expected HOST:PORT with a port in 1..65535 "
+                         "(e.g. 10.0.0.5:6379), or auto")
+    result: list = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+            result.append(None)
+        except OSError as exc:
+            result.append(exc.strerror or str(exc) or type(exc).__name__)
+
+    worker = threading.Thread(target=connect, daemon=True)
+    worker.start()
+    worker.join(timeout + 1.0)
+    if not result:
+        raise UsageError(f"--address {address}: no answer within {timeout:.0f} s; is a Ray cluster running there?")
+    if result[0] is not None:
+        raise UsageError(f"--address {address}: no Ray cluster answers there ({result[0]})")
+
+
+def _give_up(address: str) -> None:
+    """ray.init has not joined the cluster in time (something answers at the port, but not Ray):
+    nothing has been written yet, so the sweep ends here, as bad input, in one line."""
+    print(f"{prog()} sweep: error: --address {one_line(address)}: could not join a Ray cluster there within "
+          f"{JOIN_TIMEOUT:.0f} s (is it a Ray head node's address?)", file=sys.stderr, flush=True)
+    os._exit(2)
+
+
 def start_ray(cpus: int | None, address: str | None) -> tuple[bool, float]:
     """Start a local Ray with `cpus` CPUs, or join the cluster at `address`; reuse one already up.
-    Returns (whether we started it and must shut it down, seconds it took)."""
+    Returns (whether we started it and must shut it down, seconds it took). An address where no Ray
+    answers is a UsageError within seconds (bounded by ADDRESS_TIMEOUT and JOIN_TIMEOUT)."""
     import ray
 
     if ray.is_initialized():
@@ -51,7 +99,17 @@ def start_ray(cpus: int | None, address: str | None) -> tuple[bool, float]:
     t0 = time.perf_counter()
     kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     if address:
-        ray.init(address=address, **kwargs)
+        check_address(address)
+        watchdog = threading.Timer(JOIN_TIMEOUT, _give_up, args=(address,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            ray.init(address=address, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, a version mismatch, ...
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"--address {address}: cannot join the Ray cluster ({reason[:300]})") from None
+        finally:
+            watchdog.cancel()
     else:
         ray.init(num_cpus=cpus or os.cpu_count() or 1, **kwargs)
     return True, time.perf_counter() - t0
@@ -142,8 +200,13 @@ def _finish(spec: RunSpec, ref, stem: str) -> dict:  # noqa: ANN001
     except RayError as exc:  # the worker itself died (killed, out of memory)
         return _record(spec, "failed", seconds=None, returncode=None,
                        error=f"Ray task failed: {str(exc).strip().splitlines()[0]}", stderr=stem + ".stderr.txt")
-    return _record(spec, res["status"], seconds=res["seconds"], returncode=res["returncode"],
-                   error=res["error"], stderr=stem + ".stderr.txt")
+    status, error = res["status"], res["error"]
+    if status == "ok":  # exit code 0 is not enough: the run must say it finished
+        problem = run_finished_cleanly(spec)
+        if problem is not None:
+            status, error = "failed", problem
+    return _record(spec, status, seconds=res["seconds"], returncode=res["returncode"],
+                   error=error, stderr=stem + ".stderr.txt")
 
 
 def _postfix(outcome: SweepOutcome) -> str:
