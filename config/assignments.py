@@ -20,6 +20,14 @@ from config.schema import SECTIONS
 from config.validators import ConfigError
 
 
+#: an assignment longer than this is quoted cut short in messages, so the reason is never cut off
+QUOTED = 120
+
+
+def _quoted(text: str) -> str:
+    return text if len(text) <= QUOTED else f"{text[:QUOTED]}... ({len(text)} characters)"
+
+
 def parse_value(text: str) -> Any:
     """A TOML value if `text` is one (numbers, booleans, quoted strings), else the text itself; a
     ConfigError for text that is not one line, nests too deeply, or has more after the value."""
@@ -40,7 +48,7 @@ def parse_value(text: str) -> Any:
     except (tomllib.TOMLDecodeError, RecursionError):
         whole = None
     if set(data) != {"v"} or not isinstance(whole, list) or len(whole) != 2:
-        raise ConfigError(f"there is more after the value {data['v']!r} (a comment?); give the value alone")
+        raise ConfigError(f"there is more after the value {_quoted(repr(data['v']))} (a comment?); give the value alone")
     return data["v"]
 
 
@@ -75,11 +83,11 @@ def parse_assignment(text: str, flag: str = "--set") -> tuple[str, str, Any]:
     try:
         value = parse_value(raw)
     except ConfigError as exc:
-        raise ConfigError(f"{flag} {text}: {section}.{key}: {exc}") from None
+        raise ConfigError(f"{flag} {_quoted(text)}: {section}.{key}: {exc}") from None
     try:
         return section, key, check_value(section, key, value)
     except ConfigError as exc:
-        raise ConfigError(f"{flag} {text}: {section}.{exc}") from None
+        raise ConfigError(f"{flag} {_quoted(text)}: {section}.{exc}") from None
 
 
 def assignments_to_overrides(items: list[str], flag: str = "--set") -> dict[str, dict[str, Any]]:

@@ -164,8 +164,9 @@ class EnvironmentBoundary:
         text = "".join(traceback.format_exception(exc))
         error = describe(exc) if not isinstance(exc, _BadResult) else f"it {exc}"
         failure = PluginFailure(self.name, phase, world.frame, error, text,
-                                consequence="its calls gave NaN (those episodes ended as nonfinite) and the run "
-                                "stopped after that frame; everything was saved")
+                                consequence="its calls gave placeholder values for the rest of that frame (NaN "
+                                "dynamics end those episodes as nonfinite) and the run stopped after it; everything "
+                                "was saved")
         self.failed = True
         failures = world.try_resource(PluginFailures)
         if failures is None:
