@@ -91,7 +91,7 @@ def read_table(path: Path, text_columns: tuple[str, ...] = (), damaged: list[str
                 raise ValueError("wrong number of cells")
             rows.append([c if h in text_columns else _number(c) for h, c in zip(header, cells)])
         except (ValueError, csv.Error, StopIteration):
-            if i != len(lines) or "\x00" in line:  # only a cut-short last line is expected
+            if i != len(lines) or text.endswith("\n") or "\x00" in line:  # only a last line cut short is expected
                 bad += 1
     if bad and damaged is not None:
         damaged.append(f"{path}: {bad} damaged line{'s' if bad > 1 else ''} skipped")

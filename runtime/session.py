@@ -141,6 +141,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
         folder.abandon()
         return _error(str(exc))
     world.insert_resource(stop)  # the plugin boundary asks for a stop through it; writes are shielded by it
+    if failures_of(world):  # an environment that failed while the first agents were spawned: stop at once
+        stop.request(failures_of(world)[0].plugin + " failed")
     try:
         if plan.resume_data is not None:
             try:

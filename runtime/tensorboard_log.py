@@ -14,6 +14,7 @@ steps, so runs of different episode lengths line up:
 from __future__ import annotations
 
 import errno
+import itertools
 import math
 import os
 import socket
@@ -33,6 +34,9 @@ EPISODE_TAGS = {
     "critic_loss": "train/critic_loss",
     "actor_loss": "train/actor_loss",
 }
+
+
+_FILES = itertools.count()  # a new event file per log, even within one second of one process
 
 
 def _finite(x: object) -> bool:
@@ -61,7 +65,7 @@ class TensorBoardLog:
         self._event, self._scalar = event_pb2.Event, scalar
         self.dir = Path(directory) / DIRNAME
         self.dir.mkdir(exist_ok=True)
-        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.0"
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(_FILES)}"
         self.path = self.dir / name
         self._file = open_in_place(self.path, "ab")
         self._records = RecordWriter(self._file)
