@@ -145,7 +145,8 @@ _current = [""]  # the method the smoke test is in, for the message when its tim
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
     """Raise _TimeUp in the main thread after `seconds` (elsewhere, or without timers: no limit)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") \
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # elsewhere, or inside another limit: that one holds
         yield
         return
 
@@ -159,6 +160,18 @@ def _time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def bounded(label: str, what: str, seconds: float | None = None) -> Iterator[None]:
+    """Run the environment's own start-up code (its import, its constructor, its options' check)
+    within `seconds` (SMOKE_SECONDS): code that never returns is an EnvironmentLoadError."""
+    limit = SMOKE_SECONDS if seconds is None else seconds
+    try:
+        with _time_limit(limit):
+            yield
+    except _TimeUp:
+        raise _fail(label, f"{what} did not finish within {limit:g} s") from None
 
 
 def _call(label: str, what: str, func, *args):  # noqa: ANN001, ANN202

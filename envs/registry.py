@@ -10,7 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from envs.checks import EnvironmentLoadError, check_class, smoke_check
+from envs.checks import EnvironmentLoadError, bounded, check_class, smoke_check
 
 if TYPE_CHECKING:
     from config.schema import EnvConfig
@@ -56,8 +56,9 @@ def _import_target(target: str, label: str) -> object:
     if cwd not in sys.path and "" not in sys.path:  # as with `python -m`, the current folder is importable
         sys.path.append(cwd)
     try:
-        module = importlib.import_module(module_name)
-    except (KeyboardInterrupt, GeneratorExit):
+        with bounded(label, f"importing {module_name}"):
+            module = importlib.import_module(module_name)
+    except (EnvironmentLoadError, KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - ImportError, anything raised (or sys.exit()) while the module runs
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -90,7 +91,8 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
     cls = resolve(cfg.system)
     label = repr(cfg.system)
     try:
-        env = cls(cfg)
+        with bounded(label, "constructing it"):
+            env = cls(cfg)
     except (EnvironmentLoadError, KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() too

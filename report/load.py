@@ -32,6 +32,8 @@ SUMMARY = "run_summary.json"
 EPISODE_COLUMNS = ("episode", "return", "length", "outcome", "certified_share")
 #: a longer line of a table is damage, not data (a whole row is about 150 characters)
 MAX_LINE = 64 * 1024
+#: how many folder levels below a given folder are searched for runs (a sweep's runs are 2 down)
+MAX_DEPTH = 32
 
 
 class ReportError(Exception):
@@ -62,9 +64,13 @@ class Run:
 
 
 def _number(text: str) -> float:
+    """A cell as a number: empty is NaN; a run writes finite numbers only, so inf or nan is damage."""
     if text == "":
         return math.nan
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
 
 
 def read_table(path: Path, text_columns: tuple[str, ...] = (), damaged: list[str] | None = None
@@ -111,24 +117,38 @@ def is_run_folder(path: Path) -> bool:
     return _exists(path / EPISODES) and _exists(path / CONFIG)
 
 
-def find_run_folders(paths: list[str | Path]) -> list[Path]:
-    """Run folders named or held (at any depth, links to folders not followed) by `paths`, each once,
-    in a stable order."""
+def _walk(top: Path, notes: list[str] | None) -> list[Path]:
+    """Run folders below `top`, found without recursion (any tree shape), links to folders not
+    followed, at most MAX_DEPTH levels down (deeper folders are named in `notes`, not searched)."""
+    found, stack, deep = [], [(top, 0)], False
+    while stack:
+        folder, depth = stack.pop()
+        if is_run_folder(folder):
+            found.append(folder)
+            continue
+        if depth >= MAX_DEPTH:
+            deep = True
+            continue
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        stack.extend((Path(e.path), depth + 1) for e in entries if e.is_dir(follow_symlinks=False))
+    if deep and notes is not None:
+        notes.append(f"{top}: folders more than {MAX_DEPTH} levels down were not searched")
+    return sorted(found)
+
+
+def find_run_folders(paths: list[str | Path], notes: list[str] | None = None) -> list[Path]:
+    """Run folders named or held (at most MAX_DEPTH levels down, links to folders not followed) by
+    `paths`, each once, in a stable order."""
     found: list[Path] = []
     for p in map(Path, paths):
         if not p.exists():
             raise ReportError(f"{p}: no such folder")
         if not p.is_dir():
             raise ReportError(f"{p}: not a folder (give run folders or folders that hold them)")
-        if is_run_folder(p):
-            here = [p]
-        else:
-            here = []
-            for top, dirs, _files in os.walk(p, followlinks=False, onerror=None):
-                dirs.sort()
-                if is_run_folder(Path(top)):
-                    here.append(Path(top))
-            here.sort()
+        here = _walk(p, notes)
         if not here:
             raise ReportError(f"{p}: holds no run folder (one with {EPISODES} and {CONFIG})")
         for f in here:
@@ -182,7 +202,7 @@ def load_runs(paths: list[str | Path], warn=None) -> list[Run]:  # noqa: ANN001
     """Every run folder in `paths`; a damaged run is named (`warn`, one line each) and left out, and
     a ReportError only when no run is left."""
     runs, skipped = [], []
-    for folder in find_run_folders(paths):
+    for folder in find_run_folders(paths, skipped):
         damaged: list[str] = []
         try:
             run = load_run(folder, damaged)

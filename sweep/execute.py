@@ -12,12 +12,15 @@ signal stops at once (the runs' children then get SIGTERM when their workers end
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from attrs import define, field
@@ -48,7 +51,7 @@ class SweepOutcome:
 
 #: seconds to reach the HOST:PORT of --address (name lookup and a TCP connection), and to join it
 ADDRESS_TIMEOUT = 5.0
-JOIN_TIMEOUT = 45.0
+JOIN_TIMEOUT = 30.0
 
 
 def check_address(address: str, timeout: float = ADDRESS_TIMEOUT) -> None:
@@ -80,12 +83,34 @@ def check_address(address: str, timeout: float = ADDRESS_TIMEOUT) -> None:
         raise UsageError(f"--address {address}: no Ray cluster answers there ({result[0]})")
 
 
-def _give_up(address: str) -> None:
+def _give_up(address: str, stderr_fd: int) -> None:
     """ray.init has not joined the cluster in time (something answers at the port, but not Ray):
     nothing has been written yet, so the sweep ends here, as bad input, in one line."""
-    print(f"{prog()} sweep: error: --address {one_line(address)}: could not join a Ray cluster there within "
-          f"{JOIN_TIMEOUT:.0f} s (is it a Ray head node's address?)", file=sys.stderr, flush=True)
-    os._exit(2)
+    line = (f"{prog()} sweep: error: --address {one_line(address)}: could not join a Ray cluster there within "
+            f"{JOIN_TIMEOUT:.0f} s (is it a Ray head node's address?)\n")
+    try:
+        os.write(stderr_fd, line.encode("utf-8", "replace"))
+    finally:
+        os._exit(2)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[int]:
+    """Ray's C++ core writes its connection retries to stderr (several lines a try) while it joins a
+    cluster: hold them back, so a refusal stays one line. Yields the real stderr's descriptor."""
+    try:
+        sys.stderr.flush()
+        real = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield 2
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield real
+        finally:
+            os.dup2(real, 2)
+            os.close(real)
 
 
 def start_ray(cpus: int | None, address: str | None) -> tuple[bool, float]:
@@ -100,16 +125,17 @@ def start_ray(cpus: int | None, address: str | None) -> tuple[bool, float]:
     kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     if address:
         check_address(address)
-        watchdog = threading.Timer(JOIN_TIMEOUT, _give_up, args=(address,))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            ray.init(address=address, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - ConnectionError, a version mismatch, ...
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"--address {address}: cannot join the Ray cluster ({reason[:300]})") from None
-        finally:
-            watchdog.cancel()
+        with _quiet_stderr() as stderr_fd:
+            watchdog = threading.Timer(JOIN_TIMEOUT, _give_up, args=(address, stderr_fd))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                ray.init(address=address, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - ConnectionError, a version mismatch, ...
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise UsageError(f"--address {address}: cannot join the Ray cluster ({reason[:300]})") from None
+            finally:
+                watchdog.cancel()
     else:
         ray.init(num_cpus=cpus or os.cpu_count() or 1, **kwargs)
     return True, time.perf_counter() - t0

@@ -270,3 +270,19 @@ def test_options_whose_check_raises_anything_are_one_line(lab, statement, fragme
     (Path.cwd() / "o.toml").write_text(f"[env]\nsystem = '{lab}.opts:Picky'\n[env.options]\nk = 2.0\n")
     err = run_refused(["--config", "o.toml"], Path.cwd(), capsys)
     assert fragment in err, err
+
+
+@pytest.mark.parametrize("where,code,fragment", [
+    ("import", "import time\nwhile True:\n    time.sleep(0.05)\n", "importing {lab}.slow did not finish within 1 s"),
+    ("constructor", "import time\nfrom {lab}.spring import SpringMass\n\n\nclass Slow(SpringMass):\n"
+                    "    def __init__(self, cfg):\n        while True:\n            time.sleep(0.05)\n",
+     "constructing it did not finish within 1 s"),
+])
+def test_an_environment_whose_import_or_constructor_never_returns_is_refused(lab, where, code, fragment, capsys,
+                                                                              monkeypatch):
+    import envs.checks
+
+    monkeypatch.setattr(envs.checks, "SMOKE_SECONDS", 1.0)
+    (Path.cwd() / lab / "slow.py").write_text(code.format(lab=lab))
+    err = run_refused(["--system", f"{lab}.slow:Slow"], Path.cwd(), capsys)
+    assert fragment.format(lab=lab) in err, err

@@ -105,3 +105,17 @@ def test_names_from_run_data_are_text_in_charts_and_summary_md(tmp_path, capsys)
     assert "## \\$x^{\\$" in md
     for chart in ("curves_episodes.png", "final_scores.png"):
         assert (tmp_path / "runs" / "report" / chart).stat().st_size > 1000
+
+
+def test_a_tree_of_any_depth_is_searched_without_recursion_and_non_finite_cells_are_damage(tmp_path, capsys):
+    deep = tmp_path / "runs"
+    for _ in range(40):  # deeper than the search goes: named, not a RecursionError
+        deep = deep / "a"
+    deep.mkdir(parents=True)
+    good = make_run(tmp_path / "runs" / "good", successes=success_pattern(0.5))
+    with open(good / "episodes.csv", "a") as f:
+        f.write("21,1050,inf,50,timeout,0.5,0.25,0.25,0.9,1.0,2.0,1\n")
+    code = app.main(["report", str(tmp_path / "runs"), "--reps", "200"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert "more than 32 levels down were not searched" in err and "1 damaged line skipped" in err, err
