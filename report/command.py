@@ -30,7 +30,7 @@ def build_parser() -> OneLineParser:
         description="Compare run folders: learning curves across seeds (median and interquartile band), final "
         "scores per group (median, IQR, and the IQM with a 95 percent stratified-bootstrap interval), PNG charts and a "
         "markdown summary. Runs are grouped by the settings that differ between them (the seed aside); the "
-        "environment is the task the bootstrap stratifies by.",
+        "environment is the task the bootstrap stratifies by. A damaged run folder is named in one line and left out.",
         epilog=f"Examples: {command()} report runs/sweep1 | {command()} report runs/a runs/b --out cmp "
         "--group-by training.policy,calf.nu_bar",
     )

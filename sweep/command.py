@@ -68,7 +68,8 @@ def build_parser() -> OneLineParser:
     )
     what = p.add_argument_group("the runs")
     what.add_argument("--out", required=True, type=_path("--out"), metavar="DIR",
-                      help="the sweep's folder: one folder per run, logs/, sweep.json")
+                      help="the sweep's folder: one folder per run, logs/, sweep.json (a new or empty folder, or "
+                      "this sweep's own to resume it)")
     what.add_argument("--seeds", type=_seeds, default=[42], metavar="LIST",
                       help="seeds: 42 | 1,2,3 | 0-9 (inclusive) | a mix such as 0-4,10 (default 42)")
     what.add_argument("--policies", type=_policies, default=["calf"], metavar="LIST",
@@ -91,7 +92,8 @@ def build_parser() -> OneLineParser:
                      help="CPUs of the local Ray (default: all of this machine's cores)")
     how.add_argument("--address", type=_nonempty("--address"), metavar="HOST:PORT|auto",
                      help="join this Ray cluster instead of starting a local Ray (the nodes need this project "
-                     "at the same path and a shared folder for --out)")
+                     "at the same path and a shared folder for --out); an address where no Ray answers is refused "
+                     "within seconds")
     how.add_argument("--threads-per-run", type=_count(1, 256, "--threads-per-run"), default=1, metavar="T",
                      help="CPUs Ray gives each run, and its torch/BLAS threads (default 1)")
     how.add_argument("--dry-run", action="store_true", help="list the runs (and which are finished) and exit")
