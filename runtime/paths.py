@@ -8,6 +8,13 @@ be usable names (`config.validators.path_problem`), sit in a writable folder, an
 an input, each other, or an earlier run's file unless `--overwrite` says so. The run folder is
 claimed with a lock (runtime.run_folder) before the first file is written.
 
+Nothing is written through a symbolic link: the names a run (or a sweep) writes in its folder
+must be what it makes, a regular file or a folder, never a link (`check_tree`,
+`check_run_entries`), and files written in place are opened without following links
+(`open_in_place`). Run-folder files that the report and the sweep read come through the same
+bounded readers as inputs (`read_text`, `read_json`: regular files of bounded size, UTF-8, JSON
+of bounded depth).
+
 Every failure is a PathError (a UsageError: one line, exit code 2, nothing written), whose
 message starts with the flag or the kind of file it is about.
 """
