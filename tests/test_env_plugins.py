@@ -179,7 +179,7 @@ def test_the_real_program_loads_an_environment_from_the_folder_it_runs_in(tmp_pa
     shutil.copy(EXAMPLE, pkg / "spring.py")
     res = subprocess.run([sys.executable, str(ROOT / "app.py"), "--system", "mylab.spring:SpringMass", "--headless",
                           "--frames", "50", "--agents", "3", "--no-progress", "--out", "run"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr
     summary = json.loads((tmp_path / "run" / "run_summary.json").read_text())
     assert summary["system"] == "mylab.spring:SpringMass" and summary["total_steps"] == 50

@@ -195,7 +195,7 @@ def _start(folder: Path, *args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, start_new_session=True)
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 900.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert proc.poll() is None, proc.stderr.read().decode()
