@@ -155,7 +155,7 @@ def check_sweep_folder(out: Path, specs: list[RunSpec]) -> None:
     data. Nothing the sweep writes or clears there may be reached through a symbolic link or be of
     another kind (sweep.json a folder or a FIFO, logs/ a file): the sweep would write, or clear an
     unfinished run's folder, through it."""
-    from sweep.execute import stem_of
+    from sweep.execute import STOP_FILE, stem_of
     from sweep.state import MARKER, SWEEP_FILE
 
     try:
@@ -170,6 +170,7 @@ def check_sweep_folder(out: Path, specs: list[RunSpec]) -> None:
                          "give a new or empty folder")
     what = "--out"
     check_tree(out, out / SWEEP_FILE, what, leaf="file")
+    check_tree(out, out / STOP_FILE, what, leaf="file")
     check_tree(out, out / "logs", what, leaf="dir")
     for spec in specs:
         check_tree(out, spec.folder, what, leaf="dir")

@@ -36,6 +36,8 @@ from sweep.state import mark_finished, run_finished_cleanly, write_sweep_file
 
 #: seconds a cancelled run may take to save and exit before its task is ended by force
 CANCEL_WAIT = 90.0
+#: created in --out when the sweep stops: every running task SIGTERMs its run (runs save and exit)
+STOP_FILE = ".sweep-stop"
 
 
 @define
@@ -163,13 +165,16 @@ def run_sweep(specs: list[RunSpec], skipped: list[RunSpec], out: Path, command: 
     outcome = SweepOutcome({s.name: _record(s, "skipped") for s in skipped})
     outcome.records.update({s.name: _record(s, "pending") for s in specs})
     logs = out / "logs"
+    stop_file = out / STOP_FILE
+    stop_file.unlink(missing_ok=True)  # left by a stopped sweep before
     write_sweep_file(out, command, outcome.records)
     fn = remote_task(threads)
     start = time.perf_counter()
     pending = {}
     for spec in specs:
         stem = stem_of(logs, spec)
-        ref = fn.remote(spec.command(), os.getcwd(), stem + ".stdout.txt", stem + ".stderr.txt", threads)
+        ref = fn.remote(spec.command(), os.getcwd(), stem + ".stdout.txt", stem + ".stderr.txt", threads,
+                        stop_path=os.path.abspath(stop_file))
         pending[ref] = spec
     bar = tqdm(total=len(specs) + len(skipped), initial=len(skipped), unit="run", disable=not progress,
                dynamic_ncols=True, file=sys.stderr)
@@ -181,6 +186,7 @@ def run_sweep(specs: list[RunSpec], skipped: list[RunSpec], out: Path, command: 
                     outcome.interrupted = True
                     bar.write(f"sweep: stopping ({stop.signal_name}): {len(pending)} runs not finished are "
                               "cancelled; finished runs are kept (run the same command again to resume)", file=sys.stderr)
+                    stop_file.touch()  # running tasks see it and SIGTERM their runs (a cancel may not reach them)
                     for ref in pending:
                         ray.cancel(ref)
                     stop_wait_until = time.perf_counter() + CANCEL_WAIT
@@ -205,6 +211,7 @@ def run_sweep(specs: list[RunSpec], skipped: list[RunSpec], out: Path, command: 
                 ray.cancel(ref, force=True)
     for spec in pending.values():
         outcome.records[spec.name]["status"] = "interrupted"
+    stop_file.unlink(missing_ok=True)
     outcome.wall_seconds = time.perf_counter() - start
     write_sweep_file(out, command, outcome.records)
     return outcome

@@ -59,8 +59,11 @@ def _open_log(path: str):  # noqa: ANN202
 
 
 def run_process(argv: list[str], cwd: str, stdout_path: str, stderr_path: str, threads: int,
-                grace: float = 60.0) -> dict:
-    """Run `argv` to its end; {'returncode', 'seconds', 'status': ok|failed|interrupted, 'error'}."""
+                grace: float = 60.0, stop_path: str | None = None) -> dict:
+    """Run `argv` to its end; {'returncode', 'seconds', 'status': ok|failed|interrupted, 'error'}.
+
+    The sweep asks running runs to stop by creating `stop_path` (in its --out folder, which every
+    node sees) as well as by cancelling the task: either way the child gets SIGTERM and saves."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)  # numpy's BLAS and torch's intra-op pool: no more threads than CPUs granted
@@ -73,6 +76,8 @@ def run_process(argv: list[str], cwd: str, stdout_path: str, stderr_path: str, t
         interrupted = False
         try:
             while proc.poll() is None:  # polling, so a cancellation (KeyboardInterrupt) arrives promptly
+                if stop_path is not None and os.path.exists(stop_path):
+                    raise KeyboardInterrupt
                 time.sleep(0.05)
         except KeyboardInterrupt:
             interrupted = True

@@ -318,3 +318,27 @@ def test_a_crash_is_named_ctrl_c_keeps_finished_runs_and_the_same_command_resume
         # a fresh run (the unfinished folder was cleared), not rows appended to the stopped one
         assert len((out / "calf" / f"seed{seed}" / "episodes.csv").read_text().splitlines()) == 3
         assert os.path.exists(out / "calf" / f"seed{seed}" / "sweep_run.json")
+
+
+def test_a_running_task_stops_its_run_when_the_sweeps_stop_file_appears(tmp_path):
+    """A stopped sweep creates its stop file in --out (which every node sees): each running task sends
+    its run SIGTERM (an app.py run saves and exits), whether or not Ray's cancel reaches the task."""
+    import threading
+
+    from sweep.task import run_process
+
+    stop, ready = tmp_path / ".sweep-stop", tmp_path / "ready"
+    child = ("import pathlib, signal, sys, time\n"
+             "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+             f"pathlib.Path({str(ready)!r}).write_text('up')\n"
+             "time.sleep(600)\n")
+    threading.Thread(target=lambda: (_wait_until(ready.exists), stop.touch()), daemon=True).start()
+    res = run_process([sys.executable, "-c", child], str(tmp_path), str(tmp_path / "o"), str(tmp_path / "e"), 1,
+                      stop_path=str(stop))
+    assert res["status"] == "interrupted" and res["returncode"] == 0, res
+
+
+def _wait_until(done) -> None:
+    deadline = time.time() + HANG_GUARD
+    while not done() and time.time() < deadline:
+        time.sleep(0.05)

@@ -38,12 +38,12 @@ class SlowForSeeds(System):
         self.seeds, self.seconds = set(seeds), float(seconds)
 
     def setup(self, world):
-        from runtime.stop import StopRequest
-
         self.active = world.resource(AppConfig).run.seed in self.seeds
-        self.stop = world.try_resource(StopRequest)
 
     def process(self, world, dt):
+        from runtime.stop import StopRequest
+
+        stop = world.try_resource(StopRequest)  # inserted by the session once the world is built
         end = time.monotonic() + self.seconds
-        while self.active and time.monotonic() < end and not (self.stop is not None and self.stop.requested):
+        while self.active and time.monotonic() < end and not (stop is not None and stop.requested):
             time.sleep(0.02)
