@@ -79,12 +79,23 @@ def _check_environment_options(system: str, options: dict) -> None:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (choose from {', '.join(names)})"
             raise ConfigError(f"options: unknown key {key!r} for environment {system!r}{hint}")
+    from envs.checks import EnvironmentLoadError, bounded
+
     try:
-        cls.Options(**options)
+        with bounded(repr(system), "checking its options"):
+            cls.Options(**options)
+    except EnvironmentLoadError as exc:
+        raise ConfigError(f"options: {exc}") from None
     except ConfigError as exc:
         raise ConfigError(f"options.{exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"options: {exc}") from None
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() included
+        from runtime.plugin_boundary import describe
+
+        raise ConfigError(f"options: environment {system!r} refused them ({describe(exc)})") from None
 
 
 @define(frozen=True, kw_only=True)
