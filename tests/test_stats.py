@@ -188,3 +188,17 @@ def test_profiler_panel_lists_the_five_slowest():
     names = [line.split()[0] for line in panel[1:-2]]
     assert set(names) <= set(world.schedule.names())
     assert profiler_text([], 0.0, False, 0).startswith("profiler off")
+
+
+def test_the_hud_holds_each_groups_failures_against_the_nominal_on_as_many_episodes():
+    world = view_world(agents=3, env={"max_steps_per_episode": 40}, training=True)
+    world.run(130)  # several 40-step episodes: the nominal cannot reach the goal in 40 steps either
+    stats = world.resource(TrainingStats)
+    values = world.system("StatsSystem").values(world, float("nan"))
+    rates = world.system("EvaluationSystem").safety_reference()
+    for group in ("learners", "cohort"):
+        counts = getattr(stats, group)
+        assert counts.episodes > 0 and values[f"{group}_failures"] == counts.failures
+        assert values[f"{group}_nominal_failures"] == pytest.approx(rates[group].failure_rate * counts.episodes)
+    text = stats_text(values)
+    assert f"failed {values['learners_failures']:>8} of {values['learners_episodes']:>9} episodes" in text
