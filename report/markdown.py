@@ -113,7 +113,7 @@ def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list
     few = sorted({(label, task, len(rs)) for label, by_task in groups.items() for task, rs in by_task.items()
                   if len(rs) < FEW_RUNS})
     if few:
-        names = ", ".join(f"{label} on {task} ({n} run{'s' if n != 1 else ''})" for label, task, n in few)
+        names = ", ".join(f"{md(label)} on {md(task)} ({n} run{'s' if n != 1 else ''})" for label, task, n in few)
         lines += [f"**Warning: few runs.** {names}: with fewer than {FEW_RUNS} runs a bootstrap interval means "
                   "little (it can only recombine those few scores; with 2 runs it spans the range between them), so "
                   "those intervals are marked \"(few runs)\" and drawn dashed. Compare the runs themselves, or run "

@@ -199,7 +199,7 @@ FAILING = {  # class body -> the method named in the failure line
                         "sample_states", "sys.exit(3)"),
     "RewardShape": ("    def reward(self, states, actions):\n" + MIDRUN.format(n=30)
                     + "            return np.zeros((len(states), 2))\n        return super().reward(states, actions)\n",
-                    "reward", "returned shape (1, 2), expected (1,)"),
+                    "reward", ", 2), expected ("),  # (the agents' rows, or the safety reference's 1000 starts)
     "NominalRaises": ("    def nominal(self, states):\n" + MIDRUN.format(n=30)
                       + "            raise KeyError('gain')\n        return super().nominal(states)\n",
                       "nominal", "KeyError: 'gain'"),
