@@ -88,7 +88,7 @@ def _safety_table(rows: list[dict], task: str) -> list[str]:
             "boundary exits | certified share, second half |")
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['group']} | {r['runs']} | {r['episodes']:.0f} | {_range(r['success_rate'], True)} | "
+        lines.append(f"| {md(r['group'])} | {r['runs']} | {r['episodes']:.0f} | {_range(r['success_rate'], True)} | "
                      f"{_range(r['failures'])} | {_range(r['nominal_expected_failures'])} | "
                      f"{_range(r['boundary_exits'])} | {_range(r['certified_share_second_half'], True)} |")
     return lines
