@@ -161,6 +161,9 @@ class TD3Config:
     #: the unit of exploration_noise (and _min): "absolute" (action units) or "bound" (a fraction
     #: of each action dimension's bound)
     exploration_unit: str = field(default="absolute", validator=choice(EXPLORATION_UNITS))
+    #: seconds of simulated time over which a learner's exploration noise stays correlated (an
+    #: Ornstein-Uhlenbeck process of unit variance times the std); 0: white noise, fresh every step
+    noise_correlation: float = _num(0.0, 0.0, 1e4)
     #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate; the
     #: executed action is always the filter's output) or "executed" (also the nominal action when
     #: the filter falls back: exploration outside the filter, an explicit opt-in)
