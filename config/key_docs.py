@@ -73,6 +73,7 @@ KEYS = {
         "relax_ramp_steps": "linear schedule: simulation steps the ramp takes",
         "relax_ramp_end": "linear schedule: P_relax at the end of the ramp",
         "relax_goal_radius": "goal_zero schedule: P_relax is 0 for agents with |s| below this",
+        "relax_episode_decay": "each agent's P_relax is multiplied by this per step of its episode (1: none)",
     },
     "visual": {
         "agents": "agents besides the training agent (learners with collect = all); --agents",

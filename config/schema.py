@@ -221,6 +221,10 @@ class CalfConfig:
     relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
     relax_ramp_end: float = _num(0.0, 0.0, 1.0)
     relax_goal_radius: float = _num(0.25, 0.0, 1e4)
+    #: within each episode an agent's P_relax is multiplied by this every step (1: no decay), so
+    #: relax steps explore early in an episode, far from the goal, and fade out where the nominal
+    #: policy has to finish the approach (published CALF code decays its relax probability per step)
+    relax_episode_decay: float = _num(1.0, 0.0, 1.0)
 
     @property
     def p_relax_start(self) -> float:

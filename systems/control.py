@@ -97,6 +97,7 @@ class ControlSystem(System):
         self.collect_all = cfg.training.collect == "all"
         self.explore_executed = cfg.td3.explore == "executed"
         self.retry = cfg.calf.noiseless_retry and self.policy == "calf"
+        self.episode_decay = cfg.calf.relax_episode_decay
         self.noise_range = cfg.td3.exploration_range
         tau = cfg.td3.noise_correlation
         self.noise_rho = math.exp(-cfg.env.dt / tau) if tau > 0 else 0.0  # AR(1) coefficient per step
@@ -189,6 +190,8 @@ class ControlSystem(System):
         any_cohort = bool(cohort.any())
         if self.policy == "calf":
             p_relax = calf.schedule.per_agent(calf.p_relax, norms)
+            if self.episode_decay < 1.0:
+                p_relax = p_relax * np.power(self.episode_decay, table.episode_step)
         else:  # the bare actor acts on every step: uncertified steps are relax steps
             p_relax = 1.0
         coin = rngs.visual.random(n)
