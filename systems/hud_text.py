@@ -161,6 +161,8 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
         f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
         f"learners ({v['collect']})  boundary {_count(v.get('learners_boundary_exits', 0), 5)}",
+        # td3.explore = "executed" is exploration outside the filter: it is said, not left to the trails
+        *(["! noise on executed actions: outside CALF"] if v.get("explore") == "executed" else []),
         f"cert {_pct(v['all_certification_rate'])}  fall {_pct(v['all_intervention_rate'])}  "
         f"relax {_pct(v['all_relax_rate'])}",
         f"  failed {_count(v.get('learners_failures', 0), 7)} of {_count(v.get('learners_episodes', 0), 8)}, "

@@ -224,6 +224,7 @@ class StatsSystem(System):
             "success_rate": stats.success_rate if stats.episodes else math.nan,
             "phase": stats.phase,
             "noise": stats.exploration_noise,
+            "explore": cfg.td3.explore,
             "buffer_size": stats.buffer_size,
             "critic_loss": stats.critic_loss,
             "actor_loss": stats.actor_loss,

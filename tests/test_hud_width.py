@@ -133,3 +133,11 @@ def test_a_return_gain_says_which_way_is_better():
     assert gain_words(0.131) == "13.1 % better than nominal"
     assert gain_words(-0.03, 0) == "3 % worse than nominal"
     assert gain_words(0.0001, 0) == "level with nominal"
+
+
+def test_exploration_outside_the_filter_is_said_on_the_hud():
+    """td3.explore = "executed" (noise on the nominal's fallbacks too) is an opt-in the HUD names."""
+    outside = stats_text(hud_extremes.stats_values(explore="executed"))
+    inside = stats_text(hud_extremes.stats_values(explore="actor"))
+    assert "outside CALF" in outside and "outside CALF" not in inside
+    assert widest(outside) <= SIDEBAR_COLUMNS
