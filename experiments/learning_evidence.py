@@ -11,7 +11,11 @@ groups runs by environment, policy and label (the sweep folder's name), and prin
 - whether CALF's success was at least the nominal's at the last evaluation and at every one, and
   its lowest success over all evaluations (with the episode);
 - the wall time and training-agent steps at which each run first met the targets (success >= the
-  nominal's, return gain >= 10 %, certified share >= 30 %), to compare collection settings.
+  nominal's, return gain >= 10 %, certified share >= 30 %), to compare collection settings;
+- safety while training, per seed: the learners' and the cohort's training episodes, how many
+  failed (timeouts, boundary exits, non-finite resets) against the noiseless nominal policy's
+  expected failures on as many episodes, and the learners' certified share over the second half
+  of training (what the trails show then).
 
 It refuses in one line, and writes nothing, when a folder holds no finished run.
 """
@@ -52,7 +56,8 @@ def load_runs(roots: list[Path]) -> list[dict]:
                 continue  # nothing evaluated, or stopped before its budget: not comparable
             runs.append({"folder": folder, "label": root.name, "system": summary["system"],
                          "policy": summary["policy"], "seed": summary["seed"], "evals": rows,
-                         "agents": summary.get("all_agents", {}), "interrupted": summary.get("interrupted")})
+                         "safety": summary.get("safety", {}), "episodes_csv": folder / "episodes.csv",
+                         "interrupted": summary.get("interrupted")})
     return runs
 
 
@@ -115,6 +120,49 @@ def tables(runs: list[dict]) -> list[str]:
     return out
 
 
+def second_half_certified(path: Path) -> float:
+    """The learners' certified share of filter decisions over the second half of training episodes."""
+    if not path.is_file():
+        return math.nan
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if len(rows) < 2 or "learners_decided" not in rows[0]:
+        return math.nan
+    a, b = rows[len(rows) // 2], rows[-1]
+    diff = {k: int(b[f"learners_{k}"]) - int(a[f"learners_{k}"]) for k in ("decided", "interventions", "relaxes")}
+    if diff["decided"] <= 0:
+        return math.nan
+    return (diff["decided"] - diff["interventions"] - diff["relaxes"]) / diff["decided"]
+
+
+def safety_tables(runs: list[dict]) -> list[str]:
+    out: list[str] = []
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        if r["safety"].get("learners"):
+            groups.setdefault((r["system"], r["label"], r["policy"]), []).append(r)
+    for (system, label, policy), members in sorted(groups.items()):
+        members.sort(key=lambda r: r["seed"])
+        out += ["", f"### {system}: {label}, policy {policy}: safety while training ({len(members)} runs)", "",
+                "| seed | learner episodes | reached the goal | timeouts / boundary / non-finite | "
+                "nominal's expected failures | cohort episodes: reached | learners certified / relax (all) | "
+                "learners certified, 2nd half |",
+                "|---|---|---|---|---|---|---|---|"]
+        rates, halves = [], []
+        for r in members:
+            ln, co = r["safety"]["learners"], r["safety"].get("cohort", {})
+            half = second_half_certified(r["episodes_csv"])
+            rates.append(ln["success_rate"])
+            halves.append(half)
+            cohort = (f"{co['episodes']}: {co['success_rate']:.2%}" if co.get("episodes") else "-")
+            out.append(
+                f"| {r['seed']} | {ln['episodes']} | {ln['success_rate']:.2%} | {ln['timeouts']} / "
+                f"{ln['boundary_exits']} / {ln['nonfinite']} | {ln.get('nominal_expected_failures', math.nan):.1f} | "
+                f"{cohort} | {_pct(ln['certification_rate'])} / {ln['relax_rate']:.1%} | {_pct(half)} |")
+        out.append(f"| median [IQR] | | {_med_iqr(rates, '.2%')} | | | | | {_med_iqr(halves, '.0%')} |")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("roots", nargs="+", type=Path, help="sweep or run folders")
@@ -129,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         print("learning_evidence: error: no finished run (eval.csv with run_summary.json) under "
               f"{', '.join(map(str, args.roots))}", file=sys.stderr)
         return 2
-    text = "\n".join(tables(runs)) + "\n"
+    text = "\n".join(tables(runs) + safety_tables(runs)) + "\n"
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")

@@ -50,3 +50,22 @@ def test_refuses_in_one_line_without_finished_runs(tmp_path, capsys):
     assert main([str(tmp_path / "empty"), "--markdown", str(tmp_path / "out.md")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no finished run" in err and not (tmp_path / "out.md").exists()
+
+
+def test_the_safety_table_counts_training_failures_and_the_second_half_certified_share(tmp_path):
+    folder = tmp_path / "sweep" / "seed1"
+    _run(folder, 1, [_row(10, 5.0, 1.0, 0.2, 0.5)])
+    learners = {"episodes": 400, "success_rate": 0.995, "timeouts": 2, "boundary_exits": 0, "nonfinite": 0,
+                "nominal_expected_failures": 0.4, "certification_rate": 0.2, "relax_rate": 0.01}
+    summary = json.loads((folder / "run_summary.json").read_text())
+    summary["safety"] = {"learners": learners, "cohort": {"episodes": 50, "success_rate": 1.0}}
+    (folder / "run_summary.json").write_text(json.dumps(summary))
+    cols = ["episode", "learners_decided", "learners_interventions", "learners_relaxes"]
+    with open(folder / "episodes.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        # 2nd half (row 3 to row 4): 1000 decisions, 500 fallbacks, 100 relax steps -> 40 % certified
+        w.writerows([[1, 100, 90, 5], [2, 500, 400, 20], [3, 900, 700, 60], [4, 1900, 1200, 160]])
+    assert main([str(tmp_path / "sweep"), "--markdown", str(tmp_path / "out.md")]) == 0
+    text = (tmp_path / "out.md").read_text()
+    assert "| 1 | 400 | 99.50% | 2 / 0 / 0 | 0.4 | 50: 100.00% | 20% / 1.0% | 40% |" in text
