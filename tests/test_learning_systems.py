@@ -140,7 +140,7 @@ def test_collect_all_stores_one_transition_per_learner_per_frame_and_none_of_the
 
 
 def test_collect_all_gives_every_agent_its_own_exploration_noise():
-    w = world_with(agents=5, td3={"start_training_step": 0, "exploration_noise": 0.3},
+    w = world_with(agents=5, td3={"start_training_step": 0, "exploration_noise": 0.3, "exploration_unit": "absolute"},
                    training={"collect": "all", "policy": "actor"})
     table = w.resource(AgentTable)
     nets = w.resource(Networks)
@@ -255,7 +255,8 @@ def test_explore_executed_puts_the_learners_noise_on_nominal_actions_too(collect
 
     actions = {}
     for explore in ("executed", "actor"):
-        w = world_with(agents=4, td3={"start_training_step": 50, "exploration_noise": 0.4, "explore": explore},
+        w = world_with(agents=4, td3={"start_training_step": 50, "exploration_noise": 0.4, "explore": explore,
+                                                "exploration_unit": "absolute"},
                        training={"collect": collect})
         table, env = w.resource(AgentTable), w.resource(Environment)
         s = table.state.copy()
