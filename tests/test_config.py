@@ -21,24 +21,21 @@ def test_documented_defaults():
     c = build_config()
     assert c.env.dt == 0.01 and c.env.goal_epsilon == 0.05 and c.env.boundary_limit == 5.0
     assert (c.env.pd_kp, c.env.pd_kd) == (2.0, 2.0)
-    assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256 and c.td3.explore == "actor"
-    assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.exploration_noise, c.td3.value_scale) == (1e-3, 1e-3, 0.3, 0.0)
-    assert c.td3.exploration_unit == "bound" and c.calf.noiseless_retry
+    assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256 and c.td3.explore == "executed"
+    assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.exploration_noise, c.td3.value_scale) == (1e-3, 1e-3, 1.5, 0.0)
     assert c.calf.decrease == "relative" and c.calf.nu_rate == 0.5 and c.calf.kappa_up_coeff == 3000.0
-    assert c.calf.fallback_dwell == 0.2
-    assert (c.calf.relax_schedule, c.calf.p_relax_start, c.calf.relax_ramp_end, c.calf.relax_ramp_steps,
-            c.calf.relax_episode_decay) == ("linear", 0.3, 0.0, 20_000, 0.995)
-    assert c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
+    assert c.calf.fallback_dwell == 1.0
+    assert c.calf.p_relax_start == 0.0 and c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
     assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == ("all", 2, "bootstrap")
 
 
-def test_the_exploration_before_the_safe_defaults_stays_reachable_through_a_config_file():
+def test_the_safe_exploration_config_file_explores_inside_the_filter():
     from pathlib import Path
 
-    c = load_config(Path(__file__).resolve().parents[1] / "experiments" / "configs" / "explore_executed.toml")
-    assert (c.td3.exploration_noise, c.td3.exploration_unit, c.td3.explore) == (1.5, "absolute", "executed")
+    c = load_config(Path(__file__).resolve().parents[1] / "experiments" / "configs" / "safe_exploration.toml")
+    assert (c.td3.exploration_noise, c.td3.exploration_unit, c.td3.explore) == (0.3, "bound", "actor")
     assert (c.calf.noiseless_retry, c.calf.fallback_dwell, c.calf.p_relax_start, c.calf.relax_schedule,
-            c.calf.relax_episode_decay) == (False, 1.0, 0.0, "exponential", 1.0)
+            c.calf.relax_ramp_steps, c.calf.relax_episode_decay) == (True, 0.2, 0.3, "linear", 20_000, 0.995)
 
 
 def test_the_previous_defaults_stay_reachable_through_a_config_file():

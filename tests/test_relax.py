@@ -9,15 +9,13 @@ from rl.calf_state import CalfState
 from rl.relax import ExponentialDecay, LinearRamp, ZeroInGoalRegion, make_schedule
 
 
-def test_the_default_is_a_relax_budget_that_falls_to_zero():
+def test_the_default_never_relaxes():
     sched = make_schedule(build_config().calf)
-    assert isinstance(sched, LinearRamp) and sched.value(0) == 0.3
-    assert sched.value(10_000) == pytest.approx(0.15) and sched.value(20_000) == 0.0 and sched.value(10**6) == 0.0
+    assert isinstance(sched, ExponentialDecay) and sched.value(0) == 0.0 and sched.value(10**6) == 0.0
 
 
 def test_exponential_from_lambda_decays_every_step():
-    sched = make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.99995,
-                                                           "relax_schedule": "exponential"}}).calf)
+    sched = make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.99995}}).calf)
     assert isinstance(sched, ExponentialDecay)
     assert sched.value(0) == 0.99995  # the previous default: it starts at lambda_relax
     assert sched.value(1) == pytest.approx(0.99995**2, rel=1e-12)
@@ -32,9 +30,8 @@ def test_exponential_from_lambda_decays_every_step():
 
 
 def test_p_relax_zero_stays_zero_and_init_overrides_start():
-    expo = {"relax_schedule": "exponential"}
-    assert make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.0, **expo}}).calf).value(10) == 0.0
-    s = make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.5, **expo}}).calf)
+    assert make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.0}}).calf).value(10) == 0.0
+    s = make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.5}}).calf)
     assert s.value(0) == 0.5 and s.value(2) == pytest.approx(0.5 * 0.99995**2)
 
 
