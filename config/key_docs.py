@@ -52,6 +52,7 @@ KEYS = {
         "explore": "actor: noise on the proposal only, the filter decides; executed: fallbacks get noise too (opt-in)",
         "start_training_step": "the learners act with the nominal policy and nothing trains for this many steps",
         "torch_threads": "torch's intra-op threads for the whole process",
+        "device": "where TD3 trains: cpu, cuda (a GPU), or auto (CUDA when there is one); acting stays on the CPU",
         "value_scale": "the critic outputs Q in this unit (0: automatic, reward_scale / (1 - gamma)); checkpoints must match",
     },
     "calf": {
@@ -99,7 +100,11 @@ KEYS = {
     },
     "training": {
         "episodes": "a run stops after this many training-agent episodes (without run.frames); --episodes",
-        "train_steps_per_frame": "TD3 updates per simulation step once training has started",
+        "train_steps_per_frame": "TD3 updates per simulation step once training has started (the update-to-data ratio)",
+        "learner": "inline: updates inside the frame (deterministic); background: a worker thread; auto: background in the view",
+        "learner_max_lag": "the background learner trails the data by at most this many updates",
+        "learner_when_behind": "past the lag bound: wait for the learner, skip the excess (counted), or auto (skip in the view)",
+        "learner_publish_every": "the background learner publishes its weights to the acting networks every this many updates",
         "policy": "who acts: the CALF filter, the bare TD3 actor, or the nominal policy alone; --policy",
         "collect": "all: every agent explores and adds its transitions to replay; training: the training agent only",
         "boundary_exit": "bootstrap: a boundary exit is not terminal for the critic; terminal: no cost after it",
