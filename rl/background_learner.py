@@ -277,6 +277,9 @@ class BackgroundLearner(Learner):
                 self.skipped += over
                 updates -= over
             elif over > 0:
+                if self._pauses:
+                    raise RuntimeError("the learner is paused and this grant would take it past its lag bound: "
+                                       "waiting for it would never end")
                 t0 = time.perf_counter()
                 while self.granted - self.done + updates > bound and self.error is None and self.alive:
                     self._cv.wait(_POLL_S)
