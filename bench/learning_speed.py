@@ -122,7 +122,7 @@ def run_seed(seed: int, agents: list[int], args: argparse.Namespace, out: Path) 
 def summarise(rows: list[dict], agents: list[int]) -> list[str]:
     lines = ["| seed | " + " | ".join(f"{a + 1} learner{'s' if a else ''}: time to target (steps)" for a in agents)
              + " | " + " | ".join(f"ratio {a + 1} / {agents[0] + 1}" for a in agents[1:]) + " | load |",
-             "|---" * (1 + 2 * len(agents)) + "|---|"]
+             "|---" * (2 * len(agents)) + "|---|"]
     by = {(r["seed"], r["agents"]): r for r in rows}
     ratios: dict[int, list[float]] = {a: [] for a in agents[1:]}
     for seed in sorted({r["seed"] for r in rows}):

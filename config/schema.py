@@ -145,6 +145,10 @@ class TD3Config:
     actor_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
     critic_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
     batch_size: int = _int(256, 1, 65_536)
+    #: the batch grows with the data: each update samples max(batch_size, batch_per_learner x the
+    #: learners collecting) transitions, at most max_batch_size (0: always batch_size)
+    batch_per_learner: int = _int(0, 0, 65_536)
+    max_batch_size: int = _int(65_536, 1, 1_048_576)
     buffer_size: int = _int(1_000_000, 1, 50_000_000)
     exploration_noise: float = _num(1.5, 0.0, 100.0)
     #: each learner's exploration std is drawn from [exploration_noise_min, exploration_noise] at
@@ -184,6 +188,12 @@ class TD3Config:
                               f"exploration_noise ({self.exploration_noise})")
         if self.batch_size > self.buffer_size:
             raise ConfigError(f"batch_size ({self.batch_size}) must not exceed buffer_size ({self.buffer_size})")
+        if self.batch_size > self.max_batch_size:
+            raise ConfigError(f"batch_size ({self.batch_size}) must not exceed max_batch_size ({self.max_batch_size})")
+
+    def batch_for(self, learners: int) -> int:
+        """The batch of an update when `learners` agents add their transitions every step."""
+        return min(max(self.batch_size, self.batch_per_learner * int(learners)), self.max_batch_size)
 
 
 @define(frozen=True, kw_only=True)

@@ -51,6 +51,7 @@ class TrainingSystem(System):
         self._ended: tuple[int, float, int] | None = None  # (outcome, return, length) of this frame
         self._ended_by_group = np.zeros((len(Group), len(Outcome)), dtype=np.int64)  # this frame's episode ends
         self._timeline_count = 0  # steps of the current episode offered to the timeline
+        self._learners = 1  # agents whose transitions the last step stored
 
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
@@ -135,7 +136,7 @@ class TrainingSystem(System):
         learner.sync()  # a background learner's newest weights: they act from the next step on
         if training:
             k = cfg.training.train_steps_per_frame
-            batch = cfg.td3.batch_size
+            batch = cfg.td3.batch_for(self._learners)
             if k and len(replay) >= batch:
                 learner.step(k, batch)
         learner.report(stats, world.resource(Counters))
@@ -174,6 +175,7 @@ class TrainingSystem(System):
             else:
                 dropped = replay.add_batch(table.prev_state[keep], table.action[keep], table.reward[keep],
                                            table.next_state[keep], terminated[keep])
+            self._learners = n
             refused = dropped + (n - int(np.count_nonzero(keep)))
             world.resource(TrainingStats).collected += n - refused
         else:
