@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
            "rounds": args.rounds, "loadavg_before": load_before, "loadavg_after": load_after,
            "torch": torch.__version__, "platform": platform.platform(),
            "command": "python bench/filter_floor.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, json.loads(json.dumps(out)))
     print(f"written to {args.out}")
     return 0

@@ -10,6 +10,7 @@ per-frame wall time: that is the profiler's own overhead.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -128,6 +129,7 @@ def main() -> None:
     for r in results:
         print(f"  = {100 * iso['overhead_us_per_frame'] / (1000 * r['frame_median_ms']):.3f} % of the N = {r['agents']} "
               f"frame ({r['frame_median_ms']:.3f} ms)")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, {"machine": platform.platform(), "python": sys.version.split()[0],
                                  "frames": args.frames, "warmup": args.warmup, "results": results,
                                  "isolated_overhead": iso})

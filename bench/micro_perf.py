@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["loadavg_after"] = list(os.getloadavg())
     result["seconds"] = time.time() - started
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, result)
     print(f"written {args.out} ({result['seconds']:.0f} s)")
     return 0

@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="calf-perf-") as tmp:
         out = args.out or os.path.join(tmp, "run")
         report = measure(args.render, args.variant, args.agents, args.frames, args.warmup, args.seed, out)
+    os.makedirs(os.path.dirname(os.path.abspath(args.result)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.result, report)
     return 0
 

@@ -217,6 +217,7 @@ def main() -> None:
     for r in out["training"]:
         cells = " | ".join(f"{r['systems_median_ms'][k]:.3f}" for k in names)
         print(f"| {r['threads']} | {r['steps_per_second']:.0f} | {r['frame_median_ms']:.3f} | {cells} |")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, out)
     print(f"\nwritten {args.out}")
 

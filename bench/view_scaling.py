@@ -114,6 +114,7 @@ def compare_lod(app, args) -> int:  # noqa: ANN001
         on = np.median([x["frame_median_ms"] for x in rows if x["n"] == n and x["trail_lod_on"]])
         off = np.median([x["frame_median_ms"] for x in rows if x["n"] == n and not x["trail_lod_on"]])
         print(f"N = {n}: {on:.1f} ms with the level of detail, {off:.1f} ms without (x{off / on:.2f})")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, {"rows": rows, "command": "python bench/view_scaling.py " + " ".join(sys.argv[1:])})
     print(f"written to {args.out}")
     return 0
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {"rows": rows, "summary": {str(k): v for k, v in summary.items()}, "targets_fps": TARGETS,
            "frames": args.frames, "warmup": args.warmup, "rounds": args.rounds, "platform": platform.platform(),
            "command": "python bench/view_scaling.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, out)
     print(f"written to {args.out}")
     if args.chart:

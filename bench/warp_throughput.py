@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{s['episodes_per_min']:13.1f} {s['updates_per_step']:13.2f}")
     loads = [x["load"] for x in rows] + [x["load_after"] for x in rows]
     print(f"load average (1 min): {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
     atomic_write_json(args.out, {"rows": rows, "summary": summary, "agents": args.agents, "seconds": args.seconds,
                                  "command": "python bench/warp_throughput.py " + " ".join(argv if argv is not None
                                                                                           else sys.argv[1:])})

@@ -1,7 +1,9 @@
 """`section.key=value` assignments (the `--set` flag, the sweep's variants) turned into config overrides.
 
 A value is read as a TOML value (`1`, `0.5`, `true`, `"text"`); anything that is not one is taken
-as a bare string (`env.system=point_mass`). Each value then goes through the very converter and
+as a bare string (`env.system=point_mass`). A value is one line of printable text, read whole:
+a newline, a control character, a comment or anything after the value is refused (it would be
+cut silently), and so is nesting deeper than a config file may have. Each value then goes through the very converter and
 validator its key has in the schema, the ones a config file's value goes through, so a bad value
 is refused with the same words; settings that only fail together (reset_range against
 boundary_limit, say) are caught when the whole config is built (config.loader.build_config).
@@ -13,17 +15,41 @@ from typing import Any
 
 import attrs
 
-from config.loader import _check_keys
+from config.loader import MAX_DEPTH, _check_keys, _depth
 from config.schema import SECTIONS
 from config.validators import ConfigError
 
 
+#: an assignment longer than this is quoted cut short in messages, so the reason is never cut off
+QUOTED = 120
+
+
+def _quoted(text: str) -> str:
+    return text if len(text) <= QUOTED else f"{text[:QUOTED]}... ({len(text)} characters)"
+
+
 def parse_value(text: str) -> Any:
-    """A TOML value if `text` is one (numbers, booleans, quoted strings), else the text itself."""
+    """A TOML value if `text` is one (numbers, booleans, quoted strings), else the text itself; a
+    ConfigError for text that is not one line, nests too deeply, or has more after the value."""
+    bad = next((ch for ch in text if not (ch.isprintable() or ch == " ")), None)
+    if bad is not None:
+        what = "a newline" if bad in "\n\r" else f"the control character {bad!r}"
+        raise ConfigError(f"the value holds {what}; a value is one line")
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        data = tomllib.loads(f"v = {text}")
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ConfigError(f"the value is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError(f"the value is nested too deeply (at most {MAX_DEPTH} levels)")
+    try:  # a comment after the value hides the closing bracket; anything else after it is a syntax error
+        whole = tomllib.loads(f"v = [{text}, 0]")["v"]
+    except (tomllib.TOMLDecodeError, RecursionError):
+        whole = None
+    if set(data) != {"v"} or not isinstance(whole, list) or len(whole) != 2:
+        raise ConfigError(f"there is more after the value {_quoted(repr(data['v']))} (a comment?); give the value alone")
+    return data["v"]
 
 
 def split_assignment(text: str, flag: str = "--set") -> tuple[str, str, str]:
@@ -37,7 +63,7 @@ def split_assignment(text: str, flag: str = "--set") -> tuple[str, str, str]:
         raise ConfigError(f"{flag} {text!r}: the name must be SECTION.KEY (e.g. calf.nu_bar), got {name!r}")
     if not value.strip():
         raise ConfigError(f"{flag} {text!r}: no value after '='")
-    _check_keys({section: {key: None}}, flag)
+    _check_keys({section: {key: None}}, flag, top_level=False)
     return section, key, value.strip()
 
 
@@ -55,9 +81,13 @@ def parse_assignment(text: str, flag: str = "--set") -> tuple[str, str, Any]:
     """One 'section.key=value', checked: (section, key, value)."""
     section, key, raw = split_assignment(text, flag)
     try:
-        return section, key, check_value(section, key, parse_value(raw))
+        value = parse_value(raw)
     except ConfigError as exc:
-        raise ConfigError(f"{flag} {text}: {section}.{exc}") from None
+        raise ConfigError(f"{flag} {_quoted(text)}: {section}.{key}: {exc}") from None
+    try:
+        return section, key, check_value(section, key, value)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {_quoted(text)}: {section}.{exc}") from None
 
 
 def assignments_to_overrides(items: list[str], flag: str = "--set") -> dict[str, dict[str, Any]]:

@@ -51,6 +51,7 @@ KEYS = {
         "exploration_unit": "absolute: noise in action units; bound: a fraction of each action dimension's bound",
         "actor_base": "nominal: the actor learns a correction to the nominal policy's action (starts as it); none: the action itself",
         "bc_weight": "TD3+BC's alpha: the actor also stays near the replayed actions (0: plain TD3)",
+        "noise_correlation": "seconds a learner's noise stays correlated (Ornstein-Uhlenbeck); 0: white noise",
         "explore": "actor: noise on the proposal only, the filter decides; executed: fallbacks get noise too (opt-in)",
         "start_training_step": "the learners act with the nominal policy and nothing trains for this many steps",
         "torch_threads": "torch's intra-op threads for the whole process",
@@ -75,6 +76,7 @@ KEYS = {
         "relax_ramp_steps": "linear schedule: simulation steps the ramp takes",
         "relax_ramp_end": "linear schedule: P_relax at the end of the ramp",
         "relax_goal_radius": "goal_zero schedule: P_relax is 0 for agents with |s| below this",
+        "relax_episode_decay": "each agent's P_relax is multiplied by this per step of its episode (1: none)",
     },
     "visual": {
         "agents": "agents besides the training agent (learners with collect = all); --agents",

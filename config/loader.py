@@ -88,9 +88,19 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _check_keys(data: Mapping[str, Any], source: str) -> None:
+#: what sets each top-level key on the command line (they are not sections of settings)
+TOP_LEVEL_FLAGS = {"preset": "--preset", "train_preset": "--train-preset", "plugins": "--plugin"}
+
+
+def _check_keys(data: Mapping[str, Any], source: str, *, top_level: bool = True) -> None:
+    """Every section and key must exist; the top-level keys (preset, train_preset, plugins) are
+    allowed where `top_level` (a config file), and refused in overrides (--set: they are not
+    sections of settings)."""
     for key, value in data.items():
         if key in TOP_LEVEL_KEYS:
+            if not top_level:
+                raise ConfigError(f"{source}: {key} is not a section of settings (it is a top-level key of the "
+                                  f"config file); on the command line use {TOP_LEVEL_FLAGS[key]}")
             continue
         if key not in SECTIONS:
             options = list(SECTIONS) + list(TOP_LEVEL_KEYS)
@@ -147,7 +157,7 @@ def build_config(
             f"{source}: unknown training preset {train_preset!r}: choose one of {', '.join(TRAINING_PRESETS)}"
         )
     if overrides:
-        _check_keys(overrides, "command line")
+        _check_keys(overrides, "command line", top_level=False)
     env_cls = _environment_class(file_data, overrides, source)
     layers: dict[str, dict[str, Any]] = {}
     if env_cls is not None:  # the environment's own preferences sit under everything the user chose

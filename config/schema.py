@@ -82,12 +82,23 @@ def _check_environment_options(system: str, options: dict) -> None:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (choose from {', '.join(names)})"
             raise ConfigError(f"options: unknown key {key!r} for environment {system!r}{hint}")
+    from envs.checks import EnvironmentLoadError, bounded
+
     try:
-        cls.Options(**options)
+        with bounded(repr(system), "checking its options"):
+            cls.Options(**options)
+    except EnvironmentLoadError as exc:
+        raise ConfigError(f"options: {exc}") from None
     except ConfigError as exc:
         raise ConfigError(f"options.{exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"options: {exc}") from None
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() included
+        from runtime.plugin_boundary import describe
+
+        raise ConfigError(f"options: environment {system!r} refused them ({describe(exc)})") from None
 
 
 @define(frozen=True, kw_only=True)
@@ -157,6 +168,9 @@ class TD3Config:
     #: the unit of exploration_noise (and _min): "absolute" (action units) or "bound" (a fraction
     #: of each action dimension's bound)
     exploration_unit: str = field(default="absolute", validator=choice(EXPLORATION_UNITS))
+    #: seconds of simulated time over which a learner's exploration noise stays correlated (an
+    #: Ornstein-Uhlenbeck process of unit variance times the std); 0: white noise, fresh every step
+    noise_correlation: float = _num(0.0, 0.0, 1e4)
     #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate; the
     #: executed action is always the filter's output) or "executed" (also the nominal action when
     #: the filter falls back: exploration outside the filter, an explicit opt-in)
@@ -223,6 +237,10 @@ class CalfConfig:
     relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
     relax_ramp_end: float = _num(0.0, 0.0, 1.0)
     relax_goal_radius: float = _num(0.25, 0.0, 1e4)
+    #: within each episode an agent's P_relax is multiplied by this every step (1: no decay), so
+    #: relax steps explore early in an episode, far from the goal, and fade out where the nominal
+    #: policy has to finish the approach (published CALF code decays its relax probability per step)
+    relax_episode_decay: float = _num(1.0, 0.0, 1.0)
 
     @property
     def p_relax_start(self) -> float:

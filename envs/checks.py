@@ -8,7 +8,11 @@ inverse of `surface_state`). Each failure is one line naming the environment and
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
+import signal
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import attrs
@@ -39,6 +43,8 @@ OPTIONAL = {
     "state_bounds": (),
 }
 SMOKE_ROWS = 8
+#: seconds the smoke test may take in all: a method that never returns is refused, not waited on
+SMOKE_SECONDS = 30.0
 
 
 class EnvironmentLoadError(ConfigError):
@@ -129,18 +135,72 @@ def _array(label: str, what: str, value: object, shape: tuple[int, ...], *, fini
     return value
 
 
+class _TimeUp(BaseException):
+    """The smoke test's time ran out (raised from SIGALRM inside the environment's own code)."""
+
+
+_current = [""]  # the method the smoke test is in, for the message when its time runs out
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _TimeUp in the main thread after `seconds` (elsewhere, or without timers: no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") \
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # elsewhere, or inside another limit: that one holds
+        yield
+        return
+
+    def on_alarm(signum, frame) -> None:  # noqa: ANN001
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def bounded(label: str, what: str, seconds: float | None = None) -> Iterator[None]:
+    """Run the environment's own start-up code (its import, its constructor, its options' check)
+    within `seconds` (SMOKE_SECONDS): code that never returns is an EnvironmentLoadError."""
+    limit = SMOKE_SECONDS if seconds is None else seconds
+    try:
+        with _time_limit(limit):
+            yield
+    except _TimeUp:
+        raise _fail(label, f"{what} did not finish within {limit:g} s") from None
+
+
 def _call(label: str, what: str, func, *args):  # noqa: ANN001, ANN202
+    _current[0] = what
     try:
         return func(*args)
     except EnvironmentLoadError:
         raise
-    except (Exception, SystemExit) as exc:  # sys.exit() in a method must not end the program silently
+    except (_TimeUp, KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - anything, sys.exit() too, must not end the program silently
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise _fail(label, f"{what} raised {type(exc).__name__}: {reason}") from None
 
 
-def smoke_check(env: "Environment", label: str) -> None:
-    """A few steps on states the environment samples itself; raises EnvironmentLoadError."""
+def smoke_check(env: "Environment", label: str, seconds: float | None = None) -> None:
+    """A few steps on states the environment samples itself, within `seconds` (SMOKE_SECONDS) in all;
+    raises EnvironmentLoadError."""
+    limit = SMOKE_SECONDS if seconds is None else seconds
+    _current[0] = ""
+    try:
+        with _time_limit(limit):
+            _smoke(env, label)
+    except _TimeUp:
+        where = f" ({_current[0]} never returned)" if _current[0] else ""
+        raise _fail(label, f"the start-up checks did not finish within {limit:g} s{where}") from None
+
+
+def _smoke(env: "Environment", label: str) -> None:
     from envs.base import Outcome
 
     n, sd, ad = SMOKE_ROWS, env.state_dim, env.action_dim

@@ -16,8 +16,12 @@ row is already its next episode's first state; the state it ended in is `info["f
 gymnasium's own vector environments, the top-level info of a reset row is its reset's (empty), so
 `info["outcome"]` covers the rows that go on (`info["_outcome"]`).
 
-Observations are the state as float64 in `Environment.state_bounds()`; actions are float64 in
-[-action_bound, action_bound] and are clipped to it, as the program clips every action it applies.
+Observations are the state as float64 in `Environment.state_bounds()`, always inside the
+observation space: a step whose dynamics give a non-finite state ends the episode (`NONFINITE`)
+and returns the state it started from. Actions are float64 in [-action_bound, action_bound] and
+are clipped to it, as the program clips every action it applies; a NaN or inf action is a
+ValueError (there is nothing to clip it to), and so is a start state given to `reset` that is not
+finite or lies outside the observation space. `step` before the first `reset` is a RuntimeError.
 """
 from __future__ import annotations
 
@@ -81,6 +85,38 @@ class BatchStepper:
         return nxt, reward, outcome
 
 
+def _finite_actions(a: np.ndarray) -> np.ndarray:
+    bad = ~np.isfinite(a).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        where = "" if len(a) == 1 else f" (rows {', '.join(map(str, rows[:8].tolist()))}{', ...' if len(rows) > 8 else ''})"
+        raise ValueError(f"actions must be finite: NaN or inf in the action{where}")
+    return a
+
+
+def _start_states(value: Any, shape: tuple[int, ...], space: spaces.Box, what: str) -> np.ndarray:
+    starts = np.array(value, dtype=np.float64)
+    if starts.shape != shape:
+        raise ValueError(f"{what} must have shape {shape}, got {starts.shape}")
+    rows = starts.reshape(-1, shape[-1])
+    if not np.isfinite(rows).all():
+        raise ValueError(f"{what} must be finite, got NaN or inf")
+    outside = ~((rows >= space.low) & (rows <= space.high)).all(axis=1)
+    if outside.any():
+        raise ValueError(f"{what} must lie in the observation space [{space.low.tolist()}, {space.high.tolist()}]; "
+                         f"{rows[outside][0].tolist()} does not")
+    return starts
+
+
+def _observable(nxt: np.ndarray, before: np.ndarray, outcome: np.ndarray) -> np.ndarray:
+    """The states to hand out: a row whose step went non-finite keeps the state it started from."""
+    bad = outcome == Outcome.NONFINITE
+    if bad.any():
+        nxt = nxt.copy()
+        nxt[bad] = before[bad]
+    return nxt
+
+
 def _split(outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     terminated = np.isin(outcome, TERMINAL)
     return terminated, (outcome == Outcome.TIMEOUT) & ~terminated
@@ -113,11 +149,8 @@ class CalfVectorEnv(VectorEnv):
         if starts is None:
             self._states = self.env.sample_states(self.np_random, self.num_envs).astype(np.float64)
         else:
-            starts = np.array(starts, dtype=np.float64)
-            if starts.shape != (self.num_envs, self.env.state_dim):
-                raise ValueError(f"options['states'] must have shape {(self.num_envs, self.env.state_dim)}, "
-                                 f"got {starts.shape}")
-            self._states = starts
+            self._states = _start_states(starts, (self.num_envs, self.env.state_dim), self.single_observation_space,
+                                         "options['states']")
         self._steps[:] = 0
         self._needs_reset = False
         return self._states.copy(), {}
@@ -125,8 +158,9 @@ class CalfVectorEnv(VectorEnv):
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
-        a = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, self.env.action_dim)
+        a = _finite_actions(np.asarray(actions, dtype=np.float64).reshape(self.num_envs, self.env.action_dim))
         nxt, reward, outcome = self._stepper.step(self._states, a, self._steps)
+        nxt = _observable(nxt, self._states, outcome)
         terminated, truncated = _split(outcome)
         ended = terminated | truncated
         done = np.flatnonzero(ended)
@@ -160,6 +194,7 @@ class CalfEnv(gym.Env):
         self._stepper = BatchStepper(self.env)
         self._state = np.zeros((1, self.env.state_dim))
         self._steps = np.zeros(1, dtype=np.int64)
+        self._needs_reset = True
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -169,16 +204,18 @@ class CalfEnv(gym.Env):
         if start is None:
             self._state = self.env.sample_states(self.np_random, 1).astype(np.float64)
         else:
-            start = np.array(start, dtype=np.float64)
-            if start.shape != (self.env.state_dim,):
-                raise ValueError(f"options['state'] must have shape {(self.env.state_dim,)}, got {start.shape}")
+            start = _start_states(start, (self.env.state_dim,), self.observation_space, "options['state']")
             self._state = start[None, :]
         self._steps[:] = 0
+        self._needs_reset = False
         return self._state[0].copy(), {}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        a = np.asarray(action, dtype=np.float64).reshape(1, self.env.action_dim)
+        if self._needs_reset:
+            raise RuntimeError("call reset() before step()")
+        a = _finite_actions(np.asarray(action, dtype=np.float64).reshape(1, self.env.action_dim))
         nxt, reward, outcome = self._stepper.step(self._state, a, self._steps)
+        nxt = _observable(nxt, self._state, outcome)
         terminated, truncated = _split(outcome)
         self._state = nxt
         return nxt[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), {"outcome": int(outcome[0])}

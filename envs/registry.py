@@ -10,7 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from envs.checks import EnvironmentLoadError, check_class, smoke_check
+from envs.checks import EnvironmentLoadError, bounded, check_class, smoke_check
 
 if TYPE_CHECKING:
     from config.schema import EnvConfig
@@ -56,8 +56,11 @@ def _import_target(target: str, label: str) -> object:
     if cwd not in sys.path and "" not in sys.path:  # as with `python -m`, the current folder is importable
         sys.path.append(cwd)
     try:
-        module = importlib.import_module(module_name)
-    except (Exception, SystemExit) as exc:  # ImportError, anything raised (or sys.exit()) while the module runs
+        with bounded(label, f"importing {module_name}"):
+            module = importlib.import_module(module_name)
+    except (EnvironmentLoadError, KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - ImportError, anything raised (or sys.exit()) while the module runs
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise EnvironmentLoadError(
             f"environment {label}: cannot import {module_name} ({type(exc).__name__}: {reason})") from None
@@ -88,10 +91,11 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
     cls = resolve(cfg.system)
     label = repr(cfg.system)
     try:
-        env = cls(cfg)
-    except EnvironmentLoadError:
+        with bounded(label, "constructing it"):
+            env = cls(cfg)
+    except (EnvironmentLoadError, KeyboardInterrupt, GeneratorExit):
         raise
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() too
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise EnvironmentLoadError(f"environment {label}: constructing it failed ({type(exc).__name__}: {reason})") from None
     env.name = canonical(cfg.system)
@@ -104,3 +108,10 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
 register("point_mass", "envs.point_mass:PointMass")
 register("differential_drive", "envs.differential_drive:DifferentialDrive")
 register("pendulum", "envs.pendulum:Pendulum")
+#: the project's own environments (their calls are not guarded at run time: runtime.environment_boundary)
+BUILTIN = frozenset(_REGISTRY.values())
+
+
+def is_builtin(cls: type) -> bool:
+    """Whether `cls` is one of the project's own environments (not a subclass of one)."""
+    return f"{cls.__module__}:{cls.__qualname__}" in BUILTIN

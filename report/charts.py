@@ -15,6 +15,7 @@ import numpy as np
 
 from report.aggregate import FEW_RUNS, Summary
 from runtime.atomic import atomic_write_with
+from runtime.messages import one_line
 from report.load import Run
 from report.metrics import EPISODE_CURVES, EPISODE_SCORES, EVAL_CURVES, EVAL_SCORES, episode_band, eval_band, \
     final_scores
@@ -24,10 +25,22 @@ SHARES = {"success", "certified_share", "eval_success_rate", "eval_certified_sha
 X_LABELS = {"total_steps": "training-agent steps", "wall_time": "wall time (s)"}
 
 
+#: longest group or environment name drawn in a chart (the full name is in summary.md and report.json)
+MAX_LABEL = 60
+
+
+def shown(text: object) -> str:
+    """A name from run data as a chart draws it: one line, at most MAX_LABEL characters. Mathtext is
+    off (`_plt`), so a `$` in it is a dollar sign, never a formula to parse."""
+    line = one_line(text)
+    return line if len(line) <= MAX_LABEL else line[: MAX_LABEL - 1] + "\u2026"
+
+
 def _plt():  # noqa: ANN202
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # labels come from run data: '$\\frac{' is text
     import matplotlib.pyplot as plt
 
     return plt
@@ -64,7 +77,7 @@ def _title(fig, text: str, fontsize: float = 10, note: str | None = None) -> Non
 
 def _draw(ax, b, color, label) -> None:  # noqa: ANN001
     ax.fill_between(b.x, b.q25, b.q75, color=color, alpha=0.22, lw=0)
-    ax.plot(b.x, b.median, color=color, lw=1.8, label=f"{label} ({b.runs} runs)")
+    ax.plot(b.x, b.median, color=color, lw=1.8, label=f"{shown(label)} ({b.runs} runs)")
 
 
 def episode_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], path: Path, window: int) -> Path:
@@ -77,7 +90,7 @@ def episode_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], pa
                 b = episode_band(by_task.get(task, []), name, window) if task in by_task else None
                 if b is not None:
                     _draw(ax, b, colors[label], label)
-            ax.set_title(f"{task}: {title}, window {window}", fontsize=9)
+            ax.set_title(f"{shown(task)}: {title}, window {window}", fontsize=9)
             ax.set_xlabel("episode", fontsize=8)
             if name in ("success", "certified_share"):
                 ax.set_ylim(-0.03, 1.03)
@@ -101,7 +114,7 @@ def eval_curves(groups: dict[str, dict[str, list[Run]]], tasks: list[str], path:
                 if b is not None:
                     _draw(ax, b, colors[label], label)
                     drawn = True
-            ax.set_title(f"{task}: {title}", fontsize=9)
+            ax.set_title(f"{shown(task)}: {title}", fontsize=9)
             ax.set_xlabel(X_LABELS[x_column], fontsize=8)
             if column in ("success_rate", "certified_share"):
                 ax.set_ylim(-0.03, 1.03)
@@ -148,10 +161,11 @@ def final_chart(groups: dict[str, dict[str, list[Run]]], summaries: list[Summary
                         ax.plot([s.ci_low, s.ci_high], [k, k], color=colors[label], lw=5, alpha=0.45, zorder=2)
                     ax.plot([s.iqm], [k], marker="|", ms=16, mew=2.5, color="k", zorder=4)
             ax.set_yticks(range(len(labels)))
-            shown = [f"{g}\n(n = {len(groups[g].get(task, []))}, few runs)" if (g, task) in few else g for g in labels]
-            ax.set_yticklabels(shown if j == 0 else [""] * len(labels), fontsize=7)
+            names = [f"{shown(g)}\n(n = {len(groups[g].get(task, []))}, few runs)" if (g, task) in few else shown(g)
+                     for g in labels]
+            ax.set_yticklabels(names if j == 0 else [""] * len(labels), fontsize=7)
             ax.set_ylim(-0.6, len(labels) - 0.4)
-            ax.set_title(f"{task}: {titles[name]}", fontsize=9)
+            ax.set_title(f"{shown(task)}: {titles[name]}", fontsize=9)
             if name in SHARES:
                 ax.set_xlim(-0.03, 1.03)
             ax.grid(alpha=0.3, axis="x")

@@ -20,6 +20,7 @@ from report.safety_chart import safety_chart
 from runtime.atomic import atomic_write_json
 from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path
 from runtime.outputs import check_writable_dir
+from runtime.messages import one_line
 from runtime.program import command, prog
 
 def _prog() -> str:
@@ -32,7 +33,7 @@ def build_parser() -> OneLineParser:
         description="Compare run folders: learning curves across seeds (median and interquartile band), final "
         "scores per group (median, IQR, and the IQM with a 95 percent stratified-bootstrap interval), PNG charts and a "
         "markdown summary. Runs are grouped by the settings that differ between them (the seed aside); the "
-        "environment is the task the bootstrap stratifies by.",
+        "environment is the task the bootstrap stratifies by. A damaged run folder is named in one line and left out.",
         epilog=f"Examples: {command()} report runs/sweep1 | {command()} report runs/a runs/b --out cmp "
         "--group-by training.policy,calf.nu_bar",
     )
@@ -62,7 +63,8 @@ def _check_out(out: Path) -> None:
 def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
-        runs = load_runs(args.dirs)
+        runs = load_runs(args.dirs, warn=lambda line: print(f"{_prog()}: warning: {one_line(line)}", file=sys.stderr,
+                                                             flush=True))
         group_by = None
         if args.group_by:
             group_by = [k.strip() for k in args.group_by.split(",")]
@@ -74,13 +76,13 @@ def main(argv: list[str]) -> int:
         out = Path(args.out) if args.out else Path(args.dirs[0]) / "report"
         _check_out(out)
     except (UsageError, ReportError) as exc:
-        print(f"{_prog()}: error: {exc}", file=sys.stderr)
+        print(f"{_prog()}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     labels = label_runs(runs, group_by)
     groups = {label: by for label, by in by_group_and_task(runs).items()}
     groups = {label: groups[label] for label in labels}
     tasks = list(dict.fromkeys(r.system for r in runs))
-    print(f"report: {len(runs)} runs in {len(groups)} groups ({' | '.join(labels)}) on {', '.join(tasks)}",
+    print(one_line(f"report: {len(runs)} runs in {len(groups)} groups ({' | '.join(labels)}) on {', '.join(tasks)}"),
           file=sys.stderr, flush=True)
     summaries = summarise(groups, args.last, reps=args.reps)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,31 @@ from report.aggregate import FEW_RUNS, Summary
 from report.load import Run
 from report.metrics import EPISODE_SCORES, EVAL_SCORES
 from runtime.atomic import atomic_write_text
+from runtime.messages import one_line
+
+#: characters of run data that markdown would read as markup: written as entities or escaped
+_MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\\": "\\\\", "`": "\\`", "*": "\\*",
+           "[": "\\[", "]": "\\]", "#": "\\#", "$": "\\$", "!": "\\!"}
+
+
+def md(text: object) -> str:
+    """Text from run data (group names, environments, seeds) as literal markdown: one line (a newline
+    cannot start a heading or a table row), HTML and markup characters escaped, a table cell's `|`
+    too."""
+    return "".join(_MARKUP.get(ch, ch) for ch in one_line(text))
+
+
+def code_span(text: str) -> str:
+    """`text` as one inline code span, whatever backticks it holds."""
+    line = one_line(text)
+    longest, current = 0, 0
+    for ch in line:
+        current = current + 1 if ch == "`" else 0
+        longest = max(longest, current)
+    fence = "`" * (longest + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
 
 PERCENT = {"success", "certified_share", "eval_success_rate", "eval_certified_share", "eval_return_gain"}
 
@@ -43,7 +68,7 @@ def _table(summaries: list[Summary], task: str, names: list[str], titles: dict[s
             s = index[(g, n)]
             runs = max(runs, s.runs)
             cells.extend(_cell(s))
-        lines.append(f"| {g} | {runs} | " + " | ".join(cells) + " |")
+        lines.append(f"| {md(g)} | {runs} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -63,7 +88,7 @@ def _safety_table(rows: list[dict], task: str) -> list[str]:
             "boundary exits | certified share, second half |")
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['group']} | {r['runs']} | {r['episodes']:.0f} | {_range(r['success_rate'], True)} | "
+        lines.append(f"| {md(r['group'])} | {r['runs']} | {r['episodes']:.0f} | {_range(r['success_rate'], True)} | "
                      f"{_range(r['failures'])} | {_range(r['nominal_expected_failures'])} | "
                      f"{_range(r['boundary_exits'])} | {_range(r['certified_share_second_half'], True)} |")
     return lines
@@ -75,20 +100,20 @@ def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list
     tasks = list(dict.fromkeys(t for g in groups.values() for t in g))
     has_eval = any(r.evals is not None for r in runs)
     lines = [f"# Report: {len(runs)} runs, {len(groups)} groups, {len(tasks)} environment"
-             f"{'s' if len(tasks) > 1 else ''}", "", f"Made with `{command}`.", "",
+             f"{'s' if len(tasks) > 1 else ''}", "", f"Made with {code_span(command)}.", "",
              "| group | environment | runs | seeds | episodes per run (median) |", "|---|---|---|---|---|"]
     for label, by_task in groups.items():
         for task, rs in by_task.items():
             seeds = sorted(str(r.seed) for r in rs)
             shown = ", ".join(seeds[:12]) + (", ..." if len(seeds) > 12 else "")
             eps = np.median([len(r.episodes["episode"]) for r in rs])
-            lines.append(f"| {label} | {task} | {len(rs)} | {shown} | {eps:.0f} |")
+            lines.append(f"| {md(label)} | {md(task)} | {len(rs)} | {md(shown)} | {eps:.0f} |")
     lines += ["", "Median and interquartile range (IQR) over runs; IQM is the interquartile mean with its 95 % "
               f"confidence interval from a stratified bootstrap over runs ({reps} replicates, percentile method).", ""]
     few = sorted({(label, task, len(rs)) for label, by_task in groups.items() for task, rs in by_task.items()
                   if len(rs) < FEW_RUNS})
     if few:
-        names = ", ".join(f"{label} on {task} ({n} run{'s' if n != 1 else ''})" for label, task, n in few)
+        names = ", ".join(f"{md(label)} on {md(task)} ({n} run{'s' if n != 1 else ''})" for label, task, n in few)
         lines += [f"**Warning: few runs.** {names}: with fewer than {FEW_RUNS} runs a bootstrap interval means "
                   "little (it can only recombine those few scores; with 2 runs it spans the range between them), so "
                   "those intervals are marked \"(few runs)\" and drawn dashed. Compare the runs themselves, or run "
@@ -96,7 +121,7 @@ def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list
     ep_titles = {k: v.split(",")[0] for k, v in EPISODE_SCORES.items()}
     ev_titles = {f"eval_{k}": v for k, v in EVAL_SCORES.items()}
     for task in tasks:
-        lines += [f"## {task}", "", f"Training episodes (the last {last} of each run):", ""]
+        lines += [f"## {md(task)}", "", f"Training episodes (the last {last} of each run):", ""]
         lines += _table(summaries, task, ["success", "return", "certified_share"], ep_titles)
         if has_eval:
             lines += ["", "The last evaluation of each run (fixed starts, no exploration noise):", ""]

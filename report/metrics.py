@@ -63,10 +63,9 @@ def final_scores(run: Run, last: int) -> dict[str, float]:
     """name -> score: episode scores (prefix none) and, with evaluations, 'eval_' + column."""
     out = {name: _nanmean(episode_series(run, name)[-last:]) if len(run.episodes["episode"]) else math.nan
            for name in EPISODE_SCORES}
-    if run.evals is not None:
-        for col in EVAL_SCORES:
-            values = run.evals.get(col)
-            out[f"eval_{col}"] = float(values[-1]) if values is not None and len(values) else math.nan
+    for col in EVAL_SCORES:  # NaN for a run without evaluations (beside runs that have them)
+        values = run.evals.get(col) if run.evals is not None else None
+        out[f"eval_{col}"] = float(values[-1]) if values is not None and len(values) else math.nan
     return out
 
 

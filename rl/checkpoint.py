@@ -241,7 +241,10 @@ def _stage(world, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
     if not isinstance(rows, torch.Tensor):
         raise CheckpointError("damaged: the replay rows are not a tensor")
     _finite([rows], "the replay buffer's rows")
-    replay.load_state_dict(data["replay"])
+    try:
+        replay.load_state_dict(data["replay"])
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     calf = CalfState(live_calf.schedule)
     calf.load_state_dict(data["calf"])
     if calf.relax_steps < 0:

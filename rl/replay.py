@@ -113,7 +113,14 @@ class ReplayBuffer:
         rows = state["rows"].numpy()
         if rows.ndim != 2 or rows.shape[1] != self.width:
             raise ValueError(f"replay rows have width {rows.shape[-1]}, expected {self.width}")
-        head, size = int(state["head"]), len(rows)
+        head, capacity, size = state["head"], state["capacity"], len(rows)
+        for name, value in (("head", head), ("capacity", capacity)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"damaged: the replay buffer's {name} is {value!r}, not a whole number")
+        # rows fill the ring in order: until it is full the head is the row count, then it is inside the ring
+        if not (1 <= capacity and size <= capacity and 0 <= head < capacity and (size == capacity or head == size)):
+            raise ValueError(f"damaged: the replay buffer's head {head} does not fit its {size} rows "
+                             f"of capacity {capacity}")
         with self.lock:
             self.data[:] = 0.0
             if int(state["capacity"]) == self.capacity and size <= self.capacity:

@@ -6,6 +6,7 @@ umask), not mkstemp's private 0600.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -75,8 +76,14 @@ def is_temp_of(name: str, target: str) -> bool:
 
 
 def _temp_beside(target: Path, suffix: str) -> tuple[int, str]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    """A temp file in the target's folder. The folder is never made here: every output's folder was
+    checked before the run, so a missing one was removed meanwhile, and that is said, not hidden."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"its folder {folder} no longer exists (removed during the run?)",
+                                str(target)) from None
     os.fchmod(fd, _FILE_MODE)
     return fd, tmp
 

@@ -21,6 +21,7 @@ from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents, spawn_cohort
 from systems.profiler import ProfilerSystem, RunMeta
 from systems.training import TrainingSystem
+from runtime.environment_boundary import contain_environment
 from runtime.plugins import add_plugins
 
 
@@ -73,7 +74,8 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world = World(dt=cfg.env.dt)
     world.steps_per_frame = cfg.visual.warp  # simulation steps per frame (--warp K); the view may change it
     world.insert_resource(cfg)
-    world.insert_resource(make_environment(cfg.env), Environment)
+    # a user's environment behind the plugins' boundary: a failure mid-run is contained (exit code 1)
+    world.insert_resource(contain_environment(make_environment(cfg.env), world), Environment)
     world.insert_resource(Rngs(cfg.run.seed))
     register_fault_counters(world.insert_resource(Counters()))
     world.insert_resource(PopulationRequests())

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from components.modes import Mode
 from runtime.atomic import atomic_write_with
+from runtime.paths import open_in_place
 
 HEADER = "step,episode,q,q_cert,delta,kappa_low,neg_q,kappa_up,certified,mode,p_relax\n"
 MODE_NAMES = {int(m): m.name.lower() for m in Mode}
@@ -55,7 +56,7 @@ class CalfLog:
             self.publish(force=True)
 
     def _open(self) -> None:
-        self._file = open(self.work_path, "w", encoding="utf-8", buffering=1 << 16)
+        self._file = open_in_place(self.work_path, "w", encoding="utf-8", buffering=1 << 16)  # never through a link
         self._file.write(HEADER)
         self.rows = 0
 
@@ -93,7 +94,7 @@ class CalfLog:
     def _resume(self) -> None:
         """After a failed write: cut the working file back to whole rows and append again."""
         try:
-            with open(self.work_path, "rb+") as f:
+            with open_in_place(self.work_path, "r+b") as f:
                 data = f.read()
                 whole = data[: data.rfind(b"\n") + 1] or HEADER.encode()
                 f.seek(0)
@@ -101,7 +102,7 @@ class CalfLog:
                 f.truncate(len(whole))
             kept = whole.count(b"\n") - 1
             self.lost += max(0, self.rows - kept)  # rows that were in the buffer when the write failed
-            self._file = open(self.work_path, "a", encoding="utf-8", buffering=1 << 16)
+            self._file = open_in_place(self.work_path, "a", encoding="utf-8", buffering=1 << 16)
             self.rows = kept
             self.error = None
         except OSError:

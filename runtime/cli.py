@@ -108,7 +108,8 @@ def build_parser() -> OneLineParser:
         prog=prog(),
         description="Train a CALF agent (TD3 + critic-as-Lyapunov-function filter) and watch it: "
         "agents are esper entities with numpy structure-of-arrays data, processed by ordered systems. "
-        "Ctrl-C, SIGTERM or SIGHUP stops after the current frame and saves everything (exit code 0); "
+        "Ctrl-C, SIGTERM or SIGHUP (also SIGXCPU, SIGUSR1, SIGUSR2) stops after the current frame and saves "
+        "everything (exit code 0); "
         "bad input is one line and exit code 2; a contained fault (a plugin failed) is exit code 1 with "
         "everything saved; 3 means something could not be saved (each named on stderr).",
         epilog=f"Examples: {cmd} --agents 30 | {cmd} --headless --episodes 100 "

@@ -39,6 +39,7 @@ from attrs import define
 
 from components.training_stats import TrainingStats
 from envs.base import Outcome
+from runtime.paths import open_in_place
 
 FILENAME = "episodes.csv"
 #: the per-group counters (components.group_counts.GroupCounts) in every row, by group
@@ -131,7 +132,7 @@ class EpisodeLog:
                 self.wall_offset = _last_wall_time(self.path)
             else:
                 os.replace(self.path, self.path.with_name("episodes.old.csv"))
-        self._file = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - open for the run
+        self._file = open_in_place(self.path, "a", newline="", encoding="utf-8")  # never through a link
         if self._file.tell() == 0:
             self._file.write(header)
             self._file.flush()

@@ -8,6 +8,13 @@ be usable names (`config.validators.path_problem`), sit in a writable folder, an
 an input, each other, or an earlier run's file unless `--overwrite` says so. The run folder is
 claimed with a lock (runtime.run_folder) before the first file is written.
 
+Nothing is written through a symbolic link: the names a run (or a sweep) writes in its folder
+must be what it makes, a regular file or a folder, never a link (`check_tree`,
+`check_run_entries`), and files written in place are opened without following links
+(`open_in_place`). Run-folder files that the report and the sweep read come through the same
+bounded readers as inputs (`read_text`, `read_json`: regular files of bounded size, UTF-8, JSON
+of bounded depth).
+
 Every failure is a PathError (a UsageError: one line, exit code 2, nothing written), whose
 message starts with the flag or the kind of file it is about.
 """
@@ -33,11 +40,20 @@ RUN_FILES = ("checkpoint.pt", "config.toml", "run_summary.json", "rewards.png", 
 WORK_FILES = (".calf_log.csv.part",)
 #: the run folder's lock file (runtime.run_folder)
 LOCK_FILE = ".calf-ecs.lock"
+#: run files that are folders (every other run file is a regular file)
+RUN_DIRS = ("tensorboard",)
+#: a run's histories, which grow in place: kept when a run is resumed into its own folder
+HISTORY_FILES = ("episodes.csv", "episodes.old.csv", "eval.csv", "tensorboard")
 
 MIB = 1 << 20
 #: inputs larger than this are refused before they are read
 CONFIG_MAX_BYTES = 1 * MIB
 PLUGIN_SOURCE_MAX_BYTES = 16 * MIB
+#: a run folder's files as the report and the sweep read them (episodes.csv of a very long run
+#: included; a JSON file is small); deeper JSON is refused
+TABLE_MAX_BYTES = 512 * MIB
+JSON_MAX_BYTES = 16 * MIB
+JSON_MAX_DEPTH = 64
 
 
 class PathError(UsageError):
@@ -55,6 +71,8 @@ def _kind(mode: int) -> str:
         return "a block device"
     if stat.S_ISSOCK(mode):
         return "a socket"
+    if stat.S_ISREG(mode):
+        return "a regular file"
     return "not a regular file"
 
 
@@ -125,6 +143,45 @@ def read_input(path: str | os.PathLike, what: str, max_bytes: int) -> bytes:
     return data
 
 
+def read_text(path: str | os.PathLike, what: str, max_bytes: int) -> str:
+    """A regular file of at most `max_bytes` as UTF-8 text (a PathError when it is not one)."""
+    data = read_input(path, what, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PathError(f"{what} {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})") from None
+
+
+def _json_depth(data: object) -> int:
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > JSON_MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
+    return deepest
+
+
+def read_json(path: str | os.PathLike, what: str, max_bytes: int = JSON_MAX_BYTES) -> object:
+    """A run folder's JSON file, read within bounds: a regular file (never a FIFO or a device) of at
+    most `max_bytes`, UTF-8, valid JSON nested at most JSON_MAX_DEPTH deep; else a PathError."""
+    import json
+
+    text = read_text(path, what, max_bytes)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise PathError(f"{what} {path}: nested too deeply (at most {JSON_MAX_DEPTH} levels)") from None
+    except ValueError as exc:
+        raise PathError(f"{what} {path}: not valid JSON ({exc})") from None
+    if _json_depth(data) > JSON_MAX_DEPTH:
+        raise PathError(f"{what} {path}: nested too deeply (at most {JSON_MAX_DEPTH} levels)")
+    return data
+
+
 def check_source_file(path: str | os.PathLike, what: str) -> None:
     """A plugin's module file must be a regular file of bounded size before Python imports it
     (importing a FIFO would wait for a writer forever)."""
@@ -132,6 +189,65 @@ def check_source_file(path: str | os.PathLike, what: str) -> None:
 
 
 # -- outputs ---------------------------------------------------------------------------------------
+def open_in_place(path: str | os.PathLike, mode: str, **kwargs) -> BinaryIO:
+    """Open a file the program writes in place (`"w"` truncates, `"a"` appends, `"r+"` updates; add
+    `b` for bytes), never through a symbolic link and never anything but a regular file (a FIFO
+    would block, a device would be written). Refusals are OSErrors, reported like any failed write."""
+    base = mode.replace("b", "")
+    flags = {"w": os.O_WRONLY | os.O_CREAT, "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND, "r+": os.O_RDWR}[base]
+    flags |= os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, f"{path} is a symbolic link; it is never written through") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"{path} is {_kind(st.st_mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        if base == "w":
+            os.ftruncate(fd, 0)
+        return os.fdopen(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_tree(base: Path, path: Path, what: str, *, leaf: str = "dir") -> None:
+    """`path`, inside `base`, can be written without following a link: each part of it below `base`
+    that exists is a real folder (the last one a folder for `leaf="dir"`, a regular file for
+    `leaf="file"`), none a symbolic link. A PathError names the part."""
+    base, path = Path(base), Path(path)
+    parts = path.relative_to(base).parts
+    p = base
+    for i, part in enumerate(parts):
+        p = p / part
+        try:
+            st = os.lstat(p)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise PathError(f"{what}: {p} cannot be used ({_reason(exc)})") from None
+        last = i == len(parts) - 1
+        if stat.S_ISLNK(st.st_mode):
+            raise PathError(f"{what}: {p} is a symbolic link (to {os.readlink(p)}); nothing is written through "
+                            "a link: remove it, or give another folder")
+        want_file = last and leaf == "file"
+        if want_file and not stat.S_ISREG(st.st_mode):
+            raise PathError(f"{what}: {p} is {_kind(st.st_mode)}, not a regular file")
+        if not want_file and not stat.S_ISDIR(st.st_mode):
+            raise PathError(f"{what}: {p} is {_kind(st.st_mode)}, not a folder")
+
+
+def check_run_entries(folder: Path, what: str = "--out") -> None:
+    """No file a run writes in its folder may be a symbolic link (the run would write through it)
+    or of another kind than the run makes (a folder where a file goes, a FIFO, a device)."""
+    for name in (*RUN_FILES, *WORK_FILES, LOCK_FILE):
+        check_tree(folder, folder / name, f"{what} {folder}", leaf="dir" if name in RUN_DIRS else "file")
+
+
 def _stat(p: Path, what: str) -> os.stat_result | None:
     try:
         return os.stat(p)
@@ -201,6 +317,8 @@ def check_out_dir(out: Path, *, overwrite: bool = False) -> None:
     except OSError as exc:
         verb = "write in" if base == out else "create"
         raise PathError(f"--out: cannot {verb} {out} ({_reason(exc)})") from None
+    if st is not None:
+        check_run_entries(out)
     if st is not None and not overwrite:
         refuse_earlier_run(out)
 

@@ -79,9 +79,12 @@ class PluginFailure:
     frame: int
     error: str  # describe(exc)
     traceback: str
+    #: what followed, for the closing line (None: a plugin's, which the session words by phase)
+    consequence: str | None = None
 
     def line(self) -> str:
-        return f"plugin {self.plugin} failed in {self.phase} at frame {self.frame} ({self.error})"
+        who = self.plugin if self.plugin.startswith("environment ") else f"plugin {self.plugin}"
+        return f"{who} failed in {self.phase} at frame {self.frame} ({self.error})"
 
 
 @define

@@ -26,7 +26,10 @@ PARAM_BYTES = 5 * 4
 def check_flags(args: argparse.Namespace, cfg: AppConfig) -> None:
     """Flags that contradict each other or do nothing in this combination; an environment that fails
     its checks (envs/checks.py); plugins that cannot be imported or made (their placement is checked
-    when the schedule is built)."""
+    when the schedule is built); the view's settings against the mode (runtime.view_cli)."""
+    from runtime.view_cli import check_view_config
+
+    check_view_config(args, cfg)
     make_environment(cfg.env, check=True)
     for spec in cfg.plugins:
         instantiate(spec)

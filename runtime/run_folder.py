@@ -12,12 +12,16 @@ had appended to its working file after the last publish are kept, cut back to wh
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import shutil
+import stat
 from pathlib import Path
 
 from runtime.atomic import is_temp_of
-from runtime.paths import LOCK_FILE, RUN_FILES, WORK_FILES, PathError, earlier_run_files, refuse_earlier_run
+from runtime.paths import (LOCK_FILE, RUN_FILES, WORK_FILES, PathError, check_run_entries, earlier_run_files,
+                           open_in_place, refuse_earlier_run)
 
 CALF_LOG, CALF_LOG_WORK = "calf_log.csv", ".calf_log.csv.part"
 
@@ -36,7 +40,18 @@ def _lock(path: Path) -> int:
     A holder may remove the lock file as it finishes; a lock taken on a file that was removed in
     the meantime is worth nothing, so the path is checked to still be the locked file."""
     for _ in range(5):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:  # never through a symbolic link (the pid would be written into whatever it points to)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
+                         0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PathError(f"--out {path.parent}: its {LOCK_FILE} is a symbolic link; nothing is written "
+                                "through a link: remove it, or give another folder") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise PathError(f"--out {path.parent}: its {LOCK_FILE} is not a regular file; remove it, or give "
+                            "another folder")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -96,7 +111,7 @@ def finish_calf_log(folder: Path) -> bool:
     older copy of it): make it calf_log.csv, cut after the last whole row. True if it did."""
     work = folder / CALF_LOG_WORK
     try:
-        with open(work, "rb+") as f:
+        with open_in_place(work, "r+b") as f:  # never through a link, never a FIFO or device
             data = f.read()
             whole = data[: data.rfind(b"\n") + 1]
             if len(whole) != len(data):
@@ -105,6 +120,24 @@ def finish_calf_log(folder: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+def _where(p: Path) -> str:
+    """A file's place: its folder resolved (links to folders followed), its own name as it is."""
+    p = Path(p)
+    return os.path.join(os.path.realpath(p.parent), p.name)
+
+
+def _remove(target: Path) -> None:
+    """Remove an earlier run's file or folder (tensorboard/); a symbolic link is removed, never followed."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
 
 
 class RunFolder:
@@ -137,14 +170,15 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
+            check_run_entries(path)  # again under the lock: no link to write through, no odd file kinds
             if not overwrite:
                 refuse_earlier_run(path)
             else:
-                kept = {k.resolve() for k in keep}
+                kept = {_where(k) for k in keep}
                 for name in earlier_run_files(path):
                     target = path / name
-                    if target.resolve() not in kept:
-                        target.unlink(missing_ok=True)
+                    if _where(target) not in kept:
+                        _remove(target)
             remove_stale_temps(path)
         except BaseException:
             folder.abandon()
@@ -204,7 +238,7 @@ def recover(folder: Path) -> None:
     if not any(n in WORK_FILES or any(is_temp_of(n, t) for t in RUN_FILES) for n in names):
         return  # nothing to tidy: do not even create a lock file there
     try:
-        fd = _lock(folder / LOCK_FILE)
+        fd = _lock(folder / LOCK_FILE)  # a lock file that is a link (or not a file): the folder is left alone
     except (_Busy, OSError, PathError):
         return
     folder_lock = RunFolder(folder, fd, [])

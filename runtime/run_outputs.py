@@ -105,7 +105,8 @@ class RunOutputs:
             from runtime.tensorboard_log import TensorBoardLog
 
             self.tensorboard = TensorBoardLog(self.dir)
-            world.events.subscribe("evaluation_done", self.tensorboard.write_evaluation)
+            world.events.subscribe("evaluation_done", lambda result: self._safely(
+                "TensorBoard log", lambda: self.tensorboard.write_evaluation(result)))
         world.on_step_end(self.on_step_end)
         world.insert_resource(self)  # F1 exports the profile into this folder
 

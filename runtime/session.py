@@ -2,7 +2,7 @@
 
 Before anything is written, every path is vetted (runtime.paths) and the run folder is claimed
 with a lock (runtime.run_folder); a refusal is one line and exit code 2. From then on until the
-last file is written, SIGINT, SIGTERM and SIGHUP are caught (runtime.stop): the first finishes the
+last file is written, SIGINT, SIGTERM, SIGHUP, SIGXCPU, SIGUSR1 and SIGUSR2 are caught (runtime.stop): the first finishes the
 current frame, then the checkpoint, reward plot, summary, CALF log and profile are written
 (shielded from further signals), the world is torn down and the lock released.
 
@@ -73,8 +73,6 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
         check_outputs(plan, cfg, args)
     except (UsageError, CheckpointError, ConfigError) as exc:
         return _error(str(exc))
-    for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
-        note(line)
     with StopRequest() as stop:
         try:
             folder = _claim(plan, overwrite, getattr(args, "config", None))
@@ -95,10 +93,15 @@ def run_session(args: argparse.Namespace, cfg: AppConfig, mode: str) -> int:
 def _claim(plan: RunPlan, overwrite: bool, config: str | None) -> RunFolder:
     """Lock the run folder (a default runs/<timestamp>/ one is new: another name if it was taken
     meanwhile), and tidy the folder of the checkpoint being resumed. Inputs in the folder are kept
-    until the run's own files replace them (`--overwrite`)."""
+    until the run's own files replace them (`--overwrite`); a run resumed into its own folder keeps
+    its histories (episodes.csv, eval.csv, tensorboard/), which it goes on appending to."""
     from pathlib import Path
 
+    from runtime.paths import HISTORY_FILES
+
     keep = tuple(Path(p) for p in (plan.resume_path, config) if p is not None)
+    if plan.resume_path is not None and plan.resume_path.parent.resolve() == plan.out_dir.resolve():
+        keep += tuple(plan.out_dir / name for name in HISTORY_FILES)  # continued in place: the histories go on
     for _ in range(100):
         try:
             folder = RunFolder.claim(plan.out_dir, overwrite=overwrite, keep=keep, exclusive=plan.default_out)
@@ -144,6 +147,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
         folder.abandon()
         return _error(str(exc))
     world.insert_resource(stop)  # the plugin boundary asks for a stop through it; writes are shielded by it
+    if failures_of(world):  # an environment that failed while the first agents were spawned: stop at once
+        stop.request(failures_of(world)[0].plugin + " failed")
     try:
         if plan.resume_data is not None:
             try:
@@ -154,6 +159,8 @@ def _build_and_run(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: Ru
             from systems.learning_curve import preload_history
 
             preload_history(world, plan.resume_path.parent)  # the view's learning curve: the run so far
+        for line in plan.notes:  # which checkpoint --resume continues from: said once nothing can refuse the run
+            note(line)
         try:
             outputs = RunOutputs(world, plan.out_dir,
                                  resumed_from=str(plan.resume_path) if plan.resume_path else None,
@@ -214,7 +221,9 @@ def _finish(args: argparse.Namespace, cfg: AppConfig, mode: str, plan: RunPlan, 
         lost.append(outputs.write_errors["errors.log"])
     where = f"; traceback in {plan.out_dir / ERRORS}" if tracebacks and "errors.log" not in outputs.write_errors else ""
     for f in failures:
-        if f.phase == "teardown":
+        if f.consequence is not None:  # an environment's failure (runtime.environment_boundary)
+            faults.append(f"{f.line()}; {f.consequence}{where}")
+        elif f.phase == "teardown":
             faults.append(f"{f.line()}; the run's outputs were written before{where}")
         elif stops_the_run(f.phase):
             faults.append(f"{f.line()}; it was switched off and the run stopped after that frame; "

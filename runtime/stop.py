@@ -1,12 +1,13 @@
-"""Stopping a run politely on Ctrl-C (SIGINT), SIGTERM or SIGHUP, so its outputs are saved and whole.
+"""Stopping a run politely on Ctrl-C (SIGINT), SIGTERM, SIGHUP, SIGXCPU, SIGUSR1 or SIGUSR2, so its
+outputs are saved and whole.
 
-While a StopRequest is installed (main thread only), the first SIGINT or SIGTERM only sets
+While a StopRequest is installed (main thread only), the first of these signals only sets
 `requested`: the frame loop finishes the current frame and stops, and the caller saves a
 checkpoint that holds a whole frame, the profile and the summary, then exits 0. A second signal
 raises KeyboardInterrupt (stop at once, mid-frame; the last periodic checkpoint is kept). Inside
 `shield()` (while any output is written, periodic or final) every signal is only noted, so
 saving is never cut short. SIGHUP (the terminal closed) counts like SIGTERM, unless it was ignored
-when the run started (`nohup`): then it stays ignored.
+when the run started (`nohup`): then it stays ignored; so do SIGXCPU, SIGUSR1 and SIGUSR2.
 """
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ import signal
 import threading
 from collections.abc import Iterator
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: signals that ask a run to end: Ctrl-C, kill's default, a closed terminal, the CPU-time limit's first
+#: warning (ulimit -t: SIGKILL follows at the hard limit) and the two user signals, whose default would
+#: end the run without saving (SIGQUIT, Ctrl-\, keeps its meaning: quit at once)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGXCPU, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class StopRequest:
@@ -53,8 +57,8 @@ class StopRequest:
     def __enter__(self) -> "StopRequest":
         if threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
-                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-                    continue  # started under nohup: the user asked for hang-ups to be ignored
+                if sig not in (signal.SIGINT, signal.SIGTERM) and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started under nohup (or told to ignore it): the user asked for that
                 self._previous[sig] = signal.signal(sig, self.handle)
         return self
 

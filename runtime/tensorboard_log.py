@@ -1,6 +1,7 @@
 """`--tensorboard`: the episode scalars of episodes.csv, and evaluations, as a TensorBoard event file.
 
-Written with torch.utils.tensorboard's SummaryWriter into DIR/tensorboard/ (view it with
+Written in TensorBoard's event format (the same records torch.utils.tensorboard's SummaryWriter
+writes) into DIR/tensorboard/ (view it with
 `tensorboard --logdir runs/`). Every scalar's step is the training agent's total environment
 steps, so runs of different episode lengths line up:
 
@@ -15,7 +16,12 @@ steps, so runs of different episode lengths line up:
 """
 from __future__ import annotations
 
+import errno
+import itertools
 import math
+import os
+import socket
+import time
 from pathlib import Path
 
 DIRNAME = "tensorboard"
@@ -31,6 +37,9 @@ EPISODE_TAGS = {
     "critic_loss": "train/critic_loss",
     "actor_loss": "train/actor_loss",
 }
+
+
+_FILES = itertools.count()  # a new event file per log, even within one second of one process
 
 
 def _finite(x: object) -> bool:
@@ -53,36 +62,85 @@ def safety_scalars(row: dict, group: str) -> dict[str, float]:
 
 
 class TensorBoardLog:
-    """Scalars per episode (`write_episode`) and per evaluation (`write_evaluation`)."""
+    """Scalars per episode (`write_episode`) and per evaluation (`write_evaluation`).
+
+    The event file is written here, synchronously, in TensorBoard's record format (tensorboard's
+    RecordWriter and event protos, torch's scalar summaries), not through SummaryWriter's background
+    thread: a write that fails (a full disk) then fails in the caller, which reports it and goes
+    on (runtime.run_outputs), instead of dying in a thread with a traceback and losing the rest
+    silently. After a failed write the file is cut back to its last whole event, and the scalars
+    that could not be written are counted: `close()` raises an OSError naming them, so the run's
+    exit code says that data was lost. The file is opened in place only as a regular file, never
+    through a symbolic link (runtime.paths.open_in_place)."""
 
     def __init__(self, directory: str | Path) -> None:
-        from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
+        from tensorboard.compat.proto import event_pb2  # needs the tensorboard package
+        from tensorboard.summary.writer.record_writer import RecordWriter
+        from torch.utils.tensorboard.summary import scalar
 
+        from runtime.paths import open_in_place
+
+        self._event, self._scalar = event_pb2.Event, scalar
         self.dir = Path(directory) / DIRNAME
-        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=10)
+        self.dir.mkdir(exist_ok=True)
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(_FILES)}"
+        self.path = self.dir / name
+        self._file = open_in_place(self.path, "ab")
+        self._records = RecordWriter(self._file)
+        self._whole = self._file.tell()  # bytes of whole events written
+        self.lost = 0  # scalars that could not be written
+        self.error: OSError | None = None
+        self._write([self._event(wall_time=time.time(), file_version="brain.Event:2")])
+
+    def _write(self, events: list) -> None:
+        """Write whole events or none of them (cut back on failure); raises the failure."""
+        try:
+            for event in events:
+                self._records.write(event.SerializeToString())
+            self._file.flush()
+            self._whole = self._file.tell()
+        except OSError as exc:
+            self.lost += len(events)
+            self.error = exc
+            try:
+                self._file.seek(self._whole)
+                self._file.truncate(self._whole)
+            except (OSError, ValueError):
+                pass
+            raise
+
+    def _scalars(self, values: dict[str, float], step: int) -> None:
+        now = time.time()
+        self._write([self._event(wall_time=now, step=step, summary=self._scalar(tag, value, new_style=False))
+                     for tag, value in values.items()])
 
     def write_episode(self, row: dict) -> None:
-        step = int(row["total_steps"])
-        for column, tag in EPISODE_TAGS.items():
-            if _finite(row[column]):
-                self.writer.add_scalar(tag, float(row[column]), step, walltime=None)
-        self.writer.add_scalar("episode/success", 1.0 if row["outcome"] == "success" else 0.0, step)
+        values = {tag: float(row[column]) for column, tag in EPISODE_TAGS.items() if _finite(row[column])}
+        values["episode/success"] = 1.0 if row["outcome"] == "success" else 0.0
         for group in ("learners", "cohort"):
             for tag, value in safety_scalars(row, group).items():
                 if _finite(value):
-                    self.writer.add_scalar(f"safety/{group}_{tag}", float(value), step)
+                    values[f"safety/{group}_{tag}"] = float(value)
+        self._scalars(values, int(row["total_steps"]))
 
     def write_evaluation(self, result) -> None:  # noqa: ANN001 - rl.evaluation.EvalResult
         row = result.as_row()
         row["return_gain"] = result.return_gain
-        step = int(row["total_steps"])
-        for key, value in row.items():
-            if key not in ("total_steps", "episode", "policy") and _finite(value):
-                self.writer.add_scalar(f"eval/{key}", float(value), step)
-        self.writer.flush()
+        values = {f"eval/{key}": float(value) for key, value in row.items()
+                  if key not in ("total_steps", "episode", "policy") and _finite(value)}
+        self._scalars(values, int(row["total_steps"]))
 
     def flush(self) -> None:
-        self.writer.flush()
+        self._file.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        """Close the file; an OSError if scalars were lost on the way."""
+        if not self._file.closed:
+            try:
+                self._file.close()
+            except OSError as exc:
+                self.error = exc
+        if self.lost:
+            reason = self.error.strerror if self.error is not None and self.error.strerror else "write failed"
+            raise OSError(self.error.errno if self.error is not None and self.error.errno else errno.EIO,
+                          f"{self.lost} scalars lost ({reason})")

@@ -78,10 +78,15 @@ def checkpoint_contents(data: dict[str, Any]) -> str:
 
 
 def plugin_files(cfg: AppConfig) -> dict[str, Path]:
-    """The source files of the plugins (inputs: no output may replace one)."""
+    """The source files of the plugins and of the environment class (inputs: no output may replace one)."""
+    from envs.registry import resolve
     from runtime.plugin_boundary import module_key
 
     files = {}
+    env_module = sys.modules.get(resolve(cfg.env.system).__module__)
+    origin = getattr(env_module, "__file__", None)
+    if origin:
+        files[f"the environment's source {origin}"] = Path(origin)
     for spec in cfg.plugins:
         module = sys.modules.get(module_key(spec.system.split(":")[0]))
         origin = getattr(module, "__file__", None)

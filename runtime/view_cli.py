@@ -11,7 +11,8 @@ from runtime.outputs import check_output_file
 
 
 def check_view_flags(args: argparse.Namespace) -> None:
-    """Contradictory view flags are usage errors, found before anything runs."""
+    """Contradictory view flags are usage errors, found before anything runs (what a config key can
+    set too, --warp auto and --record, is checked on the config: `check_view_config`)."""
     if args.headless and args.offscreen:
         raise UsageError("--headless and --offscreen exclude each other (--headless renders nothing)")
     if args.screenshot is not None:
@@ -22,23 +23,26 @@ def check_view_flags(args: argparse.Namespace) -> None:
         if not args.screenshot.lower().endswith(".png"):
             raise UsageError(f"--screenshot: {args.screenshot} must end in .png")
         check_output_file(args.screenshot, "--screenshot")
-    check_record_flags(args)
 
 
-def check_record_flags(args: argparse.Namespace) -> None:
-    """--warp auto and --record need a rendered run; the video path must end in .mp4 and be writable;
-    the video library must be importable (before anything runs, not after an hour of training)."""
-    if getattr(args, "warp", None) == "auto" and args.headless:
-        raise UsageError("--warp auto keeps a rendered view at 20 FPS; with --headless give a number of steps")
-    record = getattr(args, "record", None)
+def check_view_config(args: argparse.Namespace, cfg: AppConfig) -> None:
+    """The view's settings, however they were given (a flag, --set, a config file): `visual.warp_auto`
+    (--warp auto) and `run.record` (--record) need a rendered run; the video path must end in .mp4
+    and be writable; the video library must be importable (before anything runs, not after an hour
+    of training)."""
+    if cfg.visual.warp_auto and args.headless:
+        raise UsageError("--warp auto keeps a rendered view at 20 FPS (visual.warp_auto = true); with --headless "
+                         "give a number of steps")
+    record = cfg.run.record
     if record is None:
         return
     if args.headless:
-        raise UsageError("--record needs a rendered run (a window or --offscreen), not --headless")
+        raise UsageError(f"--record needs a rendered run (a window or --offscreen), not --headless "
+                         f"(run.record = {record!r})")
     if args.list_systems:
         return
     if not record.lower().endswith(".mp4"):
-        raise UsageError(f"--record: {record} must end in .mp4")
+        raise UsageError(f"--record: {record} must end in .mp4 (run.record)")
     check_output_file(record, "--record")
     if args.screenshot is not None and Path(args.screenshot).resolve() == Path(record).resolve():
         raise UsageError(f"--record {record} and --screenshot name the same file")

@@ -9,6 +9,7 @@ sweep was stopped (Ctrl-C, SIGTERM).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, ConfigError, load_config
 from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path, overrides_from_args, parse_args
 from runtime.preflight import check_flags
-from runtime.paths import check_out_dir
+from runtime.paths import check_out_dir, check_tree
+from runtime.messages import one_line
 from runtime.program import command as command_name
 from runtime.program import prog
 from sweep.grid import RunSpec, expand, parse_seeds, parse_variants
@@ -66,7 +68,8 @@ def build_parser() -> OneLineParser:
     )
     what = p.add_argument_group("the runs")
     what.add_argument("--out", required=True, type=_path("--out"), metavar="DIR",
-                      help="the sweep's folder: one folder per run, logs/, sweep.json")
+                      help="the sweep's folder: one folder per run, logs/, sweep.json (a new or empty folder, or "
+                      "this sweep's own to resume it)")
     what.add_argument("--seeds", type=_seeds, default=[42], metavar="LIST",
                       help="seeds: 42 | 1,2,3 | 0-9 (inclusive) | a mix such as 0-4,10 (default 42)")
     what.add_argument("--policies", type=_policies, default=["calf"], metavar="LIST",
@@ -89,7 +92,8 @@ def build_parser() -> OneLineParser:
                      help="CPUs of the local Ray (default: all of this machine's cores)")
     how.add_argument("--address", type=_nonempty("--address"), metavar="HOST:PORT|auto",
                      help="join this Ray cluster instead of starting a local Ray (the nodes need this project "
-                     "at the same path and a shared folder for --out)")
+                     "at the same path and a shared folder for --out); an address where no Ray answers is refused "
+                     "within seconds")
     how.add_argument("--threads-per-run", type=_count(1, 256, "--threads-per-run"), default=1, metavar="T",
                      help="CPUs Ray gives each run, and its torch/BLAS threads (default 1)")
     how.add_argument("--dry-run", action="store_true", help="list the runs (and which are finished) and exit")
@@ -136,6 +140,7 @@ def plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec], list[RunSpec]]:
             except (UsageError, ConfigError) as exc:
                 raise UsageError(f"run {spec.group}: {exc}") from None
     check_out_dir(out)
+    check_sweep_folder(out, specs)
     todo, done = [], []
     for spec in specs:
         try:
@@ -145,8 +150,38 @@ def plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec], list[RunSpec]]:
     return out, todo, done
 
 
+def check_sweep_folder(out: Path, specs: list[RunSpec]) -> None:
+    """--out is new, empty, or a sweep's own folder (it holds sweep.json): never a folder of other
+    data. Nothing the sweep writes or clears there may be reached through a symbolic link or be of
+    another kind (sweep.json a folder or a FIFO, logs/ a file): the sweep would write, or clear an
+    unfinished run's folder, through it."""
+    from sweep.execute import STOP_FILE, stem_of
+    from sweep.state import MARKER, SWEEP_FILE
+
+    try:
+        names = sorted(os.listdir(out))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"--out: {out} cannot be listed ({exc.strerror or exc})") from None
+    if names and not os.path.lexists(out / SWEEP_FILE):
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise UsageError(f"--out {out} holds other files ({shown}) and is not a sweep's folder (no {SWEEP_FILE}); "
+                         "give a new or empty folder")
+    what = "--out"
+    check_tree(out, out / SWEEP_FILE, what, leaf="file")
+    check_tree(out, out / STOP_FILE, what, leaf="file")
+    check_tree(out, out / "logs", what, leaf="dir")
+    for spec in specs:
+        check_tree(out, spec.folder, what, leaf="dir")
+        check_tree(out, spec.folder / MARKER, what, leaf="file")
+        stem = Path(stem_of(out / "logs", spec))
+        for suffix in (".stdout.txt", ".stderr.txt"):
+            check_tree(out, stem.with_name(stem.name + suffix), what, leaf="file")
+
+
 def _fail(message: str) -> int:
-    print(f"{_prog()}: error: {message}", file=sys.stderr)
+    print(f"{_prog()}: error: {one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -170,11 +205,14 @@ def main(argv: list[str]) -> int:
         return 0
     from sweep.execute import run_sweep, start_ray
 
-    out.mkdir(parents=True, exist_ok=True)
-    for spec in todo:
-        clear_unfinished(spec)
-    started, ray_seconds = start_ray(args.cpus, args.address)
     try:
+        started, ray_seconds = start_ray(args.cpus, args.address)  # an --address nobody answers at: refused here
+    except UsageError as exc:
+        return _fail(str(exc))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for spec in todo:
+            clear_unfinished(spec)
         import ray
 
         cpus = int(ray.cluster_resources().get("CPU", 0))

@@ -11,12 +11,14 @@ starts again from scratch: partial outputs of a run that never finished are not 
 """
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
 from runtime.atomic import atomic_write_json
+from runtime.paths import PathError, read_json
 from sweep.grid import RunSpec
 
 MARKER = "sweep_run.json"
@@ -33,9 +35,11 @@ def _comparable(argv: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _read_json(path: Path) -> dict | None:
+    """A run folder's JSON file read within bounds (runtime.paths.read_json: never a FIFO, a device or
+    a huge file); None when it is missing or unusable (the run then counts as not finished)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = read_json(path, "")
+    except PathError:
         return None
     return data if isinstance(data, dict) else None
 
@@ -51,19 +55,26 @@ def finished(spec: RunSpec) -> bool:
     summary = _read_json(spec.folder / "run_summary.json")
     if marker is None or summary is None or summary.get("interrupted", True):
         return False
-    if _comparable(marker.get("argv", [])) != _comparable(spec.argv):
+    argv = marker.get("argv", [])
+    if not isinstance(argv, list) or _comparable([str(a) for a in argv]) != _comparable(spec.argv):
         raise ChangedRunError(
-            f"{spec.folder} holds a finished run made with other settings ({' '.join(marker.get('argv', []))}); "
+            f"{spec.folder} holds a finished run made with other settings ({' '.join(map(str, argv)) if isinstance(argv, list) else argv!r}); "
             "choose another --out, or remove that folder to run it again")
     return True
 
 
 def clear_unfinished(spec: RunSpec) -> bool:
-    """Remove the folder of a run that did not finish (True if there was one)."""
-    if spec.folder.exists():
+    """Remove the folder of a run that did not finish (True if there was one). A link in its place is
+    removed, never followed (the sweep's checks refuse one before; this is the last guard)."""
+    try:
+        st = os.lstat(spec.folder)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISDIR(st.st_mode):
         shutil.rmtree(spec.folder)
-        return True
-    return False
+    else:
+        spec.folder.unlink()
+    return True
 
 
 def mark_finished(spec: RunSpec, result: dict) -> None:
@@ -72,6 +83,17 @@ def mark_finished(spec: RunSpec, result: dict) -> None:
         "seconds": result["seconds"],
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
+
+
+def run_finished_cleanly(spec: RunSpec) -> str | None:
+    """After a run's app.py exited 0: None when its run_summary.json says it finished, else why not
+    (a run stopped from outside the sweep, by SIGTERM say, exits 0 too but is not a result)."""
+    summary = _read_json(spec.folder / "run_summary.json")
+    if summary is None:
+        return "exited 0 without a readable run_summary.json"
+    if summary.get("interrupted", True):
+        return "exited 0 but its run_summary.json says it was interrupted (stopped from outside the sweep); not a result"
+    return None
 
 
 def write_sweep_file(out: Path, command: list[str], records: dict[str, dict]) -> None:

@@ -42,21 +42,42 @@ def tail(path: str, lines: int = 5) -> str:
         return ""
 
 
+def _open_log(path: str):  # noqa: ANN202
+    """A log file, written fresh: never through a symbolic link, never anything but a regular file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)
+        return os.fdopen(fd, "w")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def run_process(argv: list[str], cwd: str, stdout_path: str, stderr_path: str, threads: int,
-                grace: float = 60.0) -> dict:
-    """Run `argv` to its end; {'returncode', 'seconds', 'status': ok|failed|interrupted, 'error'}."""
+                grace: float = 60.0, stop_path: str | None = None) -> dict:
+    """Run `argv` to its end; {'returncode', 'seconds', 'status': ok|failed|interrupted, 'error'}.
+
+    The sweep asks running runs to stop by creating `stop_path` (in its --out folder, which every
+    node sees) as well as by cancelling the task: either way the child gets SIGTERM and saves."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(threads)  # numpy's BLAS and torch's intra-op pool: no more threads than CPUs granted
     os.makedirs(os.path.dirname(stdout_path), exist_ok=True)
     start = time.perf_counter()
-    with open(stdout_path, "w") as out, open(stderr_path, "w") as err:
+    with _open_log(stdout_path) as out, _open_log(stderr_path) as err:
         launch = [sys.executable, "-c", LAUNCHER, str(os.getpid()), *argv]
         proc = subprocess.Popen(launch, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
         interrupted = False
         try:
             while proc.poll() is None:  # polling, so a cancellation (KeyboardInterrupt) arrives promptly
+                if stop_path is not None and os.path.exists(stop_path):
+                    raise KeyboardInterrupt
                 time.sleep(0.05)
         except KeyboardInterrupt:
             interrupted = True

@@ -62,10 +62,11 @@ from rl.networks import Networks
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std", "Networks",
+    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std", "explore_z",
+             "episode_step", "Networks",
              "CalfState", "TrainingStats", "Environment", "Rngs", "Counters")
     writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std",
-              "CalfState")
+              "explore_z", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
         env = world.resource(Environment)
@@ -85,6 +86,8 @@ class ControlSystem(System):
                            doc="steps the nominal policy keeps control after a fallback (calf.fallback_dwell)"),
                 ColumnSpec("explore_std", (), np.float64, 0.0, owner=self.name,
                            doc="this episode's exploration std (td3.exploration_unit; 0: no exploration)"),
+                ColumnSpec("explore_z", (ad,), np.float64, 0.0, owner=self.name,
+                           doc="the exploration noise's standard-normal state (td3.noise_correlation > 0)"),
             ]
         )
         cfg = world.resource(AppConfig)
@@ -94,7 +97,10 @@ class ControlSystem(System):
         self.collect_all = cfg.training.collect == "all"
         self.explore_executed = cfg.td3.explore == "executed"
         self.retry = cfg.calf.noiseless_retry and self.policy == "calf"
+        self.episode_decay = cfg.calf.relax_episode_decay
         self.noise_range = cfg.td3.exploration_range
+        tau = cfg.td3.noise_correlation
+        self.noise_rho = math.exp(-cfg.env.dt / tau) if tau > 0 else 0.0  # AR(1) coefficient per step
         bound = np.asarray(env.action_high, dtype=np.float64).reshape(ad)
         self.noise_unit = bound if cfg.td3.exploration_unit == "bound" else np.ones(ad)
         install_networks(world)
@@ -184,6 +190,8 @@ class ControlSystem(System):
         any_cohort = bool(cohort.any())
         if self.policy == "calf":
             p_relax = calf.schedule.per_agent(calf.p_relax, norms)
+            if self.episode_decay < 1.0:
+                p_relax = p_relax * np.power(self.episode_decay, table.episode_step)
         else:  # the bare actor acts on every step: uncertified steps are relax steps
             p_relax = 1.0
         coin = rngs.visual.random(n)
@@ -234,10 +242,25 @@ class ControlSystem(System):
         (None when nobody explores: no training agent and collect = training)."""
         unit = self.noise_unit
         if z is not None:
-            return z * (table.explore_std[:, None] * unit)
+            return self._correlate(table, slice(None), z) * (table.explore_std[:, None] * unit)
         if tr < 0:
             return None
-        return z_train * (table.explore_std[tr] * unit)  # the training row's alone (collect = training)
+        z_tr = self._correlate(table, slice(tr, tr + 1), z_train[None, :])[0]
+        return z_tr * (table.explore_std[tr] * unit)  # the training row's alone (collect = training)
+
+    def _correlate(self, table: AgentTable, rows: slice, z: np.ndarray) -> np.ndarray:
+        """td3.noise_correlation > 0: each row's noise follows an AR(1) (Ornstein-Uhlenbeck) process
+        with unit variance, z_t = rho z_(t-1) + sqrt(1 - rho^2) e_t, started afresh at each episode's
+        first step; 0: white noise, `z` itself."""
+        rho = self.noise_rho
+        if rho == 0.0:
+            return z
+        state = table.explore_z[rows]
+        fresh = table.episode_step[rows] == 0
+        state *= rho
+        state += math.sqrt(1.0 - rho * rho) * z
+        state[fresh] = z[fresh]
+        return state
 
     def _retry(self, nets: Networks, counters: Counters, table: AgentTable, test, q: np.ndarray,  # noqa: ANN001
                a_actor: np.ndarray, a_clean: np.ndarray, norms: np.ndarray) -> None:

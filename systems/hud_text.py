@@ -185,10 +185,14 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"diff   {_num(diff, '+.4f')}  |s| {_num(v['state_norm'], '.4f')}",
         f"k_low {_num(kl, '.4f')} <= -Q {_num(neg_q, '.4f')} <= k_up",
         f"      {_num(ku, '.2f')}  {kappa_verdict(kl, neg_q, ku)}",
-        f"learners ({v['collect']}): success {_pct(v['all_success_rate'])}",
-        f"certified {_pct(v['all_certification_rate'])}  intervention {_pct(v['all_intervention_rate'])}",
-        f"relax     {_pct(v['all_relax_rate'])}",
+        f"learners ({v['collect']})  boundary {_count(v.get('learners_boundary_exits', 0), 5)}",
+        f"cert {_pct(v['all_certification_rate'])}  fall {_pct(v['all_intervention_rate'])}  "
+        f"relax {_pct(v['all_relax_rate'])}",
+        f"  failed {_count(v.get('learners_failures', 0), 7)} of {_count(v.get('learners_episodes', 0), 8)}, "
+        f"nominal ~{_num(v.get('learners_nominal_failures'), '.1f', 6)}",
         f"cohort: success {_pct(v.get('cohort_success_rate'))}  certified {_pct(v.get('cohort_certification_rate'))}",
+        f"  failed {_count(v.get('cohort_failures', 0), 7)} of {_count(v.get('cohort_episodes', 0), 8)}, "
+        f"nominal ~{_num(v.get('cohort_nominal_failures'), '.1f', 6)}",
         f"grid q [{_num(qmin, '.3f')}, {_num(qmax, '.3f')}]  refreshes {_count(v['grid_refreshes'], 5, left=True).rstrip()}",
     ]
     lines += legend_lines()

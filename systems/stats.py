@@ -173,6 +173,22 @@ class StatsSystem(System):
         self.cache.mark_dirty("text")
 
     # -- items ---------------------------------------------------------------------------------
+    @staticmethod
+    def _safety(world, stats: TrainingStats) -> dict:  # noqa: ANN001
+        """Each group's failed training episodes against the noiseless nominal's on as many episodes
+        (its failure rate is measured once, on first use, by the EvaluationSystem)."""
+        rates = {}
+        if "EvaluationSystem" in world.schedule and (stats.learners.episodes or stats.cohort.episodes):
+            rates = {g: r.failure_rate for g, r in world.system("EvaluationSystem").safety_reference().items()}
+        out = {}
+        for name in ("learners", "cohort"):
+            counts = getattr(stats, name)
+            out[f"{name}_episodes"] = counts.episodes
+            out[f"{name}_failures"] = counts.failures
+            out[f"{name}_boundary_exits"] = counts.boundary_exits
+            out[f"{name}_nominal_failures"] = rates[name] * counts.episodes if name in rates else math.nan
+        return out
+
     def q_value(self, world) -> float:  # noqa: ANN001
         """The training agent's Q(s, a): the filter's own value if it has one, else one critic call."""
         stats = world.resource(TrainingStats)
@@ -234,6 +250,7 @@ class StatsSystem(System):
             "all_success_rate": _rate_of(stats.learners.success_rate, stats.learners.episodes),
             "cohort_success_rate": _rate_of(stats.cohort.success_rate, stats.cohort.episodes),
             "cohort_certification_rate": _rate_of(stats.cohort.certification_rate, stats.cohort.decided),
+            **self._safety(world, stats),
             "collect": f"{learners if stats.collect == 'all' else training} learning",
             "state_norm": state_norm,
             "kappa_low": stats.kappa_low,

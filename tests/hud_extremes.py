@@ -27,6 +27,8 @@ def stats_values(**changes) -> dict:
         "all_relax_rate": 1.0, "all_success_rate": 1.0, "collect": f"{MAX_AGENTS + 1} learning",
         "state_norm": -BIG, "kappa_low": -BIG, "kappa_up": -BIG, "grid_q_range": (BIG, -BIG),
         "grid_refreshes": 10**12,
+        **{f"{g}_{k}": 10**15 for g in ("learners", "cohort") for k in ("episodes", "failures", "boundary_exits")},
+        "learners_nominal_failures": -BIG, "cohort_nominal_failures": -BIG,
         "faults": {k: 10**12 for k in ("nonfinite_agents", "nonfinite_actions", "rejected_transitions",
                                        "skipped_updates", "network_restores", "nonfinite_values")},
         "learner": "background", "updates_per_step": 1000, "batch_size": 65_536, "learning_lag": 10**15,

@@ -44,7 +44,7 @@ PLUGINS_ELSEWHERE = {
         "    def process(self, world, dt):\n        self.frames += 1\n"),
 }
 SIGNAL_AFTER = 1.0  # seconds of stepping (after the run's outputs are open) before the signal
-TIMEOUT = 400.0  # for all runs, one after the other
+TIMEOUT = 1800.0  # for all runs, one after the other: only a guard against a hang, never reached on a slow machine
 
 
 def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
@@ -99,6 +99,8 @@ class Run:
         return {k: v for k, v in env.items() if v is not None}
 
     def _limits(self) -> None:  # in the child, before app.py starts
+        if self.sig is not None:  # the signal does what it does by default (not inherited as ignored)
+            signal.signal(self.sig, signal.SIG_DFL)
         if self.max_file_bytes is not None:
             import resource
 
@@ -138,6 +140,8 @@ class Pool:
             "det_offscreen": Run(self.base / "det_offscreen", ["--offscreen", *DET_ARGS]),
             "int_headless": Run(self.base / "int_headless", ["--headless", *SIGNAL_ARGS], sig=signal.SIGINT),
             "term_headless": Run(self.base / "term_headless", ["--headless", *SIGNAL_ARGS], sig=signal.SIGTERM),
+            # a closed terminal (the run's SIGHUP set to its default first: pytest may run under nohup)
+            "hup_headless": Run(self.base / "hup_headless", ["--headless", *SIGNAL_ARGS], sig=signal.SIGHUP),
             "int_offscreen": Run(self.base / "int_offscreen", ["--offscreen", "--screenshot", "s.png", *SIGNAL_ARGS],
                                  sig=signal.SIGINT),
             # files may not grow past 64 KiB: the checkpoint cannot be written, as on a full disk

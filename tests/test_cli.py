@@ -136,7 +136,7 @@ def test_headless_run_never_imports_ursina(tmp_path):
         "bad = [m for m in ('ursina', 'panda3d', 'direct') if m in sys.modules]\n"
         "print('RC', rc, 'BAD', bad)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=900,
                          env={**os.environ, "DISPLAY": ""})
     assert "RC 0 BAD []" in res.stdout, res.stderr
     assert (tmp_path / "p.json").exists()

@@ -179,7 +179,110 @@ def test_the_real_program_loads_an_environment_from_the_folder_it_runs_in(tmp_pa
     shutil.copy(EXAMPLE, pkg / "spring.py")
     res = subprocess.run([sys.executable, str(ROOT / "app.py"), "--system", "mylab.spring:SpringMass", "--headless",
                           "--frames", "50", "--agents", "3", "--no-progress", "--out", "run"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr
     summary = json.loads((tmp_path / "run" / "run_summary.json").read_text())
     assert summary["system"] == "mylab.spring:SpringMass" and summary["total_steps"] == 50
+
+
+# -- mid-run failures: contained like a plugin's -----------------------------------------------------
+MIDRUN = "        self.calls = getattr(self, 'calls', 0) + 1\n        if self.calls > {n}:\n"
+FAILING = {  # class body -> the method named in the failure line
+    "SampleRows": ("    def sample_states(self, rng, count):\n"
+                   "        return super().sample_states(rng, max(count, 8))\n", "sample_states",
+                   "returned shape (8, 2), expected (1, 2)"),
+    "ExitsInDerivatives": ("    def derivatives(self, states, actions, out=None):\n" + MIDRUN.format(n=120)
+                           + "            raise SystemExit(0)\n        return super().derivatives(states, actions, out)\n",
+                           "derivatives", "SystemExit: it called sys.exit(0)"),
+    "ExitsInSampling": ("    def sample_states(self, rng, count):\n" + MIDRUN.format(n=3)
+                        + "            raise SystemExit(3)\n        return super().sample_states(rng, count)\n",
+                        "sample_states", "sys.exit(3)"),
+    "RewardShape": ("    def reward(self, states, actions):\n" + MIDRUN.format(n=30)
+                    + "            return np.zeros((len(states), 2))\n        return super().reward(states, actions)\n",
+                    "reward", ", 2), expected ("),  # (the agents' rows, or the safety reference's 1000 starts)
+    "NominalRaises": ("    def nominal(self, states):\n" + MIDRUN.format(n=30)
+                      + "            raise KeyError('gain')\n        return super().nominal(states)\n",
+                      "nominal", "KeyError: 'gain'"),
+    "OutcomesList": ("    def outcomes(self, states, steps):\n" + MIDRUN.format(n=30)
+                     + "            return [0] * len(states)\n        return super().outcomes(states, steps)\n",
+                     "outcomes", "returned list, not a numpy array"),
+}
+
+
+@pytest.mark.parametrize("cls", list(FAILING))
+def test_an_environment_failing_mid_run_is_contained_its_files_kept_exit_1(lab, cls, capsys):
+    body, method, fragment = FAILING[cls]
+    (Path.cwd() / lab / "midrun.py").write_text(f"import numpy as np\nfrom {lab}.spring import SpringMass\n\n\n"
+                                                f"class {cls}(SpringMass):\n" + body)
+    code = app.main(["--system", f"{lab}.midrun:{cls}", "--headless", "--frames", "60", "--agents", "0",
+                     "--no-progress", "--out", "run", "--set", "env.max_steps_per_episode=20",
+                     "--set", "td3.start_training_step=10", "--set", "td3.batch_size=8"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("app.py: error:")]
+    assert len(errors) == 1 and f"environment '{lab}.midrun:{cls}' failed in {method}" in errors[0], err
+    assert fragment in errors[0] and "everything was saved" in errors[0]
+    summary = json.loads((Path("run") / "run_summary.json").read_text())
+    assert summary["interrupted"] is True and any(method in f for f in summary["plugin_failures"])
+    assert (Path("run") / "checkpoint.pt").exists() and "Traceback" in (Path("run") / "errors.log").read_text()
+
+
+def test_the_built_in_environments_are_not_wrapped_a_users_is():
+    from envs.registry import is_builtin
+    from examples.spring_mass import SpringMass
+    from runtime.build import build_world
+
+    world = build_world(build_config(overrides={"visual": {"agents": 0}}), spawn=False)
+    try:
+        from envs.base import Environment
+
+        assert not hasattr(world.resource(Environment), "_environment_boundary")
+    finally:
+        world.shutdown()
+    assert is_builtin(resolve("pendulum")) and not is_builtin(SpringMass)
+
+
+@pytest.mark.parametrize("body,where", [
+    ("    def sample_states(self, rng, count):\n        import time\n        while True:\n            time.sleep(0.05)\n",
+     "sample_states never returned"),
+    ("    def derivatives(self, states, actions, out=None):\n        while True:\n            pass\n",
+     "derivatives never returned"),
+])
+def test_start_up_checks_that_never_finish_are_refused_in_one_line(lab, body, where, capsys, monkeypatch):
+    import envs.checks
+
+    monkeypatch.setattr(envs.checks, "SMOKE_SECONDS", 1.0)
+    (Path.cwd() / lab / "stuck.py").write_text(f"from {lab}.spring import SpringMass\n\n\nclass Stuck(SpringMass):\n" + body)
+    err = run_refused(["--system", f"{lab}.stuck:Stuck"], Path.cwd(), capsys)
+    assert "the start-up checks did not finish within 1 s" in err and where in err, err
+
+
+@pytest.mark.parametrize("statement,fragment", [
+    ("raise RuntimeError('no')", "refused them (RuntimeError: no)"),
+    ("raise SystemExit(4)", "refused them (SystemExit: it called sys.exit(4))"),
+    ("raise KeyError('k')", "refused them (KeyError: 'k')"),
+])
+def test_options_whose_check_raises_anything_are_one_line(lab, statement, fragment, capsys):
+    (Path.cwd() / lab / "opts.py").write_text(
+        f"import attrs\nfrom {lab}.spring import SpringMass\n\n\ndef bad(inst, attr, value):\n    {statement}\n\n\n"
+        "class Picky(SpringMass):\n    @attrs.define\n    class Options:\n"
+        "        k: float = attrs.field(default=1.0, validator=bad)\n")
+    (Path.cwd() / "o.toml").write_text(f"[env]\nsystem = '{lab}.opts:Picky'\n[env.options]\nk = 2.0\n")
+    err = run_refused(["--config", "o.toml"], Path.cwd(), capsys)
+    assert fragment in err, err
+
+
+@pytest.mark.parametrize("where,code,fragment", [
+    ("import", "import time\nwhile True:\n    time.sleep(0.05)\n", "importing {lab}.slow did not finish within 1 s"),
+    ("constructor", "import time\nfrom {lab}.spring import SpringMass\n\n\nclass Slow(SpringMass):\n"
+                    "    def __init__(self, cfg):\n        while True:\n            time.sleep(0.05)\n",
+     "constructing it did not finish within 1 s"),
+])
+def test_an_environment_whose_import_or_constructor_never_returns_is_refused(lab, where, code, fragment, capsys,
+                                                                              monkeypatch):
+    import envs.checks
+
+    monkeypatch.setattr(envs.checks, "SMOKE_SECONDS", 1.0)
+    (Path.cwd() / lab / "slow.py").write_text(code.format(lab=lab))
+    err = run_refused(["--system", f"{lab}.slow:Slow"], Path.cwd(), capsys)
+    assert fragment.format(lab=lab) in err, err

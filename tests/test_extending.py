@@ -110,13 +110,15 @@ def audited_world(cfg):
 @pytest.mark.parametrize("system", ["point_mass", "differential_drive"])
 def test_declared_reads_and_writes_match_what_systems_touch(system):
     """Every access must be declared; every declared column must be touched on some path
-    (the optimised run and the baseline run with the feature flags off take different ones)."""
+    (the optimised run and the baseline run with the feature flags off take different ones; the
+    baseline run also turns on the opt-in exploration paths, correlated noise and in-episode relax decay)."""
     touched_cols, touched_writes, schedules = {}, {}, {}
     for optimised in (True, False):
         flags = {f: optimised for f in ("use_vectorized_heights", "use_stats_cache", "use_batched_trails")}
         cfg = build_config(overrides={"env": {"system": system, "max_steps_per_episode": 5},
                                       "visual": {"agents": 4, "heatmap_update_freq": 3, **flags},
-                                      "td3": {"start_training_step": 4, "batch_size": 4}},
+                                      "td3": {"start_training_step": 4, "batch_size": 4,
+                                              "noise_correlation": 0.0 if optimised else 0.5}},
                            extra_plugins=[parse_plugin_arg(PLUGIN)])
         world, audit = audited_world(cfg)
         table = world.resource(AgentTable)

@@ -118,3 +118,38 @@ def test_the_calf_log_counts_rows_it_could_not_write_resumes_with_whole_rows_and
     steps = [int(x.split(",")[0]) for x in lines[1:]]
     assert steps == [*range(1, 11), *range(16, 21)] and all(x.count(",") == 10 for x in lines)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calf_log.csv"]
+
+
+def test_tensorboard_on_a_full_disk_is_named_cut_to_whole_events_and_the_exit_code_says_so(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """TensorBoard's events are written in the run's own thread: a write that fails mid-event (the
+    disk filled) is a warning, the file is cut back to whole events, later events are written
+    again when they can be, and the scalars lost are named at the end (exit code 3)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    real, calls = RecordWriter.write, {"n": 0}
+
+    def half_then_fail(self, data):
+        calls["n"] += 1
+        # a full disk for a while: half an event, then ENOSPC (an episode writes about 20 scalars, so the
+        # first episode gets through whole, the next three fail, the last ones are written again)
+        if 30 <= calls["n"] < 33:
+            self._writer.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(RecordWriter, "write", half_then_fail)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text(CONFIG)
+    code = app.main(["--headless", "--episodes", "6", "--agents", "0", "--no-progress", "--config", "c.toml",
+                     "--out", "run", "--tensorboard"])
+    out, err = capsys.readouterr()
+    assert code == 3 and "Traceback" not in err and "6 training episodes" in out, err
+    assert err.count("app.py: warning: TensorBoard log in run: not written (No space left on device)") == 1, err
+    lost = [line for line in err.splitlines() if line.startswith("app.py: error: TensorBoard log in run")]
+    assert len(lost) == 1 and "scalars lost (No space left on device)" in lost[0], err
+    acc = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    acc.Reload()  # every event in the file is whole: it reads to the end
+    steps = [e.step for e in acc.Scalars("episode/return")]
+    assert 0 < len(steps) < 6 and steps == sorted(steps)

@@ -151,3 +151,47 @@ def test_the_docs_bridge_snippet_runs_as_written():
     assert vec.num_envs == 64 and scope["cfg"].max_steps_per_episode == 800
     obs, _ = vec.reset(seed=0)
     assert vec.step(np.zeros((64, 1)))[0].shape == (64, 2)
+
+
+def test_the_single_env_refuses_a_step_before_reset_non_finite_actions_and_starts_outside_its_space():
+    env = CalfEnv("pendulum")
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(np.zeros(1))
+    env.reset(seed=0)
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="actions must be finite"):
+            env.step(np.array([bad]))
+    for start, fragment in (([10.0, 0.0], "must lie in the observation space"), ([np.nan, 0.0], "must be finite"),
+                            ([0.0], "must have shape")):
+        with pytest.raises(ValueError, match=fragment):
+            env.reset(options={"state": start})
+    obs, _ = env.reset(options={"state": [3.0, 1.0]})
+    assert env.observation_space.contains(obs)
+
+
+def test_the_vector_env_names_the_rows_of_non_finite_actions_and_refuses_starts_outside_its_space():
+    env = CalfVectorEnv("pendulum", 3)
+    env.reset(seed=0)
+    a = np.zeros((3, 1))
+    a[1] = np.nan
+    with pytest.raises(ValueError, match=r"rows 1\)"):
+        env.step(a)
+    with pytest.raises(ValueError, match="must lie in the observation space"):
+        env.reset(options={"states": [[0.0, 0.0], [7.0, 0.0], [0.0, 0.0]]})
+
+
+def test_a_step_whose_dynamics_go_non_finite_hands_out_the_state_it_started_from():
+    from envs.base import Outcome
+    from envs.point_mass import PointMass
+
+    class Diverging(PointMass):
+        def derivatives(self, states, actions, out=None):
+            out = super().derivatives(states, actions, out)
+            out[:] = np.inf
+            return out
+
+    env = CalfEnv(Diverging(environment_config("point_mass")))
+    start, _ = env.reset(options={"state": [1.0, 0.5]})
+    obs, reward, terminated, truncated, info = env.step(np.zeros(1))
+    assert terminated and reward == 0.0 and info["outcome"] == Outcome.NONFINITE
+    assert np.array_equal(obs, start) and env.observation_space.contains(obs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 import app
+from ecs import System
 from runtime.paths import CONFIG_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,7 +195,7 @@ def _start(folder: Path, *args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, start_new_session=True)
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 900.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert proc.poll() is None, proc.stderr.read().decode()
@@ -229,3 +231,111 @@ def test_one_run_per_folder_a_killed_run_leaves_no_stuck_lock_and_its_folder_is_
     assert not (folder / ".calf-ecs.lock").exists()  # the dead run's lock taken (free) and removed
     ran([*RUN, "--out", "shared", "--overwrite"], capsys)  # replaced, in a folder no one holds
     assert json.loads((folder / "run_summary.json").read_text())["total_steps"] == 3
+
+
+# -- nothing written through a link; folders and histories ---------------------------------------------
+QUICK = [*RUN[:-1], "--no-progress", "--set", "env.max_steps_per_episode=20", "--set", "td3.start_training_step=10",
+         "--set", "td3.batch_size=8"]
+
+
+@pytest.fixture
+def a_run(here, capsys):
+    """A finished run in a/ (2 episodes, a checkpoint) and a victim file outside every run folder."""
+    ran(["--headless", "--agents", "0", "--no-progress", "--episodes", "2", *QUICK[6:], "--out", "a"], capsys)
+    (here / "outside").mkdir()
+    (here / "outside" / "victim.txt").write_text("precious\n")
+    return here / "a"
+
+
+LINKED = {  # a name in the run folder linked to the victim, and the command line
+    "the lock file, a new run": (".calf-ecs.lock", ["--out", "a", "--overwrite"]),
+    "the CALF working file, --overwrite": (".calf_log.csv.part", ["--out", "a", "--overwrite"]),
+    "episodes.csv, resumed in place": ("episodes.csv", ["--out", "a", "--overwrite", "--resume", "a/checkpoint.pt"]),
+    "eval.csv, resumed in place": ("eval.csv", ["--out", "a", "--overwrite", "--resume", "a/checkpoint.pt"]),
+}
+
+
+@pytest.mark.parametrize("case", list(LINKED))
+def test_a_run_file_linked_outside_its_folder_is_refused_and_never_written_through(case, a_run, here, capsys):
+    name, argv = LINKED[case]
+    (a_run / name).unlink(missing_ok=True)
+    os.symlink(here / "outside" / "victim.txt", a_run / name)
+    refused([*QUICK, *argv], here, capsys, f"{name} is a symbolic link")
+    assert (here / "outside" / "victim.txt").read_text() == "precious\n"
+
+
+def test_a_resumed_checkpoints_folder_is_not_tidied_through_links(a_run, here, capsys):
+    """recover() finishes a killed run's CALF log in the resumed checkpoint's folder: never through a
+    lock file or working file that is a link."""
+    os.symlink(here / "outside" / "victim.txt", a_run / ".calf_log.csv.part")
+    ran([*QUICK, "--resume", "a/checkpoint.pt", "--out", "b"], capsys)
+    os.unlink(a_run / ".calf_log.csv.part")
+    (a_run / ".calf_log.csv.part").write_text("step\n1\n")
+    os.symlink(here / "outside" / "victim.txt", a_run / ".calf-ecs.lock")
+    ran([*QUICK, "--resume", "a/checkpoint.pt", "--out", "c"], capsys)
+    assert (here / "outside" / "victim.txt").read_text() == "precious\n"
+    assert (a_run / ".calf_log.csv.part").exists()  # left alone: its lock could not be taken safely
+
+
+def test_overwrite_removes_a_tensorboard_folder_and_resuming_in_place_keeps_the_histories(here, capsys):
+    base = ["--headless", "--agents", "0", "--no-progress", "--episodes", "2", *QUICK[6:]]
+    ran([*base, "--out", "a", "--tensorboard"], capsys)
+    rows = (here / "a" / "episodes.csv").read_text().splitlines()
+    ran([*base, "--out", "a", "--overwrite", "--resume", "a/checkpoint.pt", "--tensorboard"], capsys)
+    again = (here / "a" / "episodes.csv").read_text().splitlines()
+    assert again[: len(rows)] == rows and len(again) == len(rows) + 2  # continued below its rows
+    assert len(list((here / "a" / "tensorboard").iterdir())) == 2  # the first session's events kept
+    ran([*base, "--out", "a", "--overwrite"], capsys)  # replaced: tensorboard/ (a folder) removed
+    assert not (here / "a" / "tensorboard").exists() and len((here / "a" / "episodes.csv").read_text().splitlines()) == 3
+
+
+def test_profile_may_not_replace_the_environments_source(here, capsys):
+    shutil.copy(ROOT / "examples" / "spring_mass.py", here / "springy.py")
+    before = (here / "springy.py").read_text()
+    os.link(here / "springy.py", here / "hard.json")
+    for target in ("springy.py", "hard.json"):
+        refused([*RUN, "--system", "springy:SpringMass", "--profile", target, "--overwrite"], here, capsys,
+                "would overwrite the environment's source")
+    assert (here / "springy.py").read_text() == before
+
+
+class RemoveFolder(System):
+    """Removes a folder at a frame (a user tidying up while the run goes on)."""
+
+    def __init__(self, path: str = "", frame: int = 3):
+        self.path, self.frame = path, frame
+
+    def process(self, world, dt):
+        if world.frame == self.frame:
+            shutil.rmtree(self.path)
+
+
+def test_a_profile_folder_removed_mid_run_is_named_never_silently_re_created(here, capsys):
+    (here / "prof").mkdir()
+    (here / "c.toml").write_text("[[plugins]]\nsystem = 'tests.test_paths:RemoveFolder'\n"
+                                 f"options = {{path = '{here / 'prof'}'}}\n")
+    _, err = ran([*RUN[:2], "10", *RUN[3:], "--config", "c.toml", "--profile", "prof/p.json", "--out", "o"],
+                 capsys, code=3)
+    assert "app.py: error: --profile prof/p.json: not written (its folder prof no longer exists" in err, err
+    assert not (here / "prof").exists()
+
+
+@pytest.mark.parametrize("damage", ["nan weights", "impossible episode step"])
+def test_resume_auto_refuses_a_damaged_newest_checkpoint_in_one_line(damage, a_run, here, capsys):
+    import torch
+
+    from rl.checkpoint_integrity import seal
+
+    (here / "runs").mkdir()
+    shutil.copytree(a_run, here / "runs" / "old")
+    shutil.copytree(a_run, here / "runs" / "new")
+    path = here / "runs" / "new" / "checkpoint.pt"
+    data = torch.load(path, weights_only=True)
+    data.pop("integrity")
+    if damage == "nan weights":
+        next(iter(data["td3"]["actor"].values())).fill_(float("nan"))
+    else:
+        data["training_agent"]["episode_step"] = 10**6
+    torch.save(seal(data), path)
+    os.utime(path, (time.time() + 100, time.time() + 100))
+    refused([*QUICK, "--resume", "auto", "--out", "runs/next"], here, capsys, "checkpoint runs/new/checkpoint.pt: damaged")

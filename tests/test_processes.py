@@ -2,8 +2,8 @@
 
 The processes (tests/process_runs.py) start as soon as this file is collected and run beside the
 rest of the suite:
-- SIGINT / SIGTERM sent to headless, offscreen and window runs (the window on a private Xvfb
-  display): each stops after the current frame, saves a checkpoint that holds that very frame,
+- SIGINT / SIGTERM / SIGHUP sent to headless, offscreen and window runs (the window on a private
+  Xvfb display): each stops after the current frame, saves a checkpoint that holds that very frame,
   the summary, the CALF log, the profile (and the screenshot), and exits 0;
 - a run whose files may not grow past 64 KiB (RLIMIT_FSIZE, a full disk as the kernel sees it)
   goes on, says what it could not write, and exits 3;
@@ -38,7 +38,7 @@ def checkpoint_of(run):
     return read_checkpoint(run.folder / "run" / "checkpoint.pt")
 
 
-@pytest.mark.parametrize("name", ["int_headless", "term_headless", "int_offscreen", "term_window"])
+@pytest.mark.parametrize("name", ["int_headless", "term_headless", "hup_headless", "int_offscreen", "term_window"])
 def test_a_signal_saves_a_consistent_checkpoint_and_the_profile_then_exits_0(runs, name):
     if name not in runs:
         pytest.skip("no Xvfb to open a window on")

@@ -67,3 +67,42 @@ def test_calf_state_round_trip_recomputes_from_the_step_count():
     b.load_state_dict(a.state_dict())
     assert b.relax_steps == 123 and b.p_relax == a.p_relax
     assert math.isclose(b.p_relax, 0.99995**124, rel_tol=1e-9)
+
+
+def _relax_world(decay: float):
+    from components import AgentTable
+    from runtime.build import build_world
+    over = {"visual": {"agents": 6, "cohort": 0}, "run": {"seed": 5}, "env": {"max_steps_per_episode": 12},
+            "td3": {"batch_size": 16, "start_training_step": 0, "explore": "actor"},
+            "calf": {"relax_schedule": "linear", "p_relax_init": 1.0, "relax_ramp_end": 1.0,
+                     "relax_episode_decay": decay, "fallback_dwell": 0.0}}
+    w = build_world(build_config(overrides=over))
+    return w, w.resource(AgentTable), w.resource(CalfState)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.5, 1.0])
+def test_the_episode_decay_multiplies_each_agents_p_relax_by_decay_per_episode_step(decay):
+    from components import Mode
+    w, table, calf = _relax_world(decay)
+    relaxed_late = uncertified_late = 0
+    for _ in range(40):
+        steps = table.episode_step.copy()
+        w.step()
+        tr = table.training_row
+        # the training agent's coin was compared with P_relax * decay**episode_step
+        assert calf.last.p_relax == pytest.approx(1.0 * decay ** int(steps[tr]), abs=1e-12)
+        late = steps > 0
+        relaxed_late += int(((table.mode == Mode.RELAX) & late).sum())
+        uncertified_late += int(((table.mode != Mode.CERTIFIED) & late).sum())
+    w.shutdown()
+    assert uncertified_late > 0
+    if decay == 0.0:  # only an episode's first step may relax
+        assert relaxed_late == 0
+    if decay == 1.0:  # P_relax 1 and no decay: every uncertified step relaxes
+        assert relaxed_late == uncertified_late
+
+
+def test_the_episode_decay_is_checked():
+    from config import ConfigError
+    with pytest.raises(ConfigError, match="relax_episode_decay"):
+        build_config(overrides={"calf": {"relax_episode_decay": 1.5}})

@@ -237,3 +237,23 @@ def test_a_residual_actor_learns_a_correction_and_checkpoints_refuse_the_other_f
     with pytest.raises(CheckpointError, match="actor_base"):
         check_compatible(data, cfg, env, tmp_path / "checkpoint.pt")
     w.shutdown()
+
+
+def test_correlated_noise_is_an_ar1_process_of_the_rows_std_restarted_each_episode():
+    w = world_with(td3={"explore": "actor", "exploration_noise": 0.4, "exploration_unit": "bound",
+                        "noise_correlation": 0.5}, visual={"agents": 200}, env={"max_steps_per_episode": 10_000})
+    table = w.resource(AgentTable)
+    control = w.system("ControlSystem")
+    rho = control.noise_rho
+    assert rho == pytest.approx(np.exp(-0.01 / 0.5))
+    zs = []
+    for _ in range(200):
+        w.step()
+        zs.append(table.explore_z.copy())
+    z = np.array(zs)[:, :, 0]  # (steps, rows)
+    lag1 = np.mean(z[1:] * z[:-1]) / np.mean(z * z)
+    assert lag1 == pytest.approx(rho, abs=0.02) and np.std(z) == pytest.approx(1.0, abs=0.15)
+    w.shutdown()
+    white = world_with(td3={"explore": "actor"}, visual={"agents": 5})
+    assert white.system("ControlSystem").noise_rho == 0.0
+    white.shutdown()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import app
+
 from config import build_config, load_config
 from config.assignments import assignments_to_overrides, parse_value, split_values
 from config.validators import ConfigError
@@ -69,3 +71,54 @@ def test_values_are_read_as_toml_else_as_bare_text():
     assert parse_value('"a b"') == "a b" and parse_value("point_mass") == "point_mass"
     assert parse_value("runs/x") == "runs/x"
     assert split_values("1,5") == ["1", "5"] and split_values('"a,b",c') == ['"a,b"', "c"]
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("plugins.x=1", "plugins is not a section of settings"),
+    ("preset.x=low", "preset is not a section of settings (it is a top-level key of the config file); on the "
+                     "command line use --preset"),
+    ("train_preset.x=quick", "use --train-preset"),
+    ("calf.nu_bar=" + "[" * 5000 + "1" + "]" * 5000, "nested too deeply"),
+    ("env.options=" + "{a=" * 3000 + "1" + "}" * 3000, "nested too deeply"),
+    ("calf.nu_bar=" + "[" * 40 + "1" + "]" * 40, "nested too deeply"),
+    ("calf.nu_bar=1.0\ncalf.x = 2", "the value holds a newline; a value is one line"),
+    ("env.system=point_mass\rx", "holds a newline"),
+    ("calf.nu_bar=1\x1b[2J", "the control character"),
+    ("calf.nu_bar=1.0 # was 2", "there is more after the value 1.0 (a comment?)"),
+], ids=lambda v: v[:30] if isinstance(v, str) else None)
+def test_a_value_is_one_whole_line_of_a_real_section_or_refused_in_one_line(text, fragment, in_tmp, capsys):  # noqa: F811
+    """Never a KeyError, a RecursionError, or a value cut silently at a newline or a comment."""
+    err = run_refused(["--set", text], in_tmp, capsys)
+    assert fragment in err, err
+    with pytest.raises(ConfigError, match="--set"):  # the sweep's variants go through the same parsing
+        assignments_to_overrides([text])
+
+
+def test_values_that_look_like_comments_but_are_text_stay_values():
+    assert parse_value('"a # b"') == "a # b" and parse_value("my#name") == "my#name"
+    assert parse_value("[1, 2]") == [1, 2] and parse_value("{a = 1}") == {"a": 1} and parse_value("1e3") == 1000.0
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--headless", "--set", "visual.warp_auto=true"], "--warp auto keeps a rendered view at 20 FPS (visual.warp_auto"),
+    (["--headless", "--set", "run.record=v.mp4"], "--record needs a rendered run"),
+    (["--offscreen", "--set", "run.record=v.txt"], "--record: v.txt must end in .mp4"),
+    (["--offscreen", "--config", "rec.toml"], "--record: v.avi must end in .mp4"),
+    (["--headless", "--config", "warp.toml"], "--warp auto keeps a rendered view"),
+])
+def test_view_settings_are_checked_however_they_are_given(argv, fragment, in_tmp, capsys):  # noqa: F811
+    (in_tmp / "rec.toml").write_text('[run]\nrecord = "v.avi"\n')
+    (in_tmp / "warp.toml").write_text("[visual]\nwarp_auto = true\n")
+    err = run_refused(argv, in_tmp, capsys, leave=["--out"] if "--config" in argv else ())
+    assert fragment in err, err
+
+
+def test_a_sweep_refuses_the_same_assignments_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for text, fragment in (("plugins.x=1", "plugins is not a section"),
+                           ("calf.nu_bar=" + "[" * 3000 + "1" + "]" * 3000, "nested too deeply"),
+                           ("calf.nu_bar=1\nx=2,3", "holds a newline")):
+        code = app.main(["sweep", "--out", "o", "--set", text, "--dry-run"])
+        out, err = capsys.readouterr()
+        assert code == 2 and err.count("\n") == 1 and fragment in err and out == "", err
+    assert list(tmp_path.iterdir()) == []

@@ -84,13 +84,16 @@ def test_a_second_ctrl_c_while_outputs_are_written_is_only_noted(here, capsys, m
     _whole(here, frame + 1)  # the first signal's frame finished, then everything was saved
 
 
-def test_sighup_stops_a_run_like_sigterm(here, capsys):
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGXCPU, signal.SIGUSR1, signal.SIGUSR2],
+                         ids=lambda s: s.name)
+def test_a_closed_terminal_a_cpu_limit_or_a_user_signal_stops_a_run_like_sigterm(sig, here, capsys):
+    """SIGHUP, SIGXCPU (ulimit -t), SIGUSR1 and SIGUSR2 would end the run unsaved by default."""
     (here / "c.toml").write_text(CONFIG + "[[plugins]]\nsystem = 'tests.test_signals_while_saving:SignalAt'\n"
-                                 "options = {sig = 1, frame = 20}\n")
+                                 f"options = {{sig = {int(sig)}, frame = 20}}\n")
     code = app.main(["--headless", "--agents", "1", "--no-progress", "--config", "c.toml", "--out", "run",
                      "--episodes", "1000"])
     out, err = capsys.readouterr()
-    assert code == 0 and "[interrupted] (SIGHUP)" in out, err
+    assert code == 0 and f"[interrupted] ({sig.name})" in out, err
     _whole(here, 21)
 
 

@@ -152,15 +152,17 @@ def test_stats_text_shows_every_hud_item():
         "required": 0.025, "all_certification_rate": 0.6, "all_intervention_rate": 0.3, "cohort_agents": 8,
         "cohort_success_rate": 0.95, "cohort_certification_rate": 0.61,
         "all_relax_rate": 0.1, "all_success_rate": 0.9, "collect": "31 learning", "state_norm": 0.5, "kappa_low": 0.0025, "kappa_up": 250.0, "grid_q_range": (-9.0, -0.1),
-        "grid_refreshes": 4,
+        "grid_refreshes": 4, "learners_boundary_exits": 2, "learners_failures": 4, "learners_episodes": 40,
+        "learners_nominal_failures": 1.0,
     }
     text = stats_text(values)
     for needle in ["episode     12 / 500", "steps       8432", "learners     30 + 1 training   cohort     8", "-35.25", "123",
                    "-40.50", "75.0 %", "TRAINING", "0.500", "8432", "0.0123", "1.5", "training agent: certified",
                    "P_relax  0.95000", "certified  80.0 %", "intervention  15.0 %", "relax       5.0 %",
-                   "Q(s,a)   -2.0000", "q_cert   -2.5000", "diff     +0.5000", "need     0.025", "learners (31 learning): success  90.0 %",
+                   "Q(s,a)   -2.0000", "q_cert   -2.5000", "diff     +0.5000", "need     0.025", "learners (31 learning)  boundary     2",
+                   "failed       4 of       40, nominal ~   1.0",
                    "cohort: success  95.0 %  certified  61.0 %",
-                   "certified  60.0 %  intervention  30.0 %", "|s|    0.5000",
+                   "cert  60.0 %  fall  30.0 %  relax  10.0 %", "|s|    0.5000",
                    "k_low    0.0025 <= -Q    2.0000 <= k_up", "   250.00  hold", "grid q [   -9.000,    -0.100]",
                    "refreshes 4", "warp 25"]:
         assert needle in text, needle
@@ -188,3 +190,17 @@ def test_profiler_panel_lists_the_five_slowest():
     names = [line.split()[0] for line in panel[1:-2]]
     assert set(names) <= set(world.schedule.names())
     assert profiler_text([], 0.0, False, 0).startswith("profiler off")
+
+
+def test_the_hud_holds_each_groups_failures_against_the_nominal_on_as_many_episodes():
+    world = view_world(agents=3, env={"max_steps_per_episode": 40}, training=True)
+    world.run(130)  # several 40-step episodes: the nominal cannot reach the goal in 40 steps either
+    stats = world.resource(TrainingStats)
+    values = world.system("StatsSystem").values(world, float("nan"))
+    rates = world.system("EvaluationSystem").safety_reference()
+    for group in ("learners", "cohort"):
+        counts = getattr(stats, group)
+        assert counts.episodes > 0 and values[f"{group}_failures"] == counts.failures
+        assert values[f"{group}_nominal_failures"] == pytest.approx(rates[group].failure_rate * counts.episodes)
+    text = stats_text(values)
+    assert f"failed {values['learners_failures']:>7} of {values['learners_episodes']:>8}, nominal ~" in text

@@ -22,7 +22,7 @@ def test_baseline_and_optimised_render_the_same_scene(tmp_path):
     # on it; TD3 starts after 20 steps so the runs contain 40 updates
     res = subprocess.run([sys.executable, str(ROOT / "bench" / "visual_regression.py"), "--agents", "5", "--frames", "61",
                           "--start-training-step", "20", "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=180)
+                         text=True, timeout=900)
     result = json.loads((tmp_path / "regression.json").read_text())
     checks = result["checks"]
     where = f"diff image: {tmp_path / 'diff.png'}\n{res.stdout}{res.stderr[-1500:]}"
