@@ -6,8 +6,14 @@
    (standing in for the renderer, which needs a core of these two).
 2. Headless training steps per second (point mass, one training agent, training running, the
    profiler on) with per-system medians, for threads 1 and 2.
+3. Update time against the batch (--batches, default 64 to 16384), threads 1 and 2, in alternating
+   blocks: what a larger batch costs per update and per transition sampled (the batch that grows
+   with the learners, td3.batch_per_learner).
+4. Headless training steps per second with the learner inline and in the background (a worker
+   thread beside the simulation; training.learner), one learner and 64 (--agents 63).
 
     python bench/td3_update.py          # prints tables, writes bench/results/td3_update.json
+    python bench/td3_update.py --only batches --batches 256 1024 4096
 """
 from __future__ import annotations
 
@@ -68,6 +74,50 @@ def time_updates(threads_list: list[int], blocks: int, per_block: int, batch: in
     return {t: np.array(v) for t, v in samples.items()}
 
 
+def batch_scan(threads_list: list[int], batches: list[int], rounds: int, seconds: float) -> dict:
+    """Median update time per (threads, batch): each round runs every pair for about `seconds`."""
+    learners = {b: make_learner(batch=b) for b in batches}
+    samples: dict[tuple[int, int], list[float]] = {(t, b): [] for t in threads_list for b in batches}
+    for r in range(rounds):
+        for t in (threads_list if r % 2 == 0 else threads_list[::-1]):
+            torch.set_num_threads(t)
+            for b in (batches if r % 2 == 0 else batches[::-1]):
+                td3, rb = learners[b]
+                end = time.perf_counter() + seconds
+                while time.perf_counter() < end:
+                    t0 = time.perf_counter_ns()
+                    td3.update(rb, b)
+                    samples[(t, b)].append((time.perf_counter_ns() - t0) / 1e6)
+    torch.set_num_threads(1)
+    return {f"{t}/{b}": {"threads": t, "batch": b, "median_ms": float(np.median(v)),
+                         "p95_ms": float(np.percentile(v, 95)), "n": len(v),
+                         "us_per_transition": 1000.0 * float(np.median(v)) / b} for (t, b), v in samples.items()}
+
+
+def learner_speed(learner: str, agents: int, frames: int) -> dict:
+    """Headless steps/s with the learner inline or in the background (after the warm-up)."""
+    from components.training_stats import TrainingStats
+    from rl.background_learner import Learner
+
+    cfg = build_config(train_preset="quick", overrides={"visual": {"agents": agents}, "profiler": {"window": frames},
+                                                         "training": {"learner": learner}})
+    world = build_world(cfg)
+    try:
+        world.run(400)
+        lrn = world.resource(Learner)
+        d0, s0, w0 = lrn.done, world.steps, lrn.waited_s
+        c0, t0 = time.process_time(), time.perf_counter()
+        world.run(frames)
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        with lrn.paused():
+            done = lrn.done - d0
+        return {"learner": learner, "agents": agents, "steps_per_second": (world.steps - s0) / secs,
+                "updates_per_second": done / secs, "cpu_cores": cpu / secs, "waited_share": (lrn.waited_s - w0) / secs,
+                "phase": world.resource(TrainingStats).phase}
+    finally:
+        world.shutdown()
+
+
 def training_speed(threads: int, frames: int) -> dict:
     torch.set_num_threads(threads)
     cfg = build_config(train_preset="quick", overrides={"visual": {"agents": 0}, "profiler": {"window": frames},
@@ -92,11 +142,47 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=build_config().td3.batch_size,
                    help="minibatch of the timed updates (default: td3.batch_size)")
     p.add_argument("--frames", type=int, default=4000)
+    p.add_argument("--batches", type=int, nargs="+", default=[64, 256, 512, 1024, 2048, 4096, 8192, 16384])
+    p.add_argument("--scan-rounds", type=int, default=4)
+    p.add_argument("--scan-seconds", type=float, default=1.0, help="per (threads, batch) and round")
+    p.add_argument("--only", choices=("threads", "batches", "learner"), help="run one part (default: all)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "td3_update.json"))
     args = p.parse_args()
     threads_list = [1, 2]
     out: dict = {"machine": platform.platform(), "cores": mp.cpu_count(), "torch": torch.__version__,
-                 "batch": args.batch, "hidden": 64}
+                 "batch": args.batch, "hidden": 64, "load_start": os.getloadavg()[0]}
+    if args.only in (None, "batches"):
+        print("update time against the batch ...", file=sys.stderr, flush=True)
+        out["batches"] = batch_scan(threads_list, args.batches, args.scan_rounds, args.scan_seconds)
+        print(f"\nTD3 update against the batch (2x64 networks; medians; load {os.getloadavg()[0]:.2f})")
+        print("| batch | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}: ms (us per transition)"
+                                       for t in threads_list) + " |")
+        print("|---" * (len(threads_list) + 1) + "|")
+        for b in args.batches:
+            cells = [out["batches"][f"{t}/{b}"] for t in threads_list]
+            print(f"| {b} | " + " | ".join(f"{c['median_ms']:.2f} ({c['us_per_transition']:.2f})" for c in cells) + " |")
+    if args.only in (None, "learner"):
+        print("headless steps/s, learner inline and background ...", file=sys.stderr, flush=True)
+        rows = []
+        for r in range(2):
+            for agents in (0, 63):
+                for learner in (("inline", "background") if r % 2 == 0 else ("background", "inline")):
+                    rows.append(dict(learner_speed(learner, agents, args.frames // 4), round=r))
+        out["learner"] = rows
+        print(f"\nHeadless training, quick preset, 2 updates of {args.batch} per step (medians of 2 rounds)")
+        print("| learners | learner | steps/s | updates/s | CPU cores | share of time waiting for the learner |")
+        print("|---|---|---|---|---|---|")
+        for agents in (0, 63):
+            for learner in ("inline", "background"):
+                mine = [x for x in rows if x["agents"] == agents and x["learner"] == learner]
+                med = {k: float(np.median([x[k] for x in mine])) for k in
+                       ("steps_per_second", "updates_per_second", "cpu_cores", "waited_share")}
+                print(f"| {agents + 1} | {learner} | {med['steps_per_second']:.0f} | {med['updates_per_second']:.0f} | "
+                      f"{med['cpu_cores']:.2f} | {med['waited_share']:.0%} |")
+    if args.only is not None:
+        out["load_end"] = os.getloadavg()[0]
+        atomic_write_json(args.out.replace(".json", f"_{args.only}.json"), out)
+        return
 
     def summarise(samples: dict[int, np.ndarray]) -> dict:
         return {str(t): {"median_ms": float(np.median(v)), "p95_ms": float(np.percentile(v, 95)),

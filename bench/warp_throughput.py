@@ -3,12 +3,16 @@
 One process, one offscreen app (1280x720, EGL), N visual agents with training on (the defaults of
 `python app.py --offscreen --agents N --warp K`). For each warp (a number of steps per frame, or
 "auto": as many as keep 20 FPS) a fresh world runs --warmup frames, then --seconds of wall time;
-reported: rendered frames per second, simulation steps per second, and the training agent's
-episodes per minute. Warps run in alternating rounds so the machine's load falls on all alike;
-medians over rounds; the 1-minute load average is recorded.
+reported: rendered frames per second, simulation steps per second, the training agent's
+episodes per minute, and the TD3 updates per simulation step the learner did (of the configured
+`training.train_steps_per_frame`; a background learner that cannot keep up skips the rest in the
+view, `training.learner_when_behind`). With --learners, each warp runs once per learner setting
+(`training.learner`: inline, inside the frame; background, a worker thread). Warps and learners
+run in alternating rounds so the machine's load falls on all alike; medians over rounds; the
+1-minute load average is recorded.
 
     python bench/warp_throughput.py                 # prints a table, writes bench/results/warp_throughput.json
-    python bench/warp_throughput.py --agents 30 --warps 1 25 100 auto --rounds 2
+    python bench/warp_throughput.py --agents 30 --warps 1 25 100 auto --rounds 2 --learners inline background
 """
 from __future__ import annotations
 
@@ -24,20 +28,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int) -> dict:  # noqa: ANN001
+def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int,  # noqa: ANN001
+            learner: str = "auto") -> dict:
     from components.time_warp import TimeWarp
     from components.training_stats import TrainingStats
     from config import build_config
+    from rl.background_learner import Learner
     from runtime.rendered import build_rendered_world
 
     visual = {"agents": agents, "warp_auto": warp == "auto"}
     if warp != "auto":
         visual["warp"] = int(warp)
-    cfg = build_config(overrides={"visual": visual, "run": {"seed": seed}})
+    cfg = build_config(overrides={"visual": visual, "run": {"seed": seed}, "training": {"learner": learner}})
     world = build_rendered_world(cfg, app, "offscreen")
     try:
         tw = world.resource(TimeWarp)
         stats = world.resource(TrainingStats)
+        lrn = world.resource(Learner)
 
         def frame() -> None:
             world.steps_per_frame = tw.steps
@@ -48,13 +55,16 @@ def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int)
         for _ in range(warmup):
             frame()
         load = os.getloadavg()[0]
-        f0, s0, e0 = world.frame, world.steps, stats.episodes
+        f0, s0, e0, d0, k0 = world.frame, world.steps, stats.episodes, lrn.done, lrn.skipped
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             frame()
         wall = time.perf_counter() - t0
-        return {"warp": warp, "fps": (world.frame - f0) / wall, "steps_per_s": (world.steps - s0) / wall,
+        steps = max(1, world.steps - s0)
+        return {"warp": warp, "learner": lrn.mode, "fps": (world.frame - f0) / wall,
+                "steps_per_s": (world.steps - s0) / wall,
                 "episodes_per_min": 60.0 * (stats.episodes - e0) / wall, "final_k": tw.steps,
+                "updates_per_step": (lrn.done - d0) / steps, "skipped_per_step": (lrn.skipped - k0) / steps,
                 "load": load, "load_after": os.getloadavg()[0]}
     finally:
         world.shutdown()
@@ -67,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--warmup", type=int, default=120)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--learners", nargs="+", default=["auto"], choices=("auto", "inline", "background"),
+                    help="training.learner settings to compare (default: the program's, background in the view)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "warp_throughput.json"))
     args = ap.parse_args(argv)
@@ -78,23 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for r in range(args.rounds):
         for warp in (args.warps if r % 2 == 0 else args.warps[::-1]):
-            row = measure(app, args.agents, warp, args.seconds, args.warmup, args.seed)
-            row["round"] = r
-            rows.append(row)
-            print(f"round {r} warp {warp:>5}: {row['fps']:6.1f} FPS  {row['steps_per_s']:8.0f} steps/s  "
-                  f"{row['episodes_per_min']:6.1f} episodes/min  (K now {row['final_k']}, load {row['load']:.2f})",
-                  flush=True)
+            for learner in (args.learners if r % 2 == 0 else args.learners[::-1]):
+                row = measure(app, args.agents, warp, args.seconds, args.warmup, args.seed, learner)
+                row["round"] = r
+                rows.append(row)
+                print(f"round {r} warp {warp:>5} {row['learner']:<10}: {row['fps']:6.1f} FPS  {row['steps_per_s']:8.0f} "
+                      f"steps/s  {row['episodes_per_min']:6.1f} episodes/min  updates/step {row['updates_per_step']:.2f} "
+                      f"(K now {row['final_k']}, load {row['load']:.2f})", flush=True)
     print(f"\nN = {args.agents}, offscreen 1280x720, training on; medians over {args.rounds} rounds")
-    print(f"{'warp':>6} {'FPS':>7} {'steps/s':>9} {'x warp 1':>9} {'episodes/min':>13}")
-    base = np.median([x["steps_per_s"] for x in rows if x["warp"] == args.warps[0]])
+    print(f"{'warp':>6} {'learner':<10} {'FPS':>7} {'steps/s':>9} {'x warp 1':>9} {'episodes/min':>13} {'updates/step':>13}")
     summary = {}
-    for warp in args.warps:
-        mine = [x for x in rows if x["warp"] == warp]
-        s = {k: float(np.median([x[k] for x in mine])) for k in ("fps", "steps_per_s", "episodes_per_min")}
-        s["steps_ratio_to_first"] = s["steps_per_s"] / base
-        summary[warp] = s
-        print(f"{warp:>6} {s['fps']:7.1f} {s['steps_per_s']:9.0f} {s['steps_ratio_to_first']:9.1f} "
-              f"{s['episodes_per_min']:13.1f}")
+    for learner in sorted({x["learner"] for x in rows}):
+        base = np.median([x["steps_per_s"] for x in rows if x["warp"] == args.warps[0] and x["learner"] == learner])
+        for warp in args.warps:
+            mine = [x for x in rows if x["warp"] == warp and x["learner"] == learner]
+            s = {k: float(np.median([x[k] for x in mine])) for k in
+                 ("fps", "steps_per_s", "episodes_per_min", "updates_per_step", "skipped_per_step")}
+            s["steps_ratio_to_first"] = s["steps_per_s"] / base
+            summary[f"{learner}/{warp}"] = s
+            print(f"{warp:>6} {learner:<10} {s['fps']:7.1f} {s['steps_per_s']:9.0f} {s['steps_ratio_to_first']:9.1f} "
+                  f"{s['episodes_per_min']:13.1f} {s['updates_per_step']:13.2f}")
     loads = [x["load"] for x in rows] + [x["load_after"] for x in rows]
     print(f"load average (1 min): {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder

@@ -76,6 +76,13 @@ class TrainingStats:
     learners: GroupCounts = field(factory=GroupCounts)  # the training agent and the other learners
     cohort: GroupCounts = field(factory=GroupCounts)  # the policy cohort (no exploration, evaluation starts)
     timeline_stride: int = 1  # environment steps per timeline point (doubles when a long episode fills it)
+    # the learner (rl.background_learner): who runs the updates and how far it trails the data
+    learner: str = "inline"  # "inline" (inside the frame) or "background" (a worker thread)
+    learning_lag: int = 0  # updates granted and not yet done
+    learning_lag_s: float = 0.0  # ... in the learner's time at its recent rate
+    updates_skipped: int = 0  # granted updates dropped because the learner was too far behind, all time
+    learner_wait_s: float = 0.0  # the acting side's waits for the learner, this session (seconds)
+    batch_size: int = 0  # the batch of the latest updates granted
 
     # -- derived rates ---------------------------------------------------------------------------
     @property

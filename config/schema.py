@@ -34,6 +34,9 @@ COLLECT = ("training", "all")
 BOUNDARY_EXIT = ("bootstrap", "terminal")
 EXPLORATION_UNITS = ("absolute", "bound")
 ACTOR_BASES = ("none", "nominal")
+LEARNERS = ("auto", "inline", "background")
+WHEN_BEHIND = ("auto", "wait", "skip")
+DEVICES = ("auto", "cpu", "cuda")
 MAX_AGENTS = 100_000
 MAX_COHORT = 10_000
 
@@ -153,6 +156,10 @@ class TD3Config:
     actor_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
     critic_lr: float = _num(1e-3, 0.0, 1.0, lo_open=True)
     batch_size: int = _int(256, 1, 65_536)
+    #: the batch grows with the data: each update samples max(batch_size, batch_per_learner x the
+    #: learners collecting) transitions, at most max_batch_size (0: always batch_size)
+    batch_per_learner: int = _int(0, 0, 65_536)
+    max_batch_size: int = _int(65_536, 1, 1_048_576)
     buffer_size: int = _int(1_000_000, 1, 50_000_000)
     exploration_noise: float = _num(1.5, 0.0, 100.0)
     #: each learner's exploration std is drawn from [exploration_noise_min, exploration_noise] at
@@ -176,6 +183,9 @@ class TD3Config:
     bc_weight: float = _num(0.0, 0.0, 1e6)
     start_training_step: int = _int(100, 0, 100_000_000)
     torch_threads: int = _int(1, 1, 256)
+    #: where TD3 trains: "cpu", "cuda" (a GPU, for large batches), or "auto" (CUDA when torch sees one);
+    #: the acting networks (the filter, the surface, the evaluation) always run on the CPU
+    device: str = field(default="auto", validator=choice(DEVICES))
     #: the critic's output unit: Q = value_scale * network output. 0 means automatic:
     #: env.reward_scale / (1 - gamma), the largest discounted cost per unit of stage cost
     value_scale: float = _num(0.0, 0.0, 1e9)
@@ -192,6 +202,12 @@ class TD3Config:
                               f"exploration_noise ({self.exploration_noise})")
         if self.batch_size > self.buffer_size:
             raise ConfigError(f"batch_size ({self.batch_size}) must not exceed buffer_size ({self.buffer_size})")
+        if self.batch_size > self.max_batch_size:
+            raise ConfigError(f"batch_size ({self.batch_size}) must not exceed max_batch_size ({self.max_batch_size})")
+
+    def batch_for(self, learners: int) -> int:
+        """The batch of an update when `learners` agents add their transitions every step."""
+        return min(max(self.batch_size, self.batch_per_learner * int(learners)), self.max_batch_size)
 
 
 @define(frozen=True, kw_only=True)
@@ -275,6 +291,17 @@ class TrainingConfig:
 
     episodes: int = _int(500, 1, 100_000_000)
     train_steps_per_frame: int = _int(2, 0, 1000)
+    #: who runs the updates: "inline" (inside the frame, deterministic), "background" (a worker thread
+    #: beside the frame; rl.background_learner) or "auto" (background in the view, inline headless)
+    learner: str = field(default="auto", validator=choice(LEARNERS))
+    #: the background learner may trail the collected data by this many updates before the acting
+    #: side waits for it (or skips the excess, learner_when_behind)
+    learner_max_lag: int = _int(64, 1, 100_000_000)
+    #: past learner_max_lag: "wait" (the update-to-data ratio is kept), "skip" (the frame never waits;
+    #: the updates missed are counted) or "auto" (skip in the view, wait headless)
+    learner_when_behind: str = field(default="auto", validator=choice(WHEN_BEHIND))
+    #: the background learner publishes its weights to the acting networks every this many updates
+    learner_publish_every: int = _int(2, 1, 1_000_000)
     policy: str = field(default="calf", validator=choice(POLICIES))
     collect: str = field(default="all", validator=choice(COLLECT))
     boundary_exit: str = field(default="bootstrap", validator=choice(BOUNDARY_EXIT))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from components.agent_table import AgentTable
-from components.resources import RNG_STREAMS, Rngs
+from components.resources import RNG_STREAMS, Counters, Rngs
 from components.training_stats import TrainingStats
 from config.loader import to_toml
 from config.schema import AppConfig, critic_value_scale
@@ -53,8 +53,8 @@ OPTIONAL_ROW_COLUMNS = frozenset({"fallback_hold"})
 #: TrainingStats fields restored on resume (session counters start again at zero)
 STATS_FIELDS = ("episodes", "total_steps", "train_updates", "actor_updates", "successes", "calf_steps",
                 "interventions", "relaxes", "critic_loss", "actor_loss", "last_outcome",
-                # (a checkpoint written before it existed restores it as 0)
-                "collected")
+                # (a checkpoint written before they existed restores them as 0)
+                "collected", "updates_skipped")
 OPTIONAL_STATS_FIELDS = frozenset(STATS_FIELDS[STATS_FIELDS.index("collected"):])
 STATS_SERIES = ("returns", "lengths", "success_flags")
 #: TrainingStats' per-group counters (components.group_counts), restored on resume; a checkpoint
@@ -67,7 +67,26 @@ class CheckpointError(Exception):
 
 
 # -- writing ---------------------------------------------------------------------------------------
+def _learner(world):  # noqa: ANN001, ANN202
+    from rl.background_learner import Learner
+
+    return world.try_resource(Learner)
+
+
 def capture(world) -> dict[str, Any]:  # noqa: ANN001
+    """The run's state. A background learner first does every update granted so far and is held
+    between updates while the state is read (and its weights reach the acting networks), so TD3,
+    the replay buffer and the counters are of one moment, as in an inline run."""
+    learner = _learner(world)
+    if learner is None:
+        return _capture(world)
+    with learner.paused(drain=True):
+        learner.sync()
+        learner.report(world.resource(TrainingStats), world.resource(Counters))
+        return _capture(world)
+
+
+def _capture(world) -> dict[str, Any]:  # noqa: ANN001
     cfg = world.resource(AppConfig)
     env = world.resource(Environment)
     table = world.resource(AgentTable)
@@ -251,11 +270,23 @@ def _stage(world, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
 
 
 def _swap_in(world, staged: dict[str, Any]) -> None:  # noqa: ANN001
-    """Copy the checked state into the world's own objects (they keep their identity)."""
+    """Copy the checked state into the world's own objects (they keep their identity); a
+    background learner is held meanwhile, and the acting networks take the restored weights."""
+    learner = _learner(world)
+    if learner is None:
+        _swap_in_state(world, staged)
+        return
+    with learner.paused(drain=True):
+        _swap_in_state(world, staged)
+        learner.publish_now()
+
+
+def _swap_in_state(world, staged: dict[str, Any]) -> None:  # noqa: ANN001
     world.resource(TD3).load_state_dict(staged["td3"].state_dict())
     live_replay = world.resource(ReplayBuffer)
-    for name in ("data", "tensor", "head", "size"):
-        setattr(live_replay, name, getattr(staged["replay"], name))
+    with live_replay.lock:
+        for name in ("data", "tensor", "head", "size"):
+            setattr(live_replay, name, getattr(staged["replay"], name))
     world.resource(CalfState).load_state_dict(staged["calf"].state_dict())
     live_stats = world.resource(TrainingStats)
     for k in (*STATS_FIELDS, *STATS_SERIES, *STATS_GROUPS, "phase"):

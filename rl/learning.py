@@ -1,17 +1,27 @@
 """Create the learning resources of a world from its config (idempotent).
 
 Networks, CalfState and TrainingStats are shared by the control, training and render systems;
-the TD3 learner and the replay buffer belong to training. `install_learning` is called from the
-systems' `setup`, so a world gets them whichever system joins first.
+the TD3 learner, the replay buffer and the `Learner` that runs the updates (rl.background_learner)
+belong to training. `install_learning` is called from the systems' `setup`, so a world gets them
+whichever system joins first.
+
+`Networks` are always the acting networks (on the CPU: the CALF filter, the critic surface and the
+evaluation read them). Inline on the CPU, TD3 trains them in place (as it always has: same seed,
+same run). A background learner, or a learner on a GPU (`td3.device`), trains a copy of its own
+and publishes its weights into them.
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
 
 from components.training_stats import TrainingStats
 from config.schema import AppConfig, critic_value_scale
+from config.validators import ConfigError
 from envs.base import Environment
+from rl.background_learner import BackgroundLearner, InlineLearner, Learner, WeightPublisher, publish_lists
 from rl.calf_state import CalfState
 from rl.networks import Networks, build_networks
 from rl.relax import make_schedule
@@ -82,14 +92,66 @@ def make_scratch_learner(cfg: AppConfig, env: Environment) -> TD3:
     return make_learner(cfg, env, nets)
 
 
-def install_learner(world) -> TD3:  # noqa: ANN001
+def resolve_device(name: str) -> torch.device:
+    """`td3.device` as a torch device: "auto" is CUDA when torch sees a GPU, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("td3.device = 'cuda', but this torch sees no CUDA device "
+                          f"(torch {torch.__version__}; use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def learner_networks(acting: Networks, device: torch.device) -> Networks:
+    """A copy of the acting networks on `device`, for a learner that trains its own."""
+    return Networks(copy.deepcopy(acting.actor).to(device), copy.deepcopy(acting.critic).to(device),
+                    acting.base_policy)
+
+
+def learner_mode(cfg: AppConfig, run_mode: str) -> str:
+    """`training.learner` resolved: "auto" is background in the view (a window or offscreen), inline headless."""
+    if cfg.training.learner != "auto":
+        return cfg.training.learner
+    return "inline" if run_mode == "headless" else "background"
+
+
+def when_behind(cfg: AppConfig, run_mode: str) -> str:
+    """`training.learner_when_behind` resolved: "auto" skips in the view, waits headless."""
+    if cfg.training.learner_when_behind != "auto":
+        return cfg.training.learner_when_behind
+    return "wait" if run_mode == "headless" else "skip"
+
+
+def install_learner(world, run_mode: str = "headless") -> TD3:  # noqa: ANN001
+    """TD3, the replay buffer and the `Learner` running the updates (inline or background, by
+    `training.learner` and the run's mode: "headless", "offscreen" or "window")."""
     td3 = world.try_resource(TD3)
-    if td3 is None:
-        cfg = world.resource(AppConfig)
-        td3 = make_learner(cfg, world.resource(Environment), install_networks(world))
-        world.insert_resource(td3, TD3)
+    cfg = world.resource(AppConfig)
+    env = world.resource(Environment)
     if world.try_resource(ReplayBuffer) is None:
-        cfg = world.resource(AppConfig)
-        env = world.resource(Environment)
         world.insert_resource(ReplayBuffer(env.state_dim, env.action_dim, cfg.td3.buffer_size), ReplayBuffer)
+    replay = world.resource(ReplayBuffer)
+    if td3 is not None:
+        if world.try_resource(Learner) is None:
+            world.insert_resource(InlineLearner(td3, replay, td3.nets), Learner)
+        return td3
+    acting = install_networks(world)
+    device = resolve_device(cfg.td3.device)
+    background = learner_mode(cfg, run_mode) == "background"
+    publisher = None
+    if background or device.type != "cpu":  # TD3 trains networks of its own and publishes them
+        td3 = make_learner(cfg, env, learner_networks(acting, device))
+        acting.certificate_critic = (copy.deepcopy(td3.critic_target).to("cpu")
+                                     if cfg.calf.certificate_critic == "target" else acting.critic)
+        publisher = WeightPublisher(*publish_lists(td3, acting))
+    else:
+        td3 = make_learner(cfg, env, acting)
+    world.insert_resource(td3, TD3)
+    t = cfg.training
+    if background:
+        learner = BackgroundLearner(td3, replay, acting, publisher, max_lag=t.learner_max_lag,
+                                    when_behind=when_behind(cfg, run_mode), publish_every=t.learner_publish_every)
+    else:
+        learner = InlineLearner(td3, replay, acting, publisher)
+    world.insert_resource(learner, Learner)
     return td3

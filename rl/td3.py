@@ -7,6 +7,12 @@ wasted critic gradients), Adam runs its fused kernel without the optimiser's per
 (rl.lean_adam, with the stock optimiser as its fallback), and the soft target update is a
 single `torch._foreach_lerp_` over every parameter.
 
+The learner runs on the device its networks live on (`td3.device`: a CUDA GPU for large batches
+when there is one): batches are sampled on the CPU (the replay buffer is CPU memory) and moved
+over, the smoothing noise is drawn from the CPU generator (so a checkpoint's random state does
+not depend on the device), and `state_dict` is always on the CPU. On a GPU the stock fused Adam
+step is used (LeanAdam's direct kernel call is checked on the CPU only).
+
 A diverging network never corrupts the weights: a step whose loss or gradients are not finite
 is skipped (`skipped_updates`), and so is that round's target update; a network whose weights
 are found non-finite (after such a step) is copied back from its target network, or the target
@@ -40,8 +46,10 @@ class TD3:
         self.critic = networks.critic
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_opt = LeanAdam(self.actor.parameters(), actor_lr)
-        self.critic_opt = LeanAdam(self.critic.parameters(), critic_lr)
+        self.device = next(self.actor.parameters()).device
+        kernel = "auto" if self.device.type == "cpu" else None
+        self.actor_opt = LeanAdam(self.actor.parameters(), actor_lr, kernel=kernel)
+        self.critic_opt = LeanAdam(self.critic.parameters(), critic_lr, kernel=kernel)
         self.gamma = float(gamma)
         self.tau = float(tau)
         self.policy_noise = float(policy_noise)
@@ -51,7 +59,7 @@ class TD3:
         #: mean(((pi(s) - a) / bound)^2), which keeps the actor near the actions the data holds (mostly the
         #: nominal policy's while the filter falls back), where the critic knows what it is talking about
         self.bc_weight = float(bc_weight)
-        high = torch.as_tensor(np.asarray(action_high, dtype=np.float32))
+        high = torch.as_tensor(np.asarray(action_high, dtype=np.float32), device=self.device)
         self.action_high = high
         self.action_low = -high
         self.generator = torch.Generator().manual_seed(int(seed))  # smoothing noise and replay sampling
@@ -66,8 +74,9 @@ class TD3:
         self._online = self._actor_params + self._critic_params
         self._target = [p for p in self.actor_target.parameters()] + [p for p in self.critic_target.parameters()]
         self._pairs = ((self.actor, self.actor_target), (self.critic, self.critic_target))
-        self._found_inf = torch.zeros(1)
-        self._one = torch.ones(1)
+        self._found_inf = torch.zeros(1, device=self.device)
+        self._one = torch.ones(1, device=self.device)
+        self._on_cpu = self.device.type == "cpu"
 
     # -- numerical safety --------------------------------------------------------------------------
     def _checked_value(self, loss: torch.Tensor, params: list[torch.Tensor]) -> float:
@@ -102,6 +111,9 @@ class TD3:
     def update(self, replay: ReplayBuffer, batch_size: int) -> float:
         """One critic step (and every `policy_delay`-th step an actor step and a target update)."""
         batch = replay.sample(batch_size, self.generator)
+        if not self._on_cpu:
+            batch = batch.pin_memory().to(self.device, non_blocking=True) if torch.cuda.is_available() \
+                else batch.to(self.device)
         return self.update_on_batch(batch, replay)
 
     def _base(self, states: torch.Tensor) -> torch.Tensor | None:
@@ -110,7 +122,8 @@ class TD3:
         if base is None:
             return None
         with torch.no_grad():
-            return torch.from_numpy(np.asarray(base(states.numpy().astype(np.float64)), dtype=np.float32))
+            out = torch.from_numpy(np.asarray(base(states.cpu().numpy().astype(np.float64)), dtype=np.float32))
+        return out if self._on_cpu else out.to(self.device)
 
     @torch.no_grad()
     def target(self, r: torch.Tensor, s2: torch.Tensor, not_done: torch.Tensor) -> torch.Tensor:
@@ -118,7 +131,10 @@ class TD3:
 
         `not_done` is 0 only for a true terminal (the goal; the boundary too with `boundary_exit =
         "terminal"`); a timeout or, by default, a boundary exit bootstraps from the target critic."""
-        noise = torch.randn((len(r), self.action_high.numel()), generator=self.generator).mul_(self.policy_noise)
+        noise = torch.randn((len(r), self.action_high.numel()), generator=self.generator)
+        if not self._on_cpu:
+            noise = noise.to(self.device)
+        noise.mul_(self.policy_noise)
         noise.clamp_(-self.noise_clip, self.noise_clip)
         a2 = self.actor_target.forward(s2, self._base(s2)).add_(noise)  # .forward: no module hooks are used
         a2 = torch.clamp(a2, self.action_low, self.action_high)
@@ -163,6 +179,11 @@ class TD3:
 
     # -- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """Everything a checkpoint needs, on the CPU whatever the device."""
+        state = self._state_dict()
+        return state if self._on_cpu else _to_cpu(state)
+
+    def _state_dict(self) -> dict:
         return {
             "actor": self.actor.state_dict(),
             "critic": self.critic.state_dict(),
@@ -195,3 +216,14 @@ class TD3:
         self.skipped_updates = int(state.get("skipped_updates", 0))
         self.network_restores = int(state.get("network_restores", 0))
         self.nets.version = int(state["networks_version"]) + 1  # caches must refresh
+
+
+def _to_cpu(value):  # noqa: ANN001, ANN202
+    """A (nested) state dict with every tensor copied to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from config.schema import AppConfig
     from ecs.world import World
 
-__all__ = ["StopRequest", "loop_summary", "run_headless"]
+__all__ = ["StopRequest", "learner_postfix", "loop_summary", "run_headless"]
 
 
 def loop_summary(world: "World", stats: TrainingStats, start: float, start_frame: int, start_steps: int, *,
@@ -44,9 +44,20 @@ def loop_summary(world: "World", stats: TrainingStats, start: float, start_frame
     }
 
 
+def learner_postfix(stats: TrainingStats) -> str:
+    """A background learner's lag for a progress line ("" for an inline learner)."""
+    if stats.learner != "background":
+        return ""
+    text = f" | learner {stats.learning_lag:,} updates behind ({stats.learning_lag_s:.2f} s)"
+    if stats.updates_skipped:
+        text += f", {stats.updates_skipped:,} skipped"
+    return text
+
+
 def _postfix(stats: TrainingStats, steps_per_s: float, history: EvalHistory | None) -> str:
     text = (f"success {stats.session_success_rate:.0%} (last 20 {stats.success_rate_last(20):.0%}) "
             f"P_relax {stats.p_relax:.3f} cert {stats.session_certification_rate:.0%} {steps_per_s:,.0f} steps/s")
+    text += learner_postfix(stats)
     last = history.last if history is not None else None
     if last is not None:
         text += f" | {hud_line(last)}"

@@ -21,7 +21,7 @@ from components.time_warp import TimeWarp
 from components.training_stats import TrainingStats
 from components.view_state import ViewState
 from runtime.build import build_world
-from runtime.headless import loop_summary
+from runtime.headless import learner_postfix, loop_summary
 from runtime.stop import StopRequest
 from runtime.view import add_view_systems
 
@@ -78,6 +78,7 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
     aborted = window_closed = False
     warp = world.try_resource(TimeWarp)
     done = (lambda: stats.session_episodes >= episodes_limit) if episodes_limit is not None else None
+    last_post = 0.0
     # first Ctrl-C / SIGTERM: stop after this frame and save; second: at once
     signals = contextlib.nullcontext(stop) if stop is not None else StopRequest()
     with signals as stop, _panda_sigint(render.app, stop):
@@ -102,6 +103,10 @@ def run_rendered(world: "World", cfg: "AppConfig", *, screenshot: str | None = N
                 if warp is not None:
                     warp.observe(time.perf_counter() - t0, world.last_simulation_ns * 1e-9, steps)
                 bar.update(1)
+                now = time.perf_counter()
+                if progress and stats.learner == "background" and now - last_post > 0.5:
+                    last_post = now
+                    bar.set_postfix_str(learner_postfix(stats).lstrip(" |"), refresh=False)
                 if warmup and world.frame - start_frame == warmup and profiler is not None:
                     profiler.reset()
         except KeyboardInterrupt:

@@ -28,7 +28,7 @@ from config.schema import SECTIONS, AppConfig
 #: section -> the keys of the task (None: every key of the section)
 TASK_KEYS: dict[str, tuple[str, ...] | None] = {
     "env": None,
-    "td3": tuple(f.name for f in attrs.fields(SECTIONS["td3"]) if f.name != "torch_threads"),  # the machine's
+    "td3": tuple(f.name for f in attrs.fields(SECTIONS["td3"]) if f.name not in ("torch_threads", "device")),  # the machine's
     "calf": None,
     "training": ("episodes", "train_steps_per_frame", "policy", "collect", "boundary_exit"),
     "evaluation": None,

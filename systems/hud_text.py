@@ -95,6 +95,30 @@ def _count(value: int, width: int = 0, left: bool = False) -> str:
     return text.ljust(width) if left else text.rjust(width)
 
 
+def _si(value: int) -> str:
+    """A count in at most 5 characters: 999, 1.3k, 999k, 1.3M, 999M, 1.3G, ..."""
+    v = float(value)
+    for unit in ("", "k", "M", "G", "T", "P"):
+        if abs(v) < 999.5 or unit == "P":
+            return f"{v:.0f}{unit}" if unit == "" or abs(v) >= 9.95 else f"{v:.1f}{unit}"
+        v /= 1000.0
+    return str(value)
+
+
+def learner_lines(v: Mapping[str, Any]) -> list[str]:
+    """Who runs TD3's updates, how many per simulation step and of what batch, and (a background
+    learner) how far it trails the data: updates granted and not yet done, their time at the
+    learner's recent rate, and the share of granted updates it skipped (learner_when_behind = skip)."""
+    mode = str(v.get("learner", "inline"))
+    lines = [f"learner {mode:<10} {_si(v.get('updates_per_step', 0))}/step  batch {_si(v.get('batch_size', 0))}"]
+    if mode == "background":
+        share = v.get("updates_skipped_share")
+        skipped = "-" if share is None or not math.isfinite(share) else f"{100.0 * share:.0f}%"
+        lines.append(f"  {_si(v.get('learning_lag', 0)):>5} updates behind {_num(v.get('learning_lag_s'), '.2f', 6)} s"
+                     f"  skipped {skipped}")
+    return lines
+
+
 def _pct(rate: float | None) -> str:
     return _num(math.nan if rate is None else 100.0 * rate, ".1f", 5) + " %"
 
@@ -151,6 +175,7 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"mean return (10) {_num(v['mean_return_10'], '.2f')}  success {_pct(v['success_rate'])}",
         f"phase {v['phase']:<11} noise {_num(v['noise'], '.3f', 6)}  buf {_count(v['buffer_size'], 7)}",
         f"loss  critic {_num(v['critic_loss'], '.4g')}   actor {_num(v['actor_loss'], '.4g')}",
+        *learner_lines(v),
         *faults_lines(v.get("faults", {})),
         "",
         f"training agent: {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",

@@ -103,6 +103,15 @@ def learning_values(curve: LearningCurve) -> dict:
             "cohort": float(cohort[-1]) if cohort.size else None}
 
 
+def learner_values(stats: TrainingStats, cfg: AppConfig) -> dict:
+    """What the HUD's learner lines say (systems.hud_text.learner_lines)."""
+    granted = stats.train_updates + stats.learning_lag + stats.updates_skipped
+    return {"learner": stats.learner, "updates_per_step": cfg.training.train_steps_per_frame,
+            "batch_size": stats.batch_size or cfg.td3.batch_size, "learning_lag": stats.learning_lag,
+            "learning_lag_s": stats.learning_lag_s,
+            "updates_skipped_share": stats.updates_skipped / granted if granted else math.nan}
+
+
 ITEMS = ("q_value", "text", "profiler")
 SLOWEST = 5
 
@@ -250,6 +259,7 @@ class StatsSystem(System):
             "grid_q_range": surface.q_range if surface is not None and surface.version else (math.nan, math.nan),
             "grid_refreshes": surface.version if surface is not None else 0,
             "faults": fault_counts(world.resource(Counters)),
+            **learner_values(stats, cfg),
         }
 
     def text(self, world, q: float) -> str:  # noqa: ANN001

@@ -2,9 +2,11 @@
 
 Runs after PhysicsSystem. Each frame it stores (s = prev_state, a = action, r = reward,
 s' = next_state, terminated) of the learners: the training row alone with `training.collect =
-"training"`, every row with `"all"` (one batched write: N agents, N transitions per frame). It runs
-`training.train_steps_per_frame` TD3 updates once `td3.start_training_step` steps are done, and
-keeps TrainingStats (it is that resource's only writer): the training agent's counters all-time
+"training"`, every row with `"all"` (one batched write: N agents, N transitions per frame). Once
+`td3.start_training_step` steps are done it grants every step `training.train_steps_per_frame` TD3
+updates to the `Learner` (rl.background_learner: run there and then, inline, or by a worker thread
+beside the frame, `training.learner`), brings the weights a background learner published into the
+acting networks (between steps, never mid-step), and keeps TrainingStats (it is that resource's only writer): the training agent's counters all-time
 and for this session, its current CALF decision, episode returns and successes and the
 certificate timeline of the current episode, and the same counts over all agents (`all_*`).
 
@@ -31,30 +33,35 @@ from components.training_stats import TrainingStats
 from config.schema import AppConfig
 from ecs.system import System
 from envs.base import Outcome
+from rl.background_learner import Learner
 from rl.calf_state import CalfState
 from rl.learning import install_control_state, install_learner
 from rl.replay import ReplayBuffer
-from rl.td3 import TD3
+from systems.profiler import RunMeta
 
 
 class TrainingSystem(System):
     phase = "simulation"
     after = ("PhysicsSystem",)
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
-             "has_cert", "q_cert", "mode", "group", "CalfState", "Counters")
-    writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats")
+             "has_cert", "q_cert", "mode", "group", "CalfState", "Counters", "RunMeta")
+    writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats", "Learner")
 
     def __init__(self) -> None:
         self._ended: tuple[int, float, int] | None = None  # (outcome, return, length) of this frame
         self._ended_by_group = np.zeros((len(Group), len(Outcome)), dtype=np.int64)  # this frame's episode ends
         self._timeline_count = 0  # steps of the current episode offered to the timeline
+        self._learners = 1  # agents whose transitions the last step stored
 
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
         self.cfg = cfg
         install_control_state(world)
-        install_learner(world)
+        meta = world.try_resource(RunMeta) or {}
+        install_learner(world, meta.get("mode", "headless"))
+        self.learner = world.resource(Learner)
         stats = world.resource(TrainingStats)
+        stats.learner = self.learner.mode
         stats.policy = cfg.training.policy
         stats.exploration_noise = 0.0 if cfg.training.policy == "nominal" else cfg.td3.exploration_noise
         stats.p_relax = world.resource(CalfState).p_relax
@@ -64,6 +71,11 @@ class TrainingSystem(System):
             else (Outcome.GOAL,)
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
+
+    def teardown(self, world) -> None:  # noqa: ANN001
+        learner = getattr(self, "learner", None)
+        if learner is not None:
+            learner.stop()
 
     def _on_episodes_ended(self, rows: np.ndarray, outcomes: np.ndarray, returns: np.ndarray,
                            lengths: np.ndarray) -> None:
@@ -120,21 +132,14 @@ class TrainingSystem(System):
         # start with the first step the filter decides
         training = stats.total_steps > cfg.td3.start_training_step
         stats.phase = "TRAINING" if training else "EXPLORATION"
+        learner = self.learner
+        learner.sync()  # a background learner's newest weights: they act from the next step on
         if training:
             k = cfg.training.train_steps_per_frame
-            if k and len(replay) >= cfg.td3.batch_size:
-                td3 = world.resource(TD3)
-                skipped, restores = td3.skipped_updates, td3.network_restores
-                for _ in range(k):
-                    td3.update(replay, cfg.td3.batch_size)
-                counters = world.resource(Counters)
-                counters.add("train_updates", k)
-                if td3.skipped_updates != skipped or td3.network_restores != restores:
-                    counters.add("skipped_updates", td3.skipped_updates - skipped)
-                    counters.add("network_restores", td3.network_restores - restores)
-                stats.train_updates += k
-                stats.actor_updates = td3.actor_updates
-                stats.critic_loss, stats.actor_loss = td3.critic_loss, td3.actor_loss
+            batch = cfg.td3.batch_for(self._learners)
+            if k and len(replay) >= batch:
+                learner.step(k, batch)
+        learner.report(stats, world.resource(Counters))
 
         # -- episode end -----------------------------------------------------------------------
         if self._ended is not None:
@@ -170,6 +175,7 @@ class TrainingSystem(System):
             else:
                 dropped = replay.add_batch(table.prev_state[keep], table.action[keep], table.reward[keep],
                                            table.next_state[keep], terminated[keep])
+            self._learners = n
             refused = dropped + (n - int(np.count_nonzero(keep)))
             world.resource(TrainingStats).collected += n - refused
         else:

@@ -31,6 +31,8 @@ def stats_values(**changes) -> dict:
         "learners_nominal_failures": -BIG, "cohort_nominal_failures": -BIG,
         "faults": {k: 10**12 for k in ("nonfinite_agents", "nonfinite_actions", "rejected_transitions",
                                        "skipped_updates", "network_restores", "nonfinite_values")},
+        "learner": "background", "updates_per_step": 1000, "batch_size": 65_536, "learning_lag": 10**15,
+        "learning_lag_s": BIG, "updates_skipped_share": 1.0,
     }
     values.update(changes)
     return values
