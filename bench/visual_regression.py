@@ -47,6 +47,9 @@ def config(variant: str, agents: int, frames: int, seed: int, extra: dict | None
     overrides = variant_overrides(variant)
     overrides["visual"]["agents"] = agents
     overrides["run"] = {"seed": seed, "frames": frames}
+    # both variants must take the same training steps: the view's background learner is not
+    # bit-reproducible, so the comparison runs it inline
+    overrides.setdefault("training", {})["learner"] = "inline"
     for section, values in (extra or {}).items():
         overrides.setdefault(section, {}).update(values)
     return build_config(overrides=overrides)

@@ -177,7 +177,6 @@ def stats_text(v: Mapping[str, Any]) -> str:
         f"loss  critic {_num(v['critic_loss'], '.4g')}   actor {_num(v['actor_loss'], '.4g')}",
         *learner_lines(v),
         *faults_lines(v.get("faults", {})),
-        "",
         f"training agent: {mode:<9}  P_relax {_num(v['p_relax'], '.5f', 8)}",
         f"certified {_pct(v['certification_rate'])}  intervention {_pct(v['intervention_rate'])}",
         f"relax     {_pct(v['relax_rate'])}  need {_num(v['required'], '.4g', 9)}",

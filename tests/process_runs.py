@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 
 DET_CONFIG = ("[env]\nmax_steps_per_episode = 40\n[td3]\nstart_training_step = 20\nbatch_size = 16\n"
-              "[training]\nplot_every = 1\ncheckpoint_every = 2\n")
+              "[training]\nplot_every = 1\ncheckpoint_every = 2\n"
+              # the view's default learner runs beside the frame and is not bit-reproducible; pinned inline
+              "learner = \"inline\"\n")
 DET_ARGS = ["--config", "det.toml", "--frames", "150", "--agents", "3", "--seed", "9", "--no-progress"]
 SIGNAL_ARGS = ["--episodes", "100000", "--agents", "2", "--no-progress", "--profile", "p.json"]
 #: a plugin package and a plugin file (with a sibling module) for the run started outside the project
