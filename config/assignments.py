@@ -15,7 +15,8 @@ from typing import Any
 
 import attrs
 
-from config.loader import MAX_DEPTH, _check_keys, _depth
+from config.loader import MAX_DEPTH, _check_keys
+from config.validators import nesting_depth
 from config.schema import SECTIONS
 from config.validators import ConfigError
 
@@ -41,7 +42,7 @@ def parse_value(text: str) -> Any:
         return text
     except RecursionError:
         raise ConfigError(f"the value is nested too deeply (at most {MAX_DEPTH} levels)") from None
-    if _depth(data) > MAX_DEPTH:
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise ConfigError(f"the value is nested too deeply (at most {MAX_DEPTH} levels)")
     try:  # a comment after the value hides the closing bracket; anything else after it is a syntax error
         whole = tomllib.loads(f"v = [{text}, 0]")["v"]

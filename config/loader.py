@@ -14,7 +14,7 @@ import attrs
 
 from config.presets import TRAINING_PRESETS, VISUAL_PRESETS
 from config.schema import SECTIONS, AppConfig
-from config.validators import ConfigError
+from config.validators import ConfigError, nesting_depth
 
 TOP_LEVEL_KEYS = ("preset", "train_preset", "plugins")
 
@@ -31,19 +31,6 @@ def _suggest(name: str, options: list[str]) -> str:
 MAX_DEPTH = 32
 _BOM_UTF8 = b"\xef\xbb\xbf"
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
-
-
-def _depth(data: Any) -> int:
-    """The nesting depth of parsed TOML (tables and arrays), found without recursion."""
-    deepest, stack = 0, [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            break
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
-    return deepest
 
 
 def decode_toml(raw: bytes, source: str) -> dict[str, Any]:
@@ -68,7 +55,7 @@ def decode_toml(raw: bytes, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: malformed TOML ({exc})") from None
     except RecursionError:
         raise ConfigError(f"{source}: values nested too deeply (at most {MAX_DEPTH} levels)") from None
-    if _depth(data) > MAX_DEPTH:
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise ConfigError(f"{source}: values nested too deeply (at most {MAX_DEPTH} levels)")
     return data
 

@@ -201,3 +201,17 @@ def optional_path():
             raise ConfigError(f"{attr.name} {problem}")
 
     return _optional(_with_rule(check, Rule("path", nonempty=True)))
+
+
+def nesting_depth(data: Any, limit: int) -> int:
+    """How deeply parsed TOML or JSON nests (tables/objects and arrays), found without recursion;
+    the walk stops once it passes `limit`, so a hostile document costs no more than the limit."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
+    return deepest

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from config.validators import path_problem
+from config.validators import nesting_depth, path_problem
 from runtime.atomic import is_temp_of
 from runtime.cli import UsageError
 
@@ -153,18 +153,6 @@ def read_text(path: str | os.PathLike, what: str, max_bytes: int) -> str:
         raise PathError(f"{what} {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})") from None
 
 
-def _json_depth(data: object) -> int:
-    deepest, stack = 0, [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > JSON_MAX_DEPTH:
-            break
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
-    return deepest
-
-
 def read_json(path: str | os.PathLike, what: str, max_bytes: int = JSON_MAX_BYTES) -> object:
     """A run folder's JSON file, read within bounds: a regular file (never a FIFO or a device) of at
     most `max_bytes`, UTF-8, valid JSON nested at most JSON_MAX_DEPTH deep; else a PathError."""
@@ -177,7 +165,7 @@ def read_json(path: str | os.PathLike, what: str, max_bytes: int = JSON_MAX_BYTE
         raise PathError(f"{what} {path}: nested too deeply (at most {JSON_MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise PathError(f"{what} {path}: not valid JSON ({exc})") from None
-    if _json_depth(data) > JSON_MAX_DEPTH:
+    if nesting_depth(data, JSON_MAX_DEPTH) > JSON_MAX_DEPTH:
         raise PathError(f"{what} {path}: nested too deeply (at most {JSON_MAX_DEPTH} levels)")
     return data
 
