@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import sys
 
+from cli.arguments import EXIT_USAGE, UsageError, overrides_from_args, parse_args
+from cli.preflight import check_flags
+from cli.subcommands import SUBCOMMANDS, run_subcommand
+from cli.view_modes import check_view_flags, list_view_systems
 from config import ConfigError, load_config
-from runtime.cli import EXIT_USAGE, UsageError, overrides_from_args, parse_args
-from runtime.messages import error
-from runtime.plugins import parse_plugin_arg
-from runtime.preflight import check_flags
-from runtime.program import prog
-from runtime.subcommands import SUBCOMMANDS, run_subcommand
-from runtime.view_cli import check_view_flags, list_view_systems
+from plugins.loading import parse_plugin_arg
+from process.messages import error
+from process.program import prog
 
 
 def _fail(message: str) -> int:
-    error(message)  # one line, whatever the message quotes (runtime.messages)
+    error(message)  # one line, whatever the message quotes (process.messages)
     return EXIT_USAGE
 
 
@@ -22,7 +22,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     """Python's warnings (numpy's on odd values, a library's deprecations) as one line each."""
     from pathlib import Path
 
-    from runtime.messages import warning
+    from process.messages import warning
 
     warning(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})")
 
@@ -43,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
             args.config, preset=args.preset, train_preset=args.train_preset, overrides=overrides_from_args(args),
             extra_plugins=[parse_plugin_arg(p) for p in args.plugin],
         )
-        check_flags(args, cfg)  # output paths are vetted with the run's plan (runtime.session)
+        check_flags(args, cfg)  # output paths are vetted with the run's plan (cli.session)
     except (UsageError, ConfigError) as exc:
         return _fail(str(exc))
 
     from runtime.build import build_world
 
     if args.write_config:
-        from runtime.write_config import write_starter
+        from cli.write_config import write_starter
 
         try:
             print(write_starter(args, cfg))
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         world.shutdown()
         return 0
 
-    from runtime.session import run_session
+    from cli.session import run_session
 
     return run_session(args, cfg, mode)
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rl.networks import build_networks  # noqa: E402
-from runtime.atomic import atomic_write_json  # noqa: E402
+from safe_io.atomic import atomic_write_json  # noqa: E402
 
 VARIANTS = ("filter", "bare", "twin_old", "min_twin")
 

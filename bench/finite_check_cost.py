@@ -18,14 +18,14 @@ sys.path.insert(0, str(ROOT))
 
 def measure(agents: int, frames: int, with_view: bool) -> dict:
     from config import build_config
+    from plugins.loading import parse_plugin_arg
     from runtime.build import build_world
-    from runtime.plugins import parse_plugin_arg
 
     cfg = build_config(overrides={"visual": {"agents": agents}, "profiler": {"window": frames}},
                        extra_plugins=[parse_plugin_arg("examples.lyapunov_monitor:LyapunovMonitor")])
     extend = None
     if with_view:
-        from runtime.view import add_view_systems
+        from runtime.view_systems import add_view_systems
 
         def extend(w):  # noqa: ANN001, ANN202
             add_view_systems(w, cfg)

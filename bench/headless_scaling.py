@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config import build_config  # noqa: E402
-from runtime.atomic import atomic_write_json  # noqa: E402
 from runtime.build import build_world  # noqa: E402
+from safe_io.atomic import atomic_write_json  # noqa: E402
 
 
 def measure(n: int, frames: int, warmup: int, blocks: int, block_frames: int, system: str) -> dict:

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     import tomllib
 
     from render.app_setup import create_app
-    from runtime.atomic import atomic_write_json
+    from safe_io.atomic import atomic_write_json
 
     extra: dict = {}
     for item in args.set:

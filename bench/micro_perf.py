@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import build_config  # noqa: E402
 from config.schema import AppConfig  # noqa: E402
-from runtime.atomic import atomic_write_json  # noqa: E402
+from safe_io.atomic import atomic_write_json  # noqa: E402
 
 INTERP_NS = (10, 20, 30, 50, 1000)
 TRAIL_NS = (10, 20, 50, 1000)
@@ -92,7 +92,7 @@ def summary(times: dict[str, list[float]], slow: str, fast: str) -> dict:
 def view_world(agents: int, seed: int, policy: str = "nominal", training: bool = False, **sections):  # noqa: ANN003, ANN201
     """A headless world with the view's data systems (no renderer); the trainer off unless asked for."""
     from runtime.build import build_world
-    from runtime.view import add_view_systems
+    from runtime.view_systems import add_view_systems
 
     overrides = {"visual": {"agents": agents}, "run": {"seed": seed}, "training": {"policy": policy}}
     for name, values in sections.items():

@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 from config import ConfigError, build_config  # noqa: E402
 from config.assignments import assignments_to_overrides  # noqa: E402
-from envs.base import make_environment  # noqa: E402
+from envs.registry import make_environment  # noqa: E402
 
 SYSTEMS = ("point_mass", "differential_drive")
 

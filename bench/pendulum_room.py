@@ -50,8 +50,14 @@ if str(ROOT) not in sys.path:
 from config import build_config  # noqa: E402
 from envs import Outcome, make_environment  # noqa: E402
 from rl.evaluation import CallablePolicy, NominalPolicy, evaluation_starts, rollout  # noqa: E402
-from rl.optimal_control import (GreedyPolicy, ShootingMPC, ShootingParams, StateGrid, policy_cost_to_go,  # noqa: E402
-                                value_iteration)
+from rl.optimal_control import (  # noqa: E402
+    GreedyPolicy,
+    ShootingMPC,
+    ShootingParams,
+    StateGrid,
+    policy_cost_to_go,
+    value_iteration,
+)
 
 #: "stays upright" after first reaching the goal (rad), as bench/pendulum_nominal.py
 UPRIGHT = 0.2
@@ -263,7 +269,7 @@ def calf_rows(run_dirs: list[str], env, starts: np.ndarray, budget: int, nominal
     from rl.checkpoint import read_checkpoint
     from rl.evaluation import FilterPolicy
     from rl.networks import build_networks
-    from runtime.eval_log import FILENAME, read_eval_csv
+    from runfiles.eval_log import FILENAME, read_eval_csv
 
     rows = []
     for d in map(Path, run_dirs):

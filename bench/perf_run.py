@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import load_config  # noqa: E402
 from config.variants import variant_overrides  # noqa: E402
-from runtime.atomic import atomic_write_json  # noqa: E402
+from safe_io.atomic import atomic_write_json  # noqa: E402
 
 RENDERS = ("offscreen", "headless")
 
@@ -53,7 +53,7 @@ def build(cfg, render: str):  # noqa: ANN001, ANN201
         app = create_app("offscreen", cfg.visual.window_width, cfg.visual.window_height)
         return build_rendered_world(cfg, app, "offscreen"), app
     from runtime.build import build_world
-    from runtime.view import add_view_systems
+    from runtime.view_systems import add_view_systems
 
     return build_world(cfg, mode="headless", extend=lambda w: add_view_systems(w, cfg)), None
 
@@ -91,7 +91,7 @@ class OtherLoad:
 
 
 def measure(render: str, variant: str, agents: int, frames: int, warmup: int, seed: int, out: str) -> dict:
-    from runtime.run_outputs import RunOutputs
+    from runfiles.run_outputs import RunOutputs
 
     cfg = study_config(render, variant, agents, frames, warmup, seed, out)
     load_before = os.getloadavg()

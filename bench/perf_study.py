@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runtime.atomic import atomic_write_json  # noqa: E402
+from safe_io.atomic import atomic_write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "perf"
 AGENTS = (3, 5, 10, 20, 30, 100, 300, 1000)

@@ -33,10 +33,10 @@ from components.agent_table import AgentTable  # noqa: E402
 from components.resources import PopulationRequests  # noqa: E402
 from components.training_stats import TrainingStats  # noqa: E402
 from config import build_config  # noqa: E402
+from runfiles.run_outputs import RunOutputs  # noqa: E402
 from runtime.build import build_world  # noqa: E402
 from runtime.invariants import check_invariants, histories  # noqa: E402
-from runtime.run_outputs import RunOutputs  # noqa: E402
-from runtime.view import add_view_systems  # noqa: E402
+from runtime.view_systems import add_view_systems  # noqa: E402
 
 #: RSS may grow by at most this much between the end of the warm-up and the end of the run. The
 #: warm-up must let every bounded history fill first: with 20-step episodes the training agent's

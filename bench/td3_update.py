@@ -35,8 +35,8 @@ from config import build_config  # noqa: E402
 from rl.networks import build_networks  # noqa: E402
 from rl.replay import ReplayBuffer  # noqa: E402
 from rl.td3 import TD3  # noqa: E402
-from runtime.atomic import atomic_write_json  # noqa: E402
 from runtime.build import build_world  # noqa: E402
+from safe_io.atomic import atomic_write_json  # noqa: E402
 
 
 def _spin(stop) -> None:  # noqa: ANN001

@@ -99,7 +99,7 @@ def chart(summary: dict, rows: list[dict], path: str) -> None:
 
 def compare_lod(app, args) -> int:  # noqa: ANN001
     """Frame medians with the level of detail on and off, per N, alternating; written to --out."""
-    from runtime.atomic import atomic_write_json
+    from safe_io.atomic import atomic_write_json
 
     rows = []
     for r in range(args.rounds):
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from render.app_setup import create_app
-    from runtime.atomic import atomic_write_json
+    from safe_io.atomic import atomic_write_json
 
     app = create_app("offscreen", 1280, 720)
     if args.compare_lod:

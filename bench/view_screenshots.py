@@ -14,7 +14,7 @@ Writes into --out (default docs/):
   view_10000.png               10 000 visual agents from the same checkpoint: the trail level of detail
                                and point markers, the 300th frame
   view_drive.png               differential drive (untrained), the theta slice named under the colour bar
-The keys go through runtime.controls, as a key press in a window would.
+The keys go through view.controls, as a key press in a window would.
 """
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict | None = None):  # noqa: ANN001, ANN201
     """A rendered world as `app.py --offscreen --agents A --seed S [--resume CHECKPOINT]` builds it: the
-    checkpoint's task kept (runtime.resume_task), the run so far in the learning curve."""
+    checkpoint's task kept (cli.resume_task), the run so far in the learning curve."""
+    from cli.arguments import overrides_from_args, parse_args
+    from cli.resume_task import resumed_config
     from config import load_config
-    from envs.base import make_environment
+    from envs.registry import make_environment
     from rl.checkpoint import check_compatible, read_checkpoint, restore
-    from runtime.cli import overrides_from_args, parse_args
     from runtime.rendered import build_rendered_world
-    from runtime.resume_task import resumed_config
     from runtime.training_run import checkpoint_max_bytes
     from systems.learning_curve import preload_history
 
@@ -89,15 +89,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from render.app_setup import create_app
     from render.screenshot import save_png
-    from runtime import controls
+    from view import controls
 
     out = Path(args.out)
+    from cli.arguments import UsageError
     from rl.checkpoint import CheckpointError
-    from runtime.cli import UsageError
 
     try:  # a missing, damaged or foreign checkpoint is one line, before anything is rendered or written
         from config import build_config
-        from envs.base import make_environment
+        from envs.registry import make_environment
         from rl.checkpoint import check_compatible, read_checkpoint
         from runtime.training_run import checkpoint_max_bytes
 

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from render.app_setup import create_app
-    from runtime.atomic import atomic_write_json
+    from safe_io.atomic import atomic_write_json
 
     app = create_app("offscreen", 1280, 720)
     rows = []

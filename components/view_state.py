@@ -21,7 +21,7 @@ class ViewState:
     grid_visible: bool = True
     panels_visible: bool = True  # Tab: the sidebar, or the scene over the whole window
     step_requests: int = 0  # N while paused: simulation steps to run, one per frame
-    exported_profiles: list = field(factory=list)  # paths written by F1 (the last runtime.controls.EXPORTS_KEPT)
+    exported_profiles: list = field(factory=list)  # paths written by F1 (the last view.controls.EXPORTS_KEPT)
     messages: list = field(factory=list)  # (text, expires at time.monotonic()) confirmations on screen
     messages_version: int = 0
 

@@ -13,7 +13,7 @@ from config.schema import (
     TrainingConfig,
     VisualConfig,
 )
-from config.validators import ConfigError
+from validation.validators import ConfigError
 
 __all__ = [
     "AppConfig", "CalfConfig", "ConfigError", "EnvConfig", "POLICIES", "ProfilerConfig", "RunConfig",

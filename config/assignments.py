@@ -16,10 +16,8 @@ from typing import Any
 import attrs
 
 from config.loader import MAX_DEPTH, _check_keys
-from config.validators import nesting_depth
 from config.schema import SECTIONS
-from config.validators import ConfigError
-
+from validation.validators import ConfigError, nesting_depth
 
 #: an assignment longer than this is quoted cut short in messages, so the reason is never cut off
 QUOTED = 120

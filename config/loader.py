@@ -14,7 +14,7 @@ import attrs
 
 from config.presets import TRAINING_PRESETS, VISUAL_PRESETS
 from config.schema import SECTIONS, AppConfig
-from config.validators import ConfigError, nesting_depth
+from validation.validators import ConfigError, nesting_depth
 
 TOP_LEVEL_KEYS = ("preset", "train_preset", "plugins")
 
@@ -62,8 +62,12 @@ def decode_toml(raw: bytes, source: str) -> dict[str, Any]:
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a config file; every failure is a ConfigError naming the file. The file must be a
-    regular file of at most 1 MiB (runtime.paths): not a FIFO, a device or a directory."""
-    from runtime.paths import CONFIG_MAX_BYTES, PathError, read_input  # runtime imports config: import late
+    regular file of at most 1 MiB (safe_io.paths): not a FIFO, a device or a directory."""
+    from safe_io.paths import (  # runtime imports config: import late
+        CONFIG_MAX_BYTES,
+        PathError,
+        read_input,
+    )
 
     try:
         raw = read_input(path, "config file", CONFIG_MAX_BYTES)
@@ -115,10 +119,13 @@ def _environment_class(file_data: Mapping[str, Any], overrides: Overrides | None
             system = env["system"]
     if not isinstance(system, str):
         return None
+    from config.environment_defaults import check_environment_defaults
     from envs.registry import resolve
 
     try:
-        return resolve(system.strip())
+        cls = resolve(system.strip())
+        check_environment_defaults(cls, repr(system.strip()))
+        return cls
     except ConfigError as exc:
         raise ConfigError(f"{source}: env.system: {exc}") from None
 

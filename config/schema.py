@@ -5,15 +5,20 @@ Sections map one-to-one onto TOML tables of a config file (see docs/CONFIG.md).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
+from typing import Any
 
 import attrs
 from attrs import define, field
 
-from config.validators import (
+from envs.checks import EnvironmentLoadError, bounded
+from envs.registry import canonical, resolve
+from process.messages import describe
+from validation.validators import (
     ConfigError,
+    Rule,
     boolean,
     choice,
-    environment_name,
     integer,
     number,
     optional_integer,
@@ -22,6 +27,7 @@ from config.validators import (
     string,
     table,
     to_float,
+    with_rule,
 )
 
 #: the built-in environments (envs/registry.py registers them; `env.system` also takes
@@ -53,20 +59,32 @@ def _bool(default: bool):
     return field(default=default, validator=boolean())
 
 
+def environment_name(builtins: Iterable[str]):
+    """A registered environment's name or 'package.module:ClassName': imported and its class
+    checked (envs/registry.py), so the error names what is wrong with it."""
+    names = tuple(builtins)
+
+    def check(_inst: Any, attr: Any, value: Any) -> None:
+        if not isinstance(value, str):
+            raise ConfigError(f"{attr.name} must be a string, got {value!r}")
+        try:
+            resolve(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{attr.name}: {exc}") from None
+
+    return with_rule(check, Rule("environment", options=names))
+
+
 def _canonical_system(value):  # noqa: ANN001, ANN202
     """'envs.pendulum:Pendulum' and 'pendulum' name one environment: keep the registered name."""
     if not isinstance(value, str):
         return value  # the validator reports it
-    from envs.registry import canonical
-
     return canonical(value.strip())
 
 
 def _check_environment_options(system: str, options: dict) -> None:
     """Import the environment `system` names and check `options` against its Options class."""
     import attrs as _attrs
-
-    from envs.registry import resolve
 
     try:
         cls = resolve(system)
@@ -82,8 +100,6 @@ def _check_environment_options(system: str, options: dict) -> None:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (choose from {', '.join(names)})"
             raise ConfigError(f"options: unknown key {key!r} for environment {system!r}{hint}")
-    from envs.checks import EnvironmentLoadError, bounded
-
     try:
         with bounded(repr(system), "checking its options"):
             cls.Options(**options)
@@ -96,8 +112,6 @@ def _check_environment_options(system: str, options: dict) -> None:
     except (KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - the environment's own code: anything, sys.exit() included
-        from runtime.plugin_boundary import describe
-
         raise ConfigError(f"options: environment {system!r} refused them ({describe(exc)})") from None
 
 

@@ -13,7 +13,7 @@ import attrs
 from config.key_docs import TOP_LEVEL, describe
 from config.loader import _toml_key, _toml_value, build_config
 from config.schema import SECTIONS, AppConfig
-from config.validators import rule_of
+from validation.validators import rule_of
 
 
 def accepts(rule: Any) -> str:

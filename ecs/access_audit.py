@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from components.agent_table import AgentTable
     from ecs.world import World
 
 
@@ -25,7 +24,7 @@ def resource_name(key: Any) -> str:
 class AccessAudit:
     """Per system: columns accessed, columns changed, resources looked up."""
 
-    def __init__(self, world: "World", table: "AgentTable") -> None:
+    def __init__(self, world: "World", table: Any) -> None:  # the components.agent_table.AgentTable it watches
         self.world = world
         self.table = table
         self.current: str | None = None

@@ -1,10 +1,11 @@
-"""The System base class: a named unit of per-frame work over whole arrays."""
+"""The System base class: a named unit of per-frame work over whole arrays.
+
+The ECS core runs in a line, system <- schedule <- world: `world` below is the ecs.world.World
+running the system, typed Any so that this module, the bottom of the line, imports neither.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
-
-if TYPE_CHECKING:
-    from ecs.world import World
+from typing import Any, ClassVar
 
 
 class System:
@@ -33,13 +34,13 @@ class System:
 
     enabled: bool = True
 
-    def setup(self, world: "World") -> None:
+    def setup(self, world: Any) -> None:
         """Called once when the system joins a world: register columns, resources, handlers."""
 
-    def process(self, world: "World", dt: float) -> None:
+    def process(self, world: Any, dt: float) -> None:
         raise NotImplementedError(f"{type(self).__name__}.process is not implemented")
 
-    def teardown(self, world: "World") -> None:
+    def teardown(self, world: Any) -> None:
         """Called when the world shuts down (flush files, release render objects)."""
 
     def __repr__(self) -> str:

@@ -7,14 +7,11 @@ and `--system package.module:ClassName` loads any other subclass the same way.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from envs.integrators import RK4
-
-if TYPE_CHECKING:
-    from config.schema import EnvConfig
 
 
 class Outcome(IntEnum):
@@ -58,7 +55,7 @@ class Environment:
     #: training preset -> `[env]` keys for that preset (an episode budget that suits the task)
     preset_defaults: dict = {}
 
-    def __init__(self, cfg: "EnvConfig") -> None:
+    def __init__(self, cfg: Any) -> None:  # the run's [env] settings (config.schema.EnvConfig)
         self.cfg = cfg
         self.dt = cfg.dt
         options = getattr(cfg, "options", None) or {}
@@ -160,14 +157,3 @@ class Environment:
 def wrap_angle(theta: np.ndarray) -> np.ndarray:
     """Wrap to [-pi, pi)."""
     return (theta + np.pi) % (2.0 * np.pi) - np.pi
-
-
-def make_environment(cfg: "EnvConfig", *, check: bool = False) -> Environment:
-    """The environment `cfg.system` names (a registered name or 'package.module:ClassName').
-
-    With `check`, the instance is also smoke-tested (shapes, bounds, a few finite steps; see
-    envs/checks.py); the program does that once at start-up.
-    """
-    from envs.registry import load_environment
-
-    return load_environment(cfg, check=check)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
-from config.validators import ConfigError
+from validation.validators import ConfigError
 
 if TYPE_CHECKING:
     from envs.base import Environment
@@ -75,8 +75,6 @@ def _axes(cls: type, attr: str, dim: int, label: str, exact: int | None = None) 
 
 
 def check_class(cls: object, label: str) -> None:
-    from config.presets import TRAINING_PRESETS
-    from config.schema import EnvConfig
     from envs.base import Environment
 
     if not (inspect.isclass(cls) and issubclass(cls, Environment)):
@@ -99,23 +97,11 @@ def check_class(cls: object, label: str) -> None:
             raise _fail(label, f"{name} must take ({', '.join(args)}), it takes {inspect.signature(getattr(cls, name))}")
     if cls.Options is not None and not (inspect.isclass(cls.Options) and attrs.has(cls.Options)):
         raise _fail(label, "Options must be an attrs class (or None)")
-    shared = {f.name for f in attrs.fields(EnvConfig)} - {"system", "options"}
     if not isinstance(cls.config_defaults, dict):
         raise _fail(label, f"config_defaults must be a dict of [env] keys, got {cls.config_defaults!r}")
     if not isinstance(cls.preset_defaults, dict):
         raise _fail(label, f"preset_defaults must be a dict of training presets, got {cls.preset_defaults!r}")
-    layers = [("config_defaults", cls.config_defaults)]
-    for preset, values in cls.preset_defaults.items():
-        if preset not in TRAINING_PRESETS:
-            raise _fail(label, f"preset_defaults names an unknown training preset {preset!r} "
-                        f"(choose from {', '.join(TRAINING_PRESETS)})")
-        if not isinstance(values, dict):
-            raise _fail(label, f"preset_defaults[{preset!r}] must be a dict of [env] keys, got {values!r}")
-        layers.append((f"preset_defaults[{preset!r}]", values))
-    for where, values in layers:
-        for key in values:
-            if key not in shared:
-                raise _fail(label, f"{where} names {key!r}, which is not a shared [env] key")
+    # which keys and presets those dicts may name is the config's to say (config/environment_defaults.py)
 
 
 def _array(label: str, what: str, value: object, shape: tuple[int, ...], *, finite: bool = True,

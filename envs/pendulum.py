@@ -18,9 +18,8 @@ import math
 import numpy as np
 from attrs import define, field
 
-from config.validators import number, to_float
 from envs.base import Environment
-
+from validation.validators import number, to_float
 
 #: half-width of the critic surface in view units (the point mass's default boundary_limit)
 SURFACE_HALF_WIDTH = 5.0

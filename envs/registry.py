@@ -8,12 +8,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envs.checks import EnvironmentLoadError, bounded, check_class, smoke_check
 
 if TYPE_CHECKING:
-    from config.schema import EnvConfig
     from envs.base import Environment
 
 _REGISTRY: dict[str, str] = {}
@@ -86,7 +85,7 @@ def resolve(system: str) -> type["Environment"]:
     return cls
 
 
-def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
+def load_environment(cfg: Any, *, check: bool = False) -> "Environment":
     """An instance of the environment `cfg.system` names, built from `cfg` (and smoke-tested with `check`)."""
     cls = resolve(cfg.system)
     label = repr(cfg.system)
@@ -104,11 +103,21 @@ def load_environment(cfg: "EnvConfig", *, check: bool = False) -> "Environment":
     return env
 
 
+def make_environment(cfg: Any, *, check: bool = False) -> "Environment":
+    """The environment `cfg.system` names (a registered name or 'package.module:ClassName'), from
+    the run's `[env]` settings (config.schema.EnvConfig).
+
+    With `check`, the instance is also smoke-tested (shapes, bounds, a few finite steps; see
+    envs/checks.py); the program does that once at start-up.
+    """
+    return load_environment(cfg, check=check)
+
+
 # The built-in environments, registered like any other.
 register("point_mass", "envs.point_mass:PointMass")
 register("differential_drive", "envs.differential_drive:DifferentialDrive")
 register("pendulum", "envs.pendulum:Pendulum")
-#: the project's own environments (their calls are not guarded at run time: runtime.environment_boundary)
+#: the project's own environments (their calls are not guarded at run time: plugins.environment_boundary)
 BUILTIN = frozenset(_REGISTRY.values())
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from attrs import define, field
 
-from config.validators import number, to_float
 from envs.base import Environment
+from validation.validators import number, to_float
 
 
 def _num(default: float, lo: float, hi: float, **kw: bool):  # noqa: ANN202

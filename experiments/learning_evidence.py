@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from runtime.run_folder import holder_of  # noqa: E402
+from runfiles.run_folder import holder_of  # noqa: E402
 
 TARGET_GAIN = 0.10
 TARGET_CERTIFIED = 0.30

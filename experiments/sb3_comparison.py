@@ -3,7 +3,7 @@
 For every environment and seed:
 - ours: ordinary headless runs of the program, `--policy calf` and `--policy actor` (our TD3
   without the filter), `--agents 0`, with the setting's training preset;
-- SB3: `stable_baselines3.TD3` on the gymnasium bridge (envs/gym_bridge.py: the same RK4 step,
+- SB3: `stable_baselines3.TD3` on the gymnasium bridge (rl/gym_bridge.py: the same RK4 step,
   rewards, episode ends and start distribution) with the same networks (td3.hidden_layers x
   td3.hidden_size ReLU actor and twin critics), the hyper-parameters of config/schema.py's
   TD3Config, and the same budget rule: as many training episodes as the program's run
@@ -127,7 +127,7 @@ def train_sb3(system: str, seed: int) -> None:
     from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
     from stable_baselines3.common.noise import NormalActionNoise
 
-    from envs.gym_bridge import CalfEnv
+    from rl.gym_bridge import CalfEnv
 
     torch.set_num_threads(hp["torch_threads"])
     env = CalfEnv(cfg.env)
@@ -230,7 +230,13 @@ class CertifiedActor:
         self.q_cert, self.has_cert = np.full(count, np.nan), np.zeros(count, dtype=bool)
 
     def act(self, states: np.ndarray):  # noqa: ANN201
-        from rl.calf import certificate_test, certified_q, choose_modes, filtered_actions, update_certificates
+        from rl.calf import (
+            certificate_test,
+            certified_q,
+            choose_modes,
+            filtered_actions,
+            update_certificates,
+        )
 
         a = self.nets.act(states)
         q = certified_q(self.nets.q(states, a, which="both"), self.params.certified_value)

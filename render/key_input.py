@@ -1,7 +1,7 @@
 """Keys and mouse: an invisible ursina Entity that receives every input event (ursina delivers input to entities).
 
 Camera keys (WASD held, scroll) move the CameraRig; a left click picks the agent under the mouse
-(RenderSystem.click); every other key goes to runtime.controls, which knows the bindings and
+(RenderSystem.click); every other key goes to view.controls, which knows the bindings and
 works without a renderer.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from panda3d.core import ClockObject
 from ursina import Entity, held_keys
 
-from runtime import controls
+from view import controls
 
 
 class KeyInput(Entity):

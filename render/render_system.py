@@ -103,7 +103,7 @@ class RenderSystem(System):
         self.rig.frame(corners)
         if cfg.run.record:
             from render.frame_capture import FrameCapture
-            from runtime.recording import VideoWriter
+            from view.recording import VideoWriter
 
             self.capture = FrameCapture(self.app)
             w, h = self.capture.size
@@ -258,7 +258,7 @@ class RenderSystem(System):
 
     def click(self, world, window_xy: tuple[float, float]) -> None:  # noqa: ANN001
         """A left click at window coordinates ([-1, 1]^2, y up): inspect the agent under it."""
-        from runtime import controls
+        from view import controls
 
         w, h = self.window_size()
         x, y = 0.5 * (window_xy[0] + 1.0) * w, 0.5 * (1.0 - window_xy[1]) * h

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from panda3d.core import Filename
 
-from runtime.atomic import atomic_write_via_path
+from safe_io.atomic import atomic_write_via_path
 
 
 def save_png(base, path: str | Path) -> Path:  # noqa: ANN001

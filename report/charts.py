@@ -13,12 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
+from process.messages import one_line
 from report.aggregate import FEW_RUNS, Summary
-from runtime.atomic import atomic_write_with
-from runtime.messages import one_line
 from report.load import Run
-from report.metrics import EPISODE_CURVES, EPISODE_SCORES, EVAL_CURVES, EVAL_SCORES, episode_band, eval_band, \
-    final_scores
+from report.metrics import (
+    EPISODE_CURVES,
+    EPISODE_SCORES,
+    EVAL_CURVES,
+    EVAL_SCORES,
+    episode_band,
+    eval_band,
+    final_scores,
+)
+from safe_io.atomic import atomic_write_with
 
 #: scores that are shares of something (drawn on [0, 1])
 SHARES = {"success", "certified_share", "eval_success_rate", "eval_certified_share"}

@@ -10,18 +10,27 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from cli.arguments import (
+    EXIT_USAGE,
+    OneLineParser,
+    UsageError,
+    _count,
+    _nonempty,
+    _path,
+)
+from process.messages import one_line
+from process.program import command, prog
 from report.aggregate import chart_scores, summarise
 from report.charts import episode_curves, eval_curves, final_chart
 from report.groups import by_group_and_task, label_runs
 from report.load import ReportError, load_runs
 from report.markdown import write_markdown
-from report.safety import GROUPS as SAFETY_GROUPS, safety_rows
+from report.safety import GROUPS as SAFETY_GROUPS
+from report.safety import safety_rows
 from report.safety_chart import safety_chart
-from runtime.atomic import atomic_write_json
-from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path
-from runtime.outputs import check_writable_dir
-from runtime.messages import one_line
-from runtime.program import command, prog
+from runfiles.outputs import check_writable_dir
+from safe_io.atomic import atomic_write_json
+
 
 def _prog() -> str:
     return f"{prog()} report"

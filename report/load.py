@@ -4,7 +4,7 @@ A run folder is one with an episodes.csv and a config.toml (what every run write
 not). A path given to the report may be such a folder or hold them at any depth (a sweep's
 folder; links to folders are not followed). Each run brings its config (as written: section ->
 key -> value), its run_summary.json, its episodes and, when it has one, its evaluations
-(eval.csv). Every file is read within bounds (runtime.paths: a regular file, never a FIFO or a
+(eval.csv). Every file is read within bounds (safe_io.paths: a regular file, never a FIFO or a
 device, of bounded size, UTF-8; JSON and TOML of bounded depth). A run whose file cannot be used
 is named in one line and left out, and the others are reported. A last line cut short by a
 crash is skipped; other damaged lines (NUL bytes, a huge field) are skipped and counted; an
@@ -20,9 +20,16 @@ from pathlib import Path
 import numpy as np
 from attrs import define, field
 
-from config.loader import TOP_LEVEL_KEYS as TOP_LEVEL, decode_toml
-from config.validators import ConfigError
-from runtime.paths import CONFIG_MAX_BYTES, TABLE_MAX_BYTES, PathError, read_json, read_text
+from config.loader import TOP_LEVEL_KEYS as TOP_LEVEL
+from config.loader import decode_toml
+from safe_io.paths import (
+    CONFIG_MAX_BYTES,
+    TABLE_MAX_BYTES,
+    PathError,
+    read_json,
+    read_text,
+)
+from validation.validators import ConfigError
 
 EPISODES = "episodes.csv"
 EVALS = "eval.csv"
@@ -75,7 +82,7 @@ def _number(text: str) -> float:
 
 def read_table(path: Path, text_columns: tuple[str, ...] = (), damaged: list[str] | None = None
                ) -> dict[str, np.ndarray]:
-    """A CSV file as columns, read within bounds (runtime.paths.read_text: a regular file of at most
+    """A CSV file as columns, read within bounds (safe_io.paths.read_text: a regular file of at most
     TABLE_MAX_BYTES, UTF-8). Rows with the wrong number of cells or unreadable numbers are skipped: a
     last line cut short by a crash silently, any other such line (NUL bytes, a huge field) counted
     in `damaged`. A file that cannot be read at all is a ReportError."""

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from process.messages import one_line
 from report.aggregate import FEW_RUNS, Summary
 from report.load import Run
 from report.metrics import EPISODE_SCORES, EVAL_SCORES
-from runtime.atomic import atomic_write_text
-from runtime.messages import one_line
+from safe_io.atomic import atomic_write_text
 
 #: characters of run data that markdown would read as markup: written as entities or escaped
 _MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "\\": "\\\\", "`": "\\`", "*": "\\*",

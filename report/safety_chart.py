@@ -17,7 +17,7 @@ from report.charts import _colors, _grid
 from report.load import Run
 from report.safety import GROUPS, has_safety, safety_band
 from report.stats import iqm
-from runtime.atomic import atomic_write_with
+from safe_io.atomic import atomic_write_with
 
 TITLES = {"learners": "learners: failed training episodes", "cohort": "policy cohort: failed episodes"}
 

@@ -28,18 +28,18 @@ from config.schema import AppConfig, critic_value_scale
 from envs.base import Environment
 from rl.calf_state import CalfState
 from rl.checkpoint_integrity import (
+    CheckpointReference,
     IntegrityError,
     check_archive,
     check_consistency,
     check_values,
-    fresh_reference,
     seal,
     verify,
 )
 from rl.learning import make_scratch_learner, new_training_stats
 from rl.replay import ReplayBuffer
 from rl.td3 import TD3
-from runtime.atomic import atomic_write_with
+from safe_io.atomic import atomic_write_with
 
 FORMAT = "calf-ecs-checkpoint"
 FORMAT_VERSION = 1
@@ -136,9 +136,9 @@ def _default_max_bytes() -> int:
 def read_checkpoint(path: str | Path, max_bytes: int | None = None) -> dict[str, Any]:
     """Load and check the file's own structure and content hash (not yet whether it fits this run).
 
-    The file must be a regular file (runtime.paths) of at most `max_bytes` (default: the memory
+    The file must be a regular file (safe_io.paths) of at most `max_bytes` (default: the memory
     available), a zip archive of stored members within that size (checked before unpickling)."""
-    from runtime.paths import PathError, open_input
+    from safe_io.paths import PathError, open_input
 
     p = Path(path)
     limit = _default_max_bytes() if max_bytes is None else int(max_bytes)
@@ -263,10 +263,16 @@ def _stage(world, data: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
               "rng_numpy": numpy_state, "rng_torch": torch_state}
     try:  # generic over the contents: every value possible, the values consistent with each other
         check_consistency(staged, cfg)
-        check_values(data, fresh_reference(world))
+        check_values(data, _reference(world))
     except IntegrityError as exc:
         raise CheckpointError(str(exc)) from None
     return staged
+
+
+def _reference(world) -> dict[str, Any]:  # noqa: ANN001
+    if not world.has_resource(CheckpointReference):
+        raise CheckpointError("this world cannot check a checkpoint: it was not built by runtime.build.build_world")
+    return world.resource(CheckpointReference).make(world)
 
 
 def _swap_in(world, staged: dict[str, Any]) -> None:  # noqa: ANN001

@@ -8,7 +8,7 @@
   unpickled: members must be stored uncompressed (torch never compresses, so a compressed member
   can only be a forgery, and a zip bomb is one) and their total size must be within the bound.
 - **Possible values.** `check_values` walks the whole checkpoint beside the checkpoint a freshly
-  built world of this run would write (`fresh_reference`): tensors and numbers must be finite,
+  built world of this run would write (`CheckpointReference`, which runtime.build puts in a world): tensors and numbers must be finite,
   except where a fresh run itself holds NaN ("not yet": the critic loss before training, q_cert
   without a certificate); whole numbers may not be negative where a fresh run's are not (episode
   steps, counters, update counts). A new key gets the same rules from its own fresh value.
@@ -22,10 +22,12 @@ import hashlib
 import math
 import struct
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
 import torch
+from attrs import define
 
 INTEGRITY_KEY = "integrity"
 ALGORITHM = "blake2b-256"
@@ -168,29 +170,16 @@ def check_values(data: Any, reference: Any, path: tuple = ()) -> None:
                 raise IntegrityError(f"damaged: {_label(where)} is {value}, it cannot be negative")
 
 
-def fresh_reference(world) -> dict[str, Any]:  # noqa: ANN001
-    """What a checkpoint of this run looks like at its very start: built in a scratch world of the
-    same config (no plugins, no visual agents, a small replay buffer), drawing nothing from the
-    global random streams."""
-    import attrs
+@define(frozen=True)
+class CheckpointReference:
+    """A world's way to build what a checkpoint of its run looks like at the very start.
 
-    from config.schema import AppConfig
-    from rl.checkpoint import capture
-    from runtime.build import build_world
-    from systems.population import spawn_agents
+    Building that takes a scratch world of the same config, which only the layer that assembles
+    worlds can make (runtime.build.fresh_reference); it puts this resource in every world it builds,
+    and restoring a checkpoint asks for it.
+    """
 
-    cfg = world.resource(AppConfig)
-    small = attrs.evolve(cfg, plugins=(), visual=attrs.evolve(cfg.visual, agents=0),
-                         td3=attrs.evolve(cfg.td3, buffer_size=cfg.td3.batch_size))
-    with torch.random.fork_rng(devices=[]):
-        threads = torch.get_num_threads()
-        scratch = build_world(small, spawn=False)
-        try:
-            spawn_agents(scratch, 1, training=True)
-            return capture(scratch)
-        finally:
-            scratch.shutdown()
-            torch.set_num_threads(threads)
+    make: Callable[[Any], dict[str, Any]]  # world -> the fresh checkpoint's contents
 
 
 def check_consistency(staged: dict[str, Any], cfg) -> None:  # noqa: ANN001

@@ -19,14 +19,20 @@ import torch
 
 from components.training_stats import TrainingStats
 from config.schema import AppConfig, critic_value_scale
-from config.validators import ConfigError
 from envs.base import Environment
-from rl.background_learner import BackgroundLearner, InlineLearner, Learner, WeightPublisher, publish_lists
+from rl.background_learner import (
+    BackgroundLearner,
+    InlineLearner,
+    Learner,
+    WeightPublisher,
+    publish_lists,
+)
 from rl.calf_state import CalfState
 from rl.networks import Networks, build_networks
 from rl.relax import make_schedule
 from rl.replay import ReplayBuffer
 from rl.td3 import TD3
+from validation.validators import ConfigError
 
 
 def torch_seed(seed: int, salt: int) -> int:

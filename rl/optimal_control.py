@@ -30,8 +30,8 @@ from collections.abc import Callable
 import numpy as np
 from attrs import define, field
 
-from config.validators import integer, number, to_float
 from envs.base import Environment
+from validation.validators import integer, number, to_float
 
 #: states (n, state_dim) -> actions (n, action_dim)
 Controller = Callable[[np.ndarray], np.ndarray]

@@ -2,18 +2,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
 from components.agent_table import AgentTable
 from components.cohort_starts import CohortStarts
 from components.faults import register_fault_counters
-from components.resources import Counters, HudLines, PopulationRequests, ReportExtras, Rngs, SimClock
+from components.resources import (
+    Counters,
+    HudLines,
+    PopulationRequests,
+    ReportExtras,
+    Rngs,
+    SimClock,
+)
 from config.schema import AppConfig
 from config.variants import variant_of
 from ecs.system import System
 from ecs.world import World
-from envs.base import Environment, make_environment
+from envs.base import Environment
+from envs.registry import make_environment
+from plugins.environment_boundary import contain_environment
+from plugins.loading import add_plugins
+from rl.checkpoint_integrity import CheckpointReference
 from systems.control import ControlSystem
 from systems.evaluation import EvaluationSystem
 from systems.finite_check import FiniteCheckSystem
@@ -21,8 +33,6 @@ from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents, spawn_cohort
 from systems.profiler import ProfilerSystem, RunMeta
 from systems.training import TrainingSystem
-from runtime.environment_boundary import contain_environment
-from runtime.plugins import add_plugins
 
 
 def core_systems(cfg: AppConfig) -> list[System]:
@@ -85,6 +95,7 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
     world.insert_resource(AgentTable(world, capacity=max(16, cfg.visual.agents + cfg.visual.cohort + 1)))
     world.insert_resource(cohort_starts(cfg, world.resource(Environment)))
     world.insert_resource(run_meta(cfg, mode))
+    world.insert_resource(CheckpointReference(fresh_reference))
     try:
         for system in systems if systems is not None else core_systems(cfg):
             world.add_system(system)
@@ -99,6 +110,28 @@ def build_world(cfg: AppConfig, *, mode: str = "headless", systems: list[System]
         world.shutdown()  # a plugin that cannot be placed, say: leave no half-built world behind
         raise
     return world
+
+
+def fresh_reference(world: World) -> dict[str, Any]:
+    """What a checkpoint of this run looks like at its very start: built in a scratch world of the
+    same config (no plugins, no visual agents, a small replay buffer), drawing nothing from the
+    global random streams."""
+    import torch
+
+    from rl.checkpoint import capture
+
+    cfg = world.resource(AppConfig)
+    small = attrs.evolve(cfg, plugins=(), visual=attrs.evolve(cfg.visual, agents=0),
+                         td3=attrs.evolve(cfg.td3, buffer_size=cfg.td3.batch_size))
+    with torch.random.fork_rng(devices=[]):
+        threads = torch.get_num_threads()
+        scratch = build_world(small, spawn=False)
+        try:
+            spawn_agents(scratch, 1, training=True)
+            return capture(scratch)
+        finally:
+            scratch.shutdown()
+            torch.set_num_threads(threads)
 
 
 def ensure_networks(world: World, cfg: AppConfig) -> None:

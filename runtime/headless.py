@@ -5,7 +5,7 @@ view phase (the profiler); the episode limit is checked after every step.
 
 Progress (tqdm): episodes of the training agent with success rate, P_relax, certification rate
 and steps/s. Ctrl-C or SIGTERM asks the loop to stop at the end of the current frame (so outputs
-and the final checkpoint hold a whole frame); a second signal interrupts at once (runtime.stop).
+and the final checkpoint hold a whole frame); a second signal interrupts at once (process.stop).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from components.training_stats import TrainingStats
-from runtime.stop import StopRequest
+from process.stop import StopRequest
 from systems.evaluation import EvalHistory, hud_line
 from systems.profiler import ProfilerSystem
 

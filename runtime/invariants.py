@@ -91,12 +91,12 @@ def histories(world, peak_agents: int | None = None) -> dict[str, History]:  # n
     if cache is not None:
         out["HUD cache items"] = History(len(cache._values), len(cache.intervals))
     from components.view_state import ViewState
-    from runtime.controls import EXPORTS_KEPT
+    from view.controls import EXPORTS_KEPT
 
     view = world.try_resource(ViewState)
     if view is not None:
         out["F1 exports remembered"] = History(len(view.exported_profiles), EXPORTS_KEPT)
-    from runtime.run_outputs import RunOutputs
+    from runfiles.run_outputs import RunOutputs
 
     outputs = world.try_resource(RunOutputs)
     if outputs is not None:

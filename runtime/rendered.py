@@ -4,7 +4,7 @@ Each frame runs the simulation phase K times (the time warp: TimeWarp, keys [ an
 in auto mode K is chosen from the last frames' timing to keep 20 FPS), then the view phase once.
 The loop stops after `run.frames` frames (if set) or the training agent's `training.episodes`
 episodes (checked after every step), on Q / Escape, on closing the window, or on Ctrl-C /
-SIGTERM (runtime.stop). While paused (P) the world does not step but the view keeps rendering,
+SIGTERM (process.stop). While paused (P) the world does not step but the view keeps rendering,
 so the camera, keys and HUD still work; N runs one simulation step (and renders it). At the
 end it finishes the video (--record) and saves the screenshot (the caller writes the profile
 and shuts the world down).
@@ -20,10 +20,10 @@ from tqdm import tqdm
 from components.time_warp import TimeWarp
 from components.training_stats import TrainingStats
 from components.view_state import ViewState
+from process.stop import StopRequest
 from runtime.build import build_world
 from runtime.headless import learner_postfix, loop_summary
-from runtime.stop import StopRequest
-from runtime.view import add_view_systems
+from runtime.view_systems import add_view_systems
 
 if TYPE_CHECKING:
     from config.schema import AppConfig

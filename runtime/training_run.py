@@ -10,11 +10,12 @@ from typing import Any
 from attrs import Factory, define
 
 from config.schema import AppConfig
-from envs.base import make_environment
+from envs.registry import make_environment
 from rl.checkpoint import check_compatible, find_latest, read_checkpoint
 from rl.checkpoint_integrity import size_limit
-from runtime.paths import RUN_FILES, check_aliasing, check_out_dir, check_output_file
-from runtime.run_outputs import RUNS_ROOT, default_out_dir
+from rl.sizes import network_parameters
+from runfiles.run_outputs import RUNS_ROOT, default_out_dir
+from safe_io.paths import RUN_FILES, check_aliasing, check_out_dir, check_output_file
 
 
 @define
@@ -24,16 +25,14 @@ class RunPlan:
     resume_data: dict[str, Any] | None = None
     default_out: bool = False  # out_dir is a new runs/<timestamp>/ folder (claimed exclusively)
     notes: list[str] = Factory(list)  # what the plan chose, said once every check has passed
-    cfg: AppConfig | None = None  # the run's config: with --resume, the checkpoint's task kept (runtime.resume_task)
+    cfg: AppConfig | None = None  # the run's config: with --resume, the checkpoint's task kept (cli.resume_task)
 
 
 def checkpoint_max_bytes(cfg: AppConfig) -> int:
     """The largest checkpoint file this run reads (rl.checkpoint_integrity.size_limit)."""
-    from runtime.preflight import _network_params
-
     env = make_environment(cfg.env)
     width = 2 * env.state_dim + env.action_dim + 2
-    params = _network_params(env.state_dim, env.action_dim, cfg.td3.hidden_size, cfg.td3.hidden_layers)
+    params = network_parameters(env.state_dim, env.action_dim, cfg.td3.hidden_size, cfg.td3.hidden_layers)
     return size_limit(cfg.td3.buffer_size, width, params)
 
 
@@ -41,7 +40,7 @@ def plan_run(cfg: AppConfig, *, overwrite: bool = False, retask=None) -> RunPlan
     """Resolve and check the output folder and the checkpoint to resume (raises UsageError/CheckpointError).
 
     `retask(data, path) -> (cfg, notes)` gives the resumed run's config from the checkpoint's data
-    (runtime.resume_task); the checkpoint must fit that config. `plan.cfg` is the run's config."""
+    (cli.resume_task); the checkpoint must fit that config. `plan.cfg` is the run's config."""
     default = not cfg.run.out
     out_dir = default_out_dir(RUNS_ROOT) if default else Path(cfg.run.out)
     check_out_dir(out_dir, overwrite=overwrite)
@@ -80,7 +79,7 @@ def checkpoint_contents(data: dict[str, Any]) -> str:
 def plugin_files(cfg: AppConfig) -> dict[str, Path]:
     """The source files of the plugins and of the environment class (inputs: no output may replace one)."""
     from envs.registry import resolve
-    from runtime.plugin_boundary import module_key
+    from plugins.boundary import module_key
 
     files = {}
     env_module = sys.modules.get(resolve(cfg.env.system).__module__)

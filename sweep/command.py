@@ -14,15 +14,25 @@ import sys
 import time
 from pathlib import Path
 
+from cli.arguments import (
+    EXIT_USAGE,
+    OneLineParser,
+    UsageError,
+    _count,
+    _nonempty,
+    _path,
+    overrides_from_args,
+    parse_args,
+)
+from cli.preflight import check_flags
 from config import POLICIES, SYSTEMS, TRAINING_PRESETS, ConfigError, load_config
-from runtime.cli import EXIT_USAGE, OneLineParser, UsageError, _count, _nonempty, _path, overrides_from_args, parse_args
-from runtime.preflight import check_flags
-from runtime.paths import check_out_dir, check_tree
-from runtime.messages import one_line
-from runtime.program import command as command_name
-from runtime.program import prog
+from process.messages import one_line
+from process.program import command as command_name
+from process.program import prog
+from safe_io.paths import check_out_dir, check_tree
 from sweep.grid import RunSpec, expand, parse_seeds, parse_variants
 from sweep.state import ChangedRunError, clear_unfinished, finished
+
 
 def _prog() -> str:
     return f"{prog()} sweep"

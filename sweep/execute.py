@@ -26,10 +26,10 @@ from pathlib import Path
 from attrs import define, field
 from tqdm import tqdm
 
-from runtime.cli import UsageError
-from runtime.messages import one_line
-from runtime.program import prog
-from runtime.stop import StopRequest
+from cli.arguments import UsageError
+from process.messages import one_line
+from process.program import prog
+from process.stop import StopRequest
 from sweep import task as task_module
 from sweep.grid import RunSpec
 from sweep.state import mark_finished, run_finished_cleanly, write_sweep_file

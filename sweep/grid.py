@@ -17,7 +17,7 @@ from pathlib import Path
 from attrs import define, field
 
 from config.assignments import split_assignment, split_values
-from config.validators import ConfigError
+from validation.validators import ConfigError
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -17,8 +17,8 @@ import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runtime.atomic import atomic_write_json
-from runtime.paths import PathError, read_json
+from safe_io.atomic import atomic_write_json
+from safe_io.paths import PathError, read_json
 from sweep.grid import RunSpec
 
 MARKER = "sweep_run.json"
@@ -35,7 +35,7 @@ def _comparable(argv: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _read_json(path: Path) -> dict | None:
-    """A run folder's JSON file read within bounds (runtime.paths.read_json: never a FIFO, a device or
+    """A run folder's JSON file read within bounds (safe_io.paths.read_json: never a FIFO, a device or
     a huge file); None when it is missing or unusable (the run then counts as not finished)."""
     try:
         data = read_json(path, "")

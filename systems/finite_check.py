@@ -3,7 +3,7 @@
 Physics and the CALF filter handle non-finite values they make themselves (components.faults);
 this check covers every other float column of the table, whoever registered it (a view system,
 a plugin): at the start of every frame, before any system reads the table, and (through the
-plugin boundary, runtime.plugin_boundary) right after each plugin's `process`, so what a plugin
+plugin boundary, plugins.boundary) right after each plugin's `process`, so what a plugin
 writes is checked before a later system of the same frame, statistics or plots read it.
 
 What happens to a NaN or inf depends on the column's `ColumnSpec.nonfinite` policy: `reset`
@@ -24,7 +24,7 @@ import numpy as np
 from components.agent_table import AgentTable, ColumnSpec
 from components.resources import Counters
 from ecs.system import System
-from runtime.messages import warning
+from process.messages import warning
 
 #: values of one column looked at per check, at most (a column with fewer rows x values is whole)
 BUDGET = 1 << 18

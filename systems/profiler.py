@@ -22,7 +22,7 @@ from components.resources import Counters, ReportExtras
 from ecs.frame_times import FrameTimes
 from ecs.schedule import PHASES
 from ecs.system import System
-from runtime.atomic import atomic_write_json
+from safe_io.atomic import atomic_write_json
 
 FORMAT_VERSION = 3  # 2: phases, steps per frame, time per simulation step; 3: timings first, the config last
 

@@ -2,7 +2,7 @@
 without editing any table.
 
 - every command-line flag: from the argparse parser (its count ranges, choices, non-empty paths)
-- every config key: from the schema's validators (`config.validators.Rule`)
+- every config key: from the schema's validators (`validation.validators.Rule`)
 
 Each case is (argv or TOML text, a fragment the one-line error must contain).
 """
@@ -13,9 +13,9 @@ import math
 
 import attrs
 
+from cli.arguments import build_parser
 from config.schema import SECTIONS
-from config.validators import rule_of
-from runtime.cli import build_parser
+from validation.validators import rule_of
 
 TOML_INT_MAX = 2**63 - 1
 #: names no file can have: empty, blank, a NUL byte, a newline, an escape character, a component

@@ -20,10 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 from components.agent_table import AgentTable  # noqa: E402
 from components.critic_surface import CriticSurface  # noqa: E402
-from components.resources import PopulationRequests  # noqa: E402
-from components.training_stats import TrainingStats  # noqa: E402
 from components.inspection import Inspection  # noqa: E402
+from components.resources import PopulationRequests  # noqa: E402
 from components.time_warp import TimeWarp  # noqa: E402
+from components.training_stats import TrainingStats  # noqa: E402
 from components.view_state import HudText, Selection, ViewState  # noqa: E402
 from config import build_config  # noqa: E402
 from render.app_setup import create_app  # noqa: E402
@@ -434,7 +434,7 @@ def cohort_scenario(app, out):
     entry, its inspection panel) and the learning-curve panel, read back from the scene graph."""
     from components.learning_curve import LearningCurve
     from render.hud import LEGEND, Q_COHORT_INNER, Q_SWATCH
-    from runtime import controls
+    from view import controls
 
     res = {}
     cfg = config(20, training={"policy": "calf"}, visual={"cohort": 6}, env={"max_steps_per_episode": 40},
@@ -594,7 +594,7 @@ def warp_scenario(app, out):
 
 def record_scenario(app, out):
     """--record: every rendered frame (paused ones too) goes into the video, HUD included."""
-    from runtime.recording import probe_video
+    from view.recording import probe_video
 
     res = {}
     path = out / "view.mp4"

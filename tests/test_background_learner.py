@@ -17,7 +17,13 @@ import app
 from components.training_stats import TrainingStats
 from config import ConfigError, build_config
 from ecs import System
-from rl.background_learner import BackgroundLearner, InlineLearner, Learner, LearnerError, WeightPublisher
+from rl.background_learner import (
+    BackgroundLearner,
+    InlineLearner,
+    Learner,
+    LearnerError,
+    WeightPublisher,
+)
 from rl.checkpoint import read_checkpoint, restore, save_checkpoint
 from rl.learning import resolve_device
 from rl.networks import Networks
@@ -176,8 +182,8 @@ def test_skipped_updates_are_counted_when_the_learner_cannot_keep_up(world):
 
 def test_the_hud_shows_the_learner_and_its_lag_within_the_sidebar():
     from components.view_state import HudText
+    from runtime.view_systems import add_view_systems
     from systems.hud_text import SIDEBAR_COLUMNS
-    from runtime.view import add_view_systems
 
     cfg = small()
     w = build_world(cfg)

@@ -199,8 +199,8 @@ def test_the_tables_cover_every_flag_and_key():
     """The generated tables reach every flag that takes a value and every key of every section."""
     import attrs
 
+    from cli.arguments import build_parser
     from config.schema import SECTIONS
-    from runtime.cli import build_parser
 
     flags = {a[1][0] for a in flag_cases()}
     takes_value = {max(a.option_strings, key=len) for a in build_parser()._actions if a.option_strings and a.nargs != 0}

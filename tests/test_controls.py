@@ -8,8 +8,8 @@ from components.agent_table import AgentTable
 from components.stats_cache import StatsCache
 from components.view_state import HudText, ViewState
 from ecs.frame_times import FrameTimes
-from runtime.controls import KEY_ACTIONS, press
 from tests.view_worlds import view_world
+from view.controls import KEY_ACTIONS, press
 
 
 @pytest.fixture

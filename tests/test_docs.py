@@ -157,9 +157,9 @@ def test_every_documented_command_parses_as_written(where, command, example_plug
 
 
 def check_program(argv: list[str]) -> None:
-    from runtime.cli import overrides_from_args, parse_args
-    from runtime.plugins import parse_plugin_arg, resolve
-    from runtime.subcommands import SUBCOMMANDS
+    from cli.arguments import overrides_from_args, parse_args
+    from cli.subcommands import SUBCOMMANDS
+    from plugins.loading import parse_plugin_arg, resolve
 
     if argv and argv[0] in SUBCOMMANDS:
         import importlib

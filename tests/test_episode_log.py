@@ -14,10 +14,10 @@ import pytest
 from components.training_stats import TrainingStats
 from config import build_config
 from rl.evaluation import EVAL_COLUMNS, EvalResult
+from runfiles.episode_log import COLUMNS
+from runfiles.provenance import CODE_ROOT
+from runfiles.run_outputs import RunOutputs
 from runtime.build import build_world
-from runtime.episode_log import COLUMNS
-from runtime.provenance import CODE_ROOT
-from runtime.run_outputs import RunOutputs
 
 OVER = {"visual": {"agents": 1}, "env": {"max_steps_per_episode": 30}, "td3": {"start_training_step": 40,
         "batch_size": 8}, "training": {"plot_every": 100, "checkpoint_every": 100}, "run": {"seed": 3},
@@ -166,7 +166,7 @@ def test_provenance_names_the_command_the_commit_and_the_versions(finished_run):
 
 
 def test_provenance_without_git_is_null_not_an_error(tmp_path):
-    from runtime.provenance import git_state
+    from runfiles.provenance import git_state
 
     assert git_state(tmp_path) == {"commit": None, "dirty": None}
 

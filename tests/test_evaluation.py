@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from config.schema import EnvConfig
-from envs.base import Outcome, make_environment
+from envs import Outcome, make_environment
 from rl.evaluation import CallablePolicy, NominalPolicy, evaluation_starts, rollout
 
 

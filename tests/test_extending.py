@@ -6,8 +6,8 @@ from components import AgentTable
 from components.resources import PopulationRequests
 from config import ConfigError, build_config
 from ecs.access_audit import AccessAudit
+from plugins.loading import PluginError, parse_plugin_arg
 from runtime.build import build_world
-from runtime.plugins import PluginError, parse_plugin_arg
 
 PLUGIN = "tests.plugins_for_tests.sample:SpeedTracker"
 
@@ -92,9 +92,10 @@ IMPLICIT = {"AgentTable"}  # every system may look the table up; its columns are
 
 
 def audited_world(cfg):
-    from runtime.view import add_view_systems  # the view's data systems run headless too
-
     from components.view_state import Selection
+    from runtime.view_systems import (
+        add_view_systems,  # the view's data systems run headless too
+    )
 
     world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
     world.resource(Selection).select(int(world.resource(AgentTable).entity[1]))  # the inspection path runs too

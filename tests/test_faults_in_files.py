@@ -22,10 +22,10 @@ from rl.calf_state import CalfState
 from rl.checkpoint import CheckpointError, read_checkpoint, restore, save_checkpoint
 from rl.replay import ReplayBuffer
 from rl.td3 import TD3
-from runtime.atomic import atomic_write_via_path, atomic_write_with
+from runfiles.calf_log import CalfLog
+from runfiles.run_outputs import RunOutputs
 from runtime.build import build_world
-from runtime.calf_log import CalfLog
-from runtime.run_outputs import RunOutputs
+from safe_io.atomic import atomic_write_via_path, atomic_write_with
 
 OVER = {"visual": {"agents": 2}, "env": {"max_steps_per_episode": 30}, "td3": {"start_training_step": 10,
         "batch_size": 8}, "training": {"plot_every": 1, "checkpoint_every": 1}, "run": {"seed": 5}}
@@ -123,7 +123,7 @@ def test_the_calf_log_is_always_whole_rows_and_bounded(tmp_path):
 
 # -- write failures during a run -------------------------------------------------------------------
 def test_periodic_write_failures_warn_once_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
-    import runtime.run_outputs as ro
+    import runfiles.run_outputs as ro
 
     full = {"on": True}
 
@@ -147,7 +147,7 @@ def test_periodic_write_failures_warn_once_and_the_run_goes_on(tmp_path, monkeyp
 
 
 def test_a_final_write_failure_is_exit_code_3_with_one_line_per_file(tmp_path, monkeypatch, capsys):
-    import runtime.run_outputs as ro
+    import runfiles.run_outputs as ro
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(ro, "save_checkpoint", lambda w, p: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only")))
@@ -160,8 +160,8 @@ def test_a_final_write_failure_is_exit_code_3_with_one_line_per_file(tmp_path, m
 
 def test_f1_into_an_unusable_folder_warns_and_the_run_goes_on(tmp_path, capsys):
     from components.view_state import ViewState
-    from runtime.controls import press
-    from runtime.view import add_view_systems
+    from runtime.view_systems import add_view_systems
+    from view.controls import press
 
     cfg = build_config(overrides={"visual": {"agents": 1}, "run": {"out": str(tmp_path / "run")}})
     w = build_world(cfg, extend=lambda world: add_view_systems(world, cfg))
@@ -283,8 +283,8 @@ def test_a_signal_stops_the_headless_loop_after_the_frame(sig):
 
 
 def test_a_second_signal_stops_at_once_but_not_while_shielded():
+    from process.stop import StopRequest
     from runtime.headless import run_headless
-    from runtime.stop import StopRequest
 
     w = small_world(run={"frames": 10_000})
     w.add_system(SignalAt(signal.SIGTERM, 5, times=2), after="ControlSystem")

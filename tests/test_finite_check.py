@@ -15,8 +15,8 @@ from components.agent_table import AgentTable, ColumnSpec
 from components.resources import Counters
 from components.training_stats import TrainingStats
 from config import build_config
+from plugins.loading import parse_plugin_arg
 from runtime.build import build_world
-from runtime.plugins import parse_plugin_arg
 from systems.finite_check import BUDGET, FiniteCheck
 
 P = "tests.plugins_for_tests.faulty"

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 import app
-from runtime.calf_log import CalfLog
+from runfiles.calf_log import CalfLog
 
 CONFIG = ("[env]\nmax_steps_per_episode = 20\n[td3]\nstart_training_step = 10\nbatch_size = 8\n"
           "[training]\nplot_every = 1\ncheckpoint_every = 1\n")

@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from config import SYSTEMS
 from envs import Outcome, make_environment
-from envs.gym_bridge import CalfEnv, CalfVectorEnv, environment_config
+from rl.gym_bridge import CalfEnv, CalfVectorEnv, environment_config
 
 ALL = [*SYSTEMS, "examples.spring_mass:SpringMass"]
 

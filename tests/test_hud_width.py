@@ -8,12 +8,12 @@ from components.inspection import Inspection
 from components.resources import HudLines
 from components.training_stats import TrainingStats
 from components.view_state import HudText, Selection, ViewState
-from runtime import controls
 from systems.evaluation import gain_words, hud_line
 from systems.hud_text import SIDEBAR_COLUMNS, fold, inspect_text, stats_text
 from tests import hud_extremes
 from tests.test_inspection import calf_world
 from tests.view_worlds import view_world
+from view import controls
 
 
 def widest(text):

@@ -10,11 +10,11 @@ from components.inspection import TRACE_POINTS, CertificateTrace, Inspection
 from components.modes import Mode
 from components.view_state import HudText, Selection, ViewState
 from config.schema import AppConfig
-from runtime import controls
-from systems.stats import StatsSystem
 from runtime.build import build_world
-from runtime.view import add_view_systems
+from runtime.view_systems import add_view_systems
+from systems.stats import StatsSystem
 from tests.view_worlds import view_config, view_world
+from view import controls
 
 
 def calf_world(agents=6, **sections):

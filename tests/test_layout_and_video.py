@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from render.layout import MIN_TEXT_SHARE, PANEL_ORDER, TEXT_SCALE, compute_layout, overlaps
-from runtime.recording import VideoWriter, probe_video, video_library_error
+from render.layout import (
+    MIN_TEXT_SHARE,
+    PANEL_ORDER,
+    TEXT_SCALE,
+    compute_layout,
+    overlaps,
+)
+from view.recording import VideoWriter, probe_video, video_library_error
 
 CHAR_W, LINE_H = 0.6, 1.17  # VeraMono's advance and line height in text units
 LINES = {"stats": 24, "scale": 3, "timeline": 1, "learning": 9, "inspect": 8, "profiler": 8, "messages": 3}

@@ -163,7 +163,7 @@ def test_a_resumed_run_shows_the_evaluations_it_resumes(tmp_path):
 
 def test_a_resumed_run_shows_its_episodes_from_episodes_csv(tmp_path):
     """episodes.csv's all-time counters by group, differenced row by row, are the curve's episode points."""
-    from runtime.episode_log import COLUMNS
+    from runfiles.episode_log import COLUMNS
     from systems.learning_curve import preload_history
 
     world = view_world(agents=2)

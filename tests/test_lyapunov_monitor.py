@@ -8,8 +8,8 @@ from components import AgentTable, ColumnSpec, Mode
 from components.resources import HudLines
 from config import build_config
 from ecs import System
+from plugins.loading import parse_plugin_arg
 from runtime.build import build_world
-from runtime.plugins import parse_plugin_arg
 
 SPEC = "examples.lyapunov_monitor:LyapunovMonitor:after=ControlSystem"
 
@@ -111,7 +111,7 @@ def test_monitor_runs_from_the_command_line_and_reports(tmp_path, capsys):
 
 def test_monitor_line_reaches_the_hud_text():
     from components.view_state import HudText
-    from runtime.view import add_view_systems
+    from runtime.view_systems import add_view_systems
 
     cfg = build_config(overrides={"visual": {"agents": 2}}, extra_plugins=[parse_plugin_arg(SPEC)])
     world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))

@@ -225,7 +225,7 @@ def test_a_batch_with_nan_skips_the_update_and_leaves_the_weights_alone():
 def test_the_surface_stays_finite_when_the_critic_returns_nan():
     from components.critic_surface import CriticSurface
     from components.view_state import HudText
-    from runtime.view import add_view_systems
+    from runtime.view_systems import add_view_systems
 
     cfg = build_config(overrides={"visual": {"agents": 3, "heatmap_update_freq": 1}, "run": {"seed": 1},
                                   "td3": {"start_training_step": 10, "batch_size": 8}})
@@ -250,7 +250,7 @@ def test_the_surface_stays_finite_when_the_critic_returns_nan():
 
 
 def test_fault_counts_reach_the_profile_and_the_summary(tmp_path):
-    from runtime.run_outputs import RunOutputs
+    from runfiles.run_outputs import RunOutputs
 
     w = world_for()
     outputs = RunOutputs(w, tmp_path / "run")

@@ -1,4 +1,4 @@
-"""Every path is vetted before anything is written (runtime.paths, runtime.run_folder):
+"""Every path is vetted before anything is written (safe_io.paths, runfiles.run_folder):
 
 - inputs are regular files of bounded size: a device, a FIFO, a socket or a directory is refused
   without being read (and without hanging);
@@ -26,7 +26,7 @@ import pytest
 
 import app
 from ecs import System
-from runtime.paths import CONFIG_MAX_BYTES
+from safe_io.paths import CONFIG_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--headless", "--frames", "3", "--agents", "0", "--no-progress"]

@@ -1,4 +1,4 @@
-"""A plugin's failure is contained wherever it happens (runtime.plugin_boundary).
+"""A plugin's failure is contained wherever it happens (plugins.boundary).
 
 Before the run (import, options, constructor, setup; `sys.exit()` included): one line, exit code 2,
 nothing written. During the run (process, an event handler, its report figures): one line naming
@@ -17,10 +17,10 @@ import pytest
 import app
 from components.agent_table import AgentTable
 from config import build_config
+from plugins.boundary import PluginFailures
+from plugins.loading import parse_plugin_arg
 from rl.checkpoint import read_checkpoint
 from runtime.build import build_world
-from runtime.plugin_boundary import PluginFailures
-from runtime.plugins import parse_plugin_arg
 
 P = "tests.plugins_for_tests"
 RUN = ["--headless", "--agents", "1", "--no-progress", "--out", "run", "--profile", "p.json"]

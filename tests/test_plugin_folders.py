@@ -17,8 +17,8 @@ import setuptools
 
 from config.schema import PluginSpec
 from ecs.system import System
-from runtime.plugin_boundary import PluginError, module_key
-from runtime.plugins import parse_plugin_arg, resolve
+from plugins.boundary import PluginError, module_key
+from plugins.loading import parse_plugin_arg, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -132,7 +132,7 @@ def test_the_examples_package_is_installed_with_the_program():
 
 
 def test_plugin_figures_are_one_line_each_under_the_summary():
-    from runtime.plugin_figures import figure_lines
+    from plugins.figures import figure_lines
 
     lines = figure_lines({
         "LyapunovMonitor": {"episodes": 17, "decrease_fraction": 0.353812, "ok": True, "none": None},

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 import app
-from runtime.cli import build_parser
+from cli.arguments import build_parser
 
 
 @pytest.mark.parametrize("argv0, name, command", [

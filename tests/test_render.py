@@ -186,7 +186,7 @@ def test_offscreen_run_writes_screenshot_and_profile_with_counters(tmp_path):
     assert calls["total"] == 2 + 6  # the grid once (actor + critic), the HUD's critic query every 10th frame
     assert "60 frames" in res.stdout
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".json")) == ["p.json", "shot.png"]
-    from runtime.recording import probe_video
+    from view.recording import probe_video
 
     video = probe_video(tmp_path / "view.mp4")  # --record: every frame, decodable, at the window's size
     assert video["frames"] == 60 and (video["width"], video["height"]) == (1280, 720)

@@ -11,7 +11,7 @@ import pytest
 import app
 from config import build_config, to_toml
 from rl.evaluation import EVAL_COLUMNS
-from runtime.episode_log import COLUMNS
+from runfiles.episode_log import COLUMNS
 
 
 def make_run(folder, *, policy="calf", seed=0, system="point_mass", successes=(), returns=None, evals=None,
@@ -263,7 +263,7 @@ def test_chart_titles_are_wrapped_inside_the_figure():
 
 
 def test_the_reward_plot_shows_the_evaluations_and_its_legend_hides_no_point(tmp_path):
-    from runtime.reward_plot import RewardPlot
+    from runfiles.reward_plot import RewardPlot
 
     plot = RewardPlot(tmp_path / "rewards.png", "point_mass, policy calf, seed 1")
     returns = np.linspace(-3000, -400, 30)

@@ -10,7 +10,13 @@ from components.resources import Counters
 from components.training_stats import TrainingStats
 from config import build_config
 from envs.base import Environment
-from rl.calf import CalfParams, certificate_test, choose_modes, filtered_actions, retry_noiseless
+from rl.calf import (
+    CalfParams,
+    certificate_test,
+    choose_modes,
+    filtered_actions,
+    retry_noiseless,
+)
 from rl.evaluation import FilterPolicy, evaluation_starts
 from rl.networks import Networks
 from rl.replay import ReplayBuffer
@@ -130,7 +136,7 @@ def test_exploration_stds_are_drawn_per_learner_per_episode_in_units_of_the_boun
 
 
 def test_a_range_is_checked():
-    from config.validators import ConfigError
+    from validation.validators import ConfigError
 
     with pytest.raises(ConfigError, match="exploration_noise_min"):
         build_config(overrides={"td3": {"exploration_noise": 0.2, "exploration_noise_min": 0.3}})
@@ -222,7 +228,12 @@ def test_a_residual_actor_starts_as_the_nominal_policy_and_stays_within_the_boun
 
 
 def test_a_residual_actor_learns_a_correction_and_checkpoints_refuse_the_other_form(tmp_path):
-    from rl.checkpoint import CheckpointError, check_compatible, read_checkpoint, save_checkpoint
+    from rl.checkpoint import (
+        CheckpointError,
+        check_compatible,
+        read_checkpoint,
+        save_checkpoint,
+    )
 
     w = world_with(td3={"actor_base": "nominal", "start_training_step": 10}, env={"max_steps_per_episode": 60})
     nets, env, table = w.resource(Networks), w.resource(Environment), w.resource(AgentTable)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 import app
-
+from cli.arguments import overrides_from_args, parse_args
 from config import build_config, load_config
 from config.assignments import assignments_to_overrides, parse_value, split_values
-from config.validators import ConfigError
-from runtime.cli import overrides_from_args, parse_args
 from tests.bad_input import BAD_ASSIGNMENTS, config_key_cases, set_key_cases
 from tests.test_bad_input import FLAG_OF_KEY, _failures, in_tmp, run_refused  # noqa: F401 - fixture
+from validation.validators import ConfigError
 
 
 def test_every_bad_config_value_is_refused_by_set_too(in_tmp, capsys):  # noqa: F811

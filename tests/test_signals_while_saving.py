@@ -57,8 +57,8 @@ def _whole(here, steps):
     ("a periodic checkpoint inside the frame", 1, 29),  # frame 29 ends episode 2: the hook saves
 ])
 def test_a_second_ctrl_c_while_outputs_are_written_is_only_noted(here, capsys, monkeypatch, during, every, frame):
-    import runtime.reward_plot as rp
-    import runtime.run_outputs as ro
+    import runfiles.reward_plot as rp
+    import runfiles.run_outputs as ro
 
     (here / "c.toml").write_text(CONFIG.replace("plot_every = 1", f"plot_every = {every}")
                                  .replace("checkpoint_every = 1", f"checkpoint_every = {every}")
@@ -98,7 +98,7 @@ def test_a_closed_terminal_a_cpu_limit_or_a_user_signal_stops_a_run_like_sigterm
 
 
 def test_an_ignored_sighup_stays_ignored():
-    from runtime.stop import StopRequest
+    from process.stop import StopRequest
 
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:

@@ -57,8 +57,8 @@ def test_what_the_command_line_sets_is_active_and_the_file_loads_back_to_the_sam
         'preset = "low"', "agents = 30", "seed = 3", "nu_bar = 1.0", "p_relax_init = 0.5",
         'system = "examples.lyapunov_monitor:LyapunovMonitor"', 'after = "ControlSystem"'])
     assert "# agents = " not in text and "# trail_max_length = 300" in text  # the low preset's, as a comment
-    from runtime.cli import overrides_from_args, parse_args
-    from runtime.plugins import parse_plugin_arg
+    from cli.arguments import overrides_from_args, parse_args
+    from plugins.loading import parse_plugin_arg
 
     args = parse_args(argv)
     expected = load_config(preset=args.preset, overrides=overrides_from_args(args),

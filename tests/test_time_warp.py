@@ -12,10 +12,10 @@ from components.time_warp import AUTO_MAX_STEPS, AUTO_TARGET_FPS, WARP_LEVELS, T
 from components.training_stats import TrainingStats
 from config import build_config
 from ecs import ScheduleError, System, World
-from runtime import controls
+from plugins.loading import PluginError, parse_plugin_arg
 from runtime.build import build_world
-from runtime.plugins import PluginError, parse_plugin_arg
 from tests.view_worlds import view_world
+from view import controls
 
 
 def calf_cfg(**visual):

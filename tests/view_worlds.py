@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from config import build_config
 from runtime.build import build_world
-from runtime.view import add_view_systems
+from runtime.view_systems import add_view_systems
 
 TRAINER = "TrainingSystem"
 

@@ -41,7 +41,7 @@ class SlowForSeeds(System):
         self.active = world.resource(AppConfig).run.seed in self.seeds
 
     def process(self, world, dt):
-        from runtime.stop import StopRequest
+        from process.stop import StopRequest
 
         stop = world.try_resource(StopRequest)  # inserted by the session once the world is built
         end = time.monotonic() + self.seconds
