@@ -208,3 +208,16 @@ def test_the_layer_block_is_read_bottom_first() -> None:
     assert layer_order(text) == [["process"], ["sweep", "report"]]
     with pytest.raises(ValueError, match="no ```layers block"):
         layer_order("nothing here")
+
+
+def test_the_validators_former_path_still_imports_with_a_warning() -> None:
+    import importlib
+    import sys
+
+    import validation.validators as validators
+
+    sys.modules.pop("config.validators", None)
+    with pytest.warns(DeprecationWarning, match="validation.validators"):
+        old = importlib.import_module("config.validators")
+    assert old.number is validators.number and old.to_float is validators.to_float
+    assert old.ConfigError is validators.ConfigError
