@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import signal
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
+from process.time_limit import TimeUp, time_limit
 from validation.validators import ConfigError
 
 if TYPE_CHECKING:
@@ -121,31 +120,7 @@ def _array(label: str, what: str, value: object, shape: tuple[int, ...], *, fini
     return value
 
 
-class _TimeUp(BaseException):
-    """The smoke test's time ran out (raised from SIGALRM inside the environment's own code)."""
-
-
 _current = [""]  # the method the smoke test is in, for the message when its time runs out
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise _TimeUp in the main thread after `seconds` (elsewhere, or without timers: no limit)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer") \
-            or signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # elsewhere, or inside another limit: that one holds
-        yield
-        return
-
-    def on_alarm(signum, frame) -> None:  # noqa: ANN001
-        raise _TimeUp
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
@@ -154,9 +129,9 @@ def bounded(label: str, what: str, seconds: float | None = None) -> Iterator[Non
     within `seconds` (SMOKE_SECONDS): code that never returns is an EnvironmentLoadError."""
     limit = SMOKE_SECONDS if seconds is None else seconds
     try:
-        with _time_limit(limit):
+        with time_limit(limit):
             yield
-    except _TimeUp:
+    except TimeUp:
         raise _fail(label, f"{what} did not finish within {limit:g} s") from None
 
 
@@ -166,7 +141,7 @@ def _call(label: str, what: str, func, *args):  # noqa: ANN001, ANN202
         return func(*args)
     except EnvironmentLoadError:
         raise
-    except (_TimeUp, KeyboardInterrupt, GeneratorExit):
+    except (TimeUp, KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - anything, sys.exit() too, must not end the program silently
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -179,9 +154,9 @@ def smoke_check(env: "Environment", label: str, seconds: float | None = None) ->
     limit = SMOKE_SECONDS if seconds is None else seconds
     _current[0] = ""
     try:
-        with _time_limit(limit):
+        with time_limit(limit):
             _smoke(env, label)
-    except _TimeUp:
+    except TimeUp:
         where = f" ({_current[0]} never returned)" if _current[0] else ""
         raise _fail(label, f"the start-up checks did not finish within {limit:g} s{where}") from None
 

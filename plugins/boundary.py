@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 from attrs import define, field
 
 from ecs.system import System
-from process.messages import describe, one_line, warning
+from process.messages import describe, warning
+from process.time_limit import TimeUp, time_limit
 from validation.validators import ConfigError
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 #: what the boundary contains: anything raised (errors, sys.exit(), odd BaseException subclasses),
 #: except a KeyboardInterrupt, which is the user's Ctrl-C (re-raised by `_passes`)
 CONTAINED = BaseException
+#: how long a plugin's import and its constructor may take before the program gives up on it
+START_SECONDS = 30.0
 
 
 def _passes(exc: BaseException) -> bool:
@@ -139,31 +142,40 @@ def _import_file(module_part: str) -> Any:
 def import_module(module_name: str, what: str) -> Any:
     """Import a plugin's module (a dotted name, found on the path or in the current folder, or a
     `.py` file); each source file is vetted before Python reads it."""
-    from safe_io.paths import PathError, check_source_file
+    from safe_io.paths import PathError
 
     try:
-        if is_source_path(module_name):
-            return _import_file(module_name)
-        _importable_from_cwd()
-        parts = module_name.split(".")
-        for i in range(1, len(parts) + 1):
-            name = ".".join(parts[:i])
-            if name in sys.modules:
-                continue
-            spec = importlib.util.find_spec(name)
-            if spec is None:
-                raise ModuleNotFoundError(f"No module named {name!r} (looked in the current folder "
-                                          "and on the Python path)")
-            if spec.has_location and spec.origin:
-                check_source_file(spec.origin, "its module file")
-            importlib.import_module(name)
-        return sys.modules[module_name]
+        with time_limit(START_SECONDS):
+            return _import(module_name)
+    except TimeUp:
+        raise PluginError(f"plugin {what!r}: importing {module_name} did not finish within {START_SECONDS:g} s") from None
     except PathError as exc:
         raise PluginError(f"plugin {what!r}: cannot import {module_name} ({exc})") from None
     except CONTAINED as exc:  # ImportError, an error raised while importing, sys.exit() at import
         if _passes(exc):
             raise
         raise PluginError(f"plugin {what!r}: cannot import {module_name} ({describe(exc)})") from None
+
+
+def _import(module_name: str) -> Any:
+    from safe_io.paths import check_source_file
+
+    if is_source_path(module_name):
+        return _import_file(module_name)
+    _importable_from_cwd()
+    parts = module_name.split(".")
+    for i in range(1, len(parts) + 1):
+        name = ".".join(parts[:i])
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            raise ModuleNotFoundError(f"No module named {name!r} (looked in the current folder "
+                                      "and on the Python path)")
+        if spec.has_location and spec.origin:
+            check_source_file(spec.origin, "its module file")
+        importlib.import_module(name)
+    return sys.modules[module_name]
 
 
 def check_declarations(cls: type, what: str) -> None:
@@ -181,7 +193,10 @@ def construct(cls: type, options: dict, what: str) -> System:
     """Make the plugin from its options; any failure (a wrong option, a check in its constructor,
     sys.exit()) is a PluginError."""
     try:
-        return cls(**options)
+        with time_limit(START_SECONDS):
+            return cls(**options)
+    except TimeUp:
+        raise PluginError(f"plugin {what!r}: its constructor did not finish within {START_SECONDS:g} s") from None
     except (TypeError, ValueError) as exc:
         raise PluginError(f"plugin {what!r}: bad options {options!r} ({describe(exc)})") from None
     except CONTAINED as exc:

@@ -136,3 +136,20 @@ def test_a_contained_failure_in_a_world_without_a_session_switches_the_plugin_of
     assert (failure.plugin, failure.phase, failure.frame) == ("FailsAt", "process", 30)
     assert np.isfinite(w.resource(AgentTable).state).all()
     w.shutdown()
+
+
+@pytest.mark.parametrize("code,fragment", [
+    ("import time\nwhile True:\n    time.sleep(0.05)\n", "importing slow_plugin did not finish within 1 s"),
+    ("import time\nfrom ecs.system import System\n\n\nclass Slow(System):\n    def __init__(self):\n"
+     "        while True:\n            time.sleep(0.05)\n", "its constructor did not finish within 1 s"),
+])
+def test_a_plugin_whose_import_or_constructor_never_returns_is_refused(here, capsys, monkeypatch, code, fragment):
+    import plugins.boundary
+
+    monkeypatch.setattr(plugins.boundary, "START_SECONDS", 1.0)
+    (here / "slow_plugin.py").write_text(code)
+    monkeypatch.syspath_prepend(str(here))
+    code = app.main([*RUN, "--frames", "5", "--plugin", "slow_plugin:Slow"])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and fragment in err, err
+    assert sorted(p.name for p in here.iterdir()) == ["slow_plugin.py"]
