@@ -149,8 +149,8 @@ def tune_nominal(env, starts: np.ndarray, budget: int, quick: bool) -> dict:  # 
     try:
         from scipy.optimize import minimize
     except ImportError:
-        raise SystemExit("pendulum_room: error: the gain tuning needs scipy (pip install scipy; "
-                         "the test extra brings it with rliable)") from None
+        raise SystemExit("pendulum_room: error: the gain tuning needs scipy (pip install -e \".[bench]\"; "
+                         "the test extra brings it with rliable too)") from None
 
     defaults = np.array([getattr(env.options, k) for k in GAINS])
     evaluations = 0
