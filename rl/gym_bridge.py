@@ -158,7 +158,7 @@ class CalfVectorEnv(VectorEnv):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
-            raise RuntimeError("call reset() before step()")
+            raise RuntimeError("call reset() before step(): the episode has not started or has ended")
         a = _finite_actions(np.asarray(actions, dtype=np.float64).reshape(self.num_envs, self.env.action_dim))
         nxt, reward, outcome = self._stepper.step(self._states, a, self._steps)
         nxt = _observable(nxt, self._states, outcome)
@@ -213,10 +213,11 @@ class CalfEnv(gym.Env):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
-            raise RuntimeError("call reset() before step()")
+            raise RuntimeError("call reset() before step(): the episode has not started or has ended")
         a = _finite_actions(np.asarray(action, dtype=np.float64).reshape(1, self.env.action_dim))
         nxt, reward, outcome = self._stepper.step(self._state, a, self._steps)
         nxt = _observable(nxt, self._state, outcome)
         terminated, truncated = _split(outcome)
         self._state = nxt
+        self._needs_reset = bool(terminated[0] or truncated[0])  # an ended episode is not stepped on
         return nxt[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), {"outcome": int(outcome[0])}

@@ -169,6 +169,17 @@ def test_the_single_env_refuses_a_step_before_reset_non_finite_actions_and_start
     assert env.observation_space.contains(obs)
 
 
+def test_the_single_env_refuses_a_step_after_its_episode_ended_until_reset():
+    env = CalfEnv("point_mass")
+    env.reset(options={"state": [0.0, 0.0]})  # at the goal: the first step ends the episode
+    *_, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
+    assert terminated and not truncated
+    with pytest.raises(RuntimeError, match="has ended"):
+        env.step(np.zeros(env.action_space.shape))
+    env.reset(seed=1)
+    env.step(np.zeros(env.action_space.shape))
+
+
 def test_the_vector_env_names_the_rows_of_non_finite_actions_and_refuses_starts_outside_its_space():
     env = CalfVectorEnv("pendulum", 3)
     env.reset(seed=0)
