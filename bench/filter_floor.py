@@ -20,22 +20,16 @@ Prints filter / bare at N = 10 000 (target <= 1.5) and filter(100 000) / filter(
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/filter_floor.py`
+from bench import common  # noqa: E402
 from rl.networks import build_networks  # noqa: E402
-from safe_io.atomic import atomic_write_json  # noqa: E402
 
 VARIANTS = ("filter", "bare", "twin_old", "min_twin")
 
@@ -88,14 +82,7 @@ def measure(n: int, rounds: int, hidden: int, layers: int, seed: int) -> dict:
         fn()
         fn()
     reps = max(1, int(200_000 // max(n, 1)))  # calls per timing sample, so small N is not all clock noise
-    times: dict[str, list[float]] = {k: [] for k in VARIANTS}
-    for r in range(rounds):
-        order = VARIANTS if r % 2 == 0 else VARIANTS[::-1]
-        for name in order:
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                fns[name]()
-            times[name].append((time.perf_counter() - t0) / reps * 1e3)
+    times = common.alternate(VARIANTS, rounds, lambda name: common.per_call(fns[name], reps) * 1e3)
     med = {k: float(np.median(v)) for k, v in times.items()}
     return {"n": n, "median_ms": med, "samples_ms": times, "calls_per_sample": reps,
             "filter_over_bare": med["filter"] / med["bare"],
@@ -103,14 +90,14 @@ def measure(n: int, rounds: int, hidden: int, layers: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 30_000, 100_000])
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the config's default td3.torch_threads is 1)")
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "filter_floor.json"))
+    ap.add_argument("--out", default=str(common.RESULTS / "filter_floor.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
@@ -134,12 +121,11 @@ def main(argv: list[str] | None = None) -> int:
               f"bare chain x{summary['bare_100000_over_10000']:.2f}, old twin path x{summary['twin_old_100000_over_10000']:.2f}")
     load_after = os.getloadavg()
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} cores")
-    out = {"rows": rows, "summary": summary, "threads": args.threads, "hidden": args.hidden, "layers": args.layers,
-           "rounds": args.rounds, "loadavg_before": load_before, "loadavg_after": load_after,
-           "torch": torch.__version__, "platform": platform.platform(),
-           "command": "python bench/filter_floor.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
-    atomic_write_json(args.out, json.loads(json.dumps(out)))
+    common.save_json(args.out, {
+        "rows": rows, "summary": summary, "threads": args.threads, "hidden": args.hidden, "layers": args.layers,
+        "rounds": args.rounds, "loadavg_before": load_before, "loadavg_after": load_after,
+        "torch": torch.__version__, "platform": common.machine()["machine"],
+        "command": common.command_line(__file__, argv)})
     print(f"written to {args.out}")
     return 0
 

@@ -6,54 +6,38 @@ which times every system. Prints a table and saves bench/results/finite_check_co
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/finite_check_cost.py`
+from bench import common  # noqa: E402
 
 
 def measure(agents: int, frames: int, with_view: bool) -> dict:
-    from config import build_config
+    from components.agent_table import AgentTable
     from plugins.loading import parse_plugin_arg
-    from runtime.build import build_world
+    from systems.finite_check import FiniteCheck
 
-    cfg = build_config(overrides={"visual": {"agents": agents}, "profiler": {"window": frames}},
-                       extra_plugins=[parse_plugin_arg("examples.lyapunov_monitor:LyapunovMonitor")])
-    extend = None
-    if with_view:
-        from runtime.view_systems import add_view_systems
-
-        def extend(w):  # noqa: ANN001, ANN202
-            add_view_systems(w, cfg)
-    world = build_world(cfg, extend=extend)
-    world.run(30)  # warm-up
-    profiler = world.system("ProfilerSystem")
-    profiler.reset()
-    t0 = time.perf_counter()
-    world.run(frames)
-    wall = time.perf_counter() - t0
-    rep = profiler.report()
-    check = rep["systems"]["FiniteCheckSystem"]
-    plugin = rep["systems"]["LyapunovMonitor"]
-    columns = len(world.resource(__import__("systems.finite_check", fromlist=["FiniteCheck"]).FiniteCheck)
-                  .columns(world.resource(__import__("components.agent_table", fromlist=["AgentTable"]).AgentTable)))
+    cfg = common.config({"visual": {"agents": agents}, "profiler": {"window": frames}},
+                        extra_plugins=[parse_plugin_arg("examples.lyapunov_monitor:LyapunovMonitor")])
+    world = common.headless_world(cfg, view_systems=with_view)
+    m = common.profiled(world, frames, warmup=30)
+    check = m.report["systems"]["FiniteCheckSystem"]
+    plugin = m.report["systems"]["LyapunovMonitor"]
+    columns = len(world.resource(FiniteCheck).columns(world.resource(AgentTable)))
     world.shutdown()
     return {"agents": agents, "view_systems": with_view, "frames": frames, "checked_columns": columns,
-            "frame_median_ms": rep["frame"]["median_ms"], "check_median_ms": check["median_ms"],
+            "frame_median_ms": m.report["frame"]["median_ms"], "check_median_ms": check["median_ms"],
             "check_share": check["share"],
             # the plugin's time includes the check after it (same work as the frame-start check)
-            "lyapunov_plus_check_median_ms": plugin["median_ms"], "wall_s": wall}
+            "lyapunov_plus_check_median_ms": plugin["median_ms"], "wall_s": m.wall}
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--agents", type=int, nargs="+", default=[30, 1000, 10000])
-    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "finite_check_cost.json"))
+    p.add_argument("--out", default=str(common.RESULTS / "finite_check_cost.json"))
     args = p.parse_args(argv)
     rows = []
     for n in args.agents:
@@ -64,9 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['frame_median_ms']:8.3f} ms  check median {r['check_median_ms']:7.3f} ms "
                   f"({100 * r['check_share']:.1f} % of the frame)  plugin+check {r['lyapunov_plus_check_median_ms']:.3f} ms",
                   flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"command": "python bench/finite_check_cost.py " + " ".join(argv or sys.argv[1:]),
-                                          "rows": rows}, indent=2) + "\n")
+    common.save_json(args.out, {"command": common.command_line(__file__, argv or None), "rows": rows})
     print(f"saved {args.out}")
     return 0
 

@@ -9,43 +9,34 @@ per-frame wall time: that is the profiler's own overhead.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/headless_scaling.py`
+from bench import common  # noqa: E402
 
-from config import build_config  # noqa: E402
-from runtime.build import build_world  # noqa: E402
-from safe_io.atomic import atomic_write_json  # noqa: E402
+
+def on_off(prof, run, rounds: int) -> tuple[list[float], list[float]]:  # noqa: ANN001
+    """Seconds of `run()` with the profiler on and off, in blocks whose order flips every round."""
+    def block(enabled: bool) -> float:
+        prof.set_enabled(enabled)
+        return common.per_call(run, 1)
+
+    pair = common.alternate((True, False), rounds, block)
+    return pair[True], pair[False]
 
 
 def measure(n: int, frames: int, warmup: int, blocks: int, block_frames: int, system: str) -> dict:
-    cfg = build_config(overrides={"visual": {"agents": n}, "env": {"system": system}, "profiler": {"window": frames}})
-    world = build_world(cfg)
+    cfg = common.config({"visual": {"agents": n}, "env": {"system": system}, "profiler": {"window": frames}})
+    world = common.headless_world(cfg)
     prof = world.system("ProfilerSystem")
-    world.run(warmup)
-    prof.reset()
-    world.run(frames)
-    rep = prof.report()
+    rep = common.profiled(world, frames, warmup).report
+
     # overhead: pairs of on/off blocks in the same world (order alternating), ratio per pair
-    on, off, ratios = [], [], []
-    for b in range(blocks):
-        pair = {}
-        for enabled in ((True, False) if b % 2 == 0 else (False, True)):
-            prof.set_enabled(enabled)
-            t0 = time.perf_counter()
-            world.run(block_frames)
-            pair[enabled] = (time.perf_counter() - t0) / block_frames * 1e3
-        on.append(pair[True])
-        off.append(pair[False])
-        ratios.append(pair[True] / pair[False])
+    on, off = ([t / block_frames * 1e3 for t in side] for side in on_off(prof, lambda: world.run(block_frames), blocks))
+    ratios = [a / b for a, b in zip(on, off)]
     prof.set_enabled(True)
     world.shutdown()
     on_med, off_med = float(np.median(on)), float(np.median(off))
@@ -86,13 +77,7 @@ def isolated_overhead_us(systems: int, frames: int = 20000, reps: int = 15) -> d
         world.add_system(type(f"Noop{i}", (Noop,), {"name": f"Noop{i}"})())
     prof = world.add_system(ProfilerSystem(window=1000))
     times: FrameTimes = prof.times
-    on, off = [], []
-    for r in range(reps):
-        for enabled in ((True, False) if r % 2 == 0 else (False, True)):
-            prof.set_enabled(enabled)
-            t0 = time.perf_counter()
-            world.run(frames)
-            (on if enabled else off).append((time.perf_counter() - t0) / frames * 1e6)
+    on, off = ([t / frames * 1e6 for t in side] for side in on_off(prof, lambda: world.run(frames), reps))
     world.shutdown()
     assert times.frames_recorded > 0
     return {"systems": systems, "on_us": float(np.median(on)), "off_us": float(np.median(off)),
@@ -100,14 +85,14 @@ def isolated_overhead_us(systems: int, frames: int = 20000, reps: int = 15) -> d
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--agents", type=int, nargs="+", default=[30, 1000, 10000])
     p.add_argument("--frames", type=int, default=500)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--blocks", type=int, default=60, help="on/off block pairs for the overhead check")
     p.add_argument("--block-frames", type=int, default=300)
     p.add_argument("--system", default="point_mass")
-    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "headless_scaling.json"))
+    p.add_argument("--out", default=str(common.RESULTS / "headless_scaling.json"))
     args = p.parse_args()
     results = []
     for n in args.agents:
@@ -117,22 +102,20 @@ def main() -> None:
     base = results[0]["frame_median_ms"]
     names = list(results[0]["systems_median_ms"])
     print(f"\nheadless, {args.system}, {args.frames} frames after {args.warmup} warm-up, profiler on")
-    print("| N | frame median ms | x N=" + str(args.agents[0]) + " | " + " | ".join(names) + " | profiler overhead |")
-    print("|---" * (len(names) + 4) + "|")
+    print(common.md_head("N", "frame median ms", f"x N={args.agents[0]}", *names, "profiler overhead"))
     for r in results:
-        cells = " | ".join(f"{r['systems_median_ms'].get(k, float('nan')):.4f}" for k in names)
-        print(f"| {r['agents']} | {r['frame_median_ms']:.4f} | {r['frame_median_ms'] / base:.2f} | {cells} | "
-              f"{r['overhead']['overhead_percent']:+.2f} % (IQR {r['overhead']['overhead_percent_iqr'][0]:+.1f}.."
-              f"{r['overhead']['overhead_percent_iqr'][1]:+.1f}) |")
+        o = r["overhead"]
+        print(common.md_row(r["agents"], f"{r['frame_median_ms']:.4f}", f"{r['frame_median_ms'] / base:.2f}",
+                            *(f"{r['systems_median_ms'].get(k, float('nan')):.4f}" for k in names),
+                            f"{o['overhead_percent']:+.2f} % (IQR {o['overhead_percent_iqr'][0]:+.1f}.."
+                            f"{o['overhead_percent_iqr'][1]:+.1f})"))
     print(f"\nprofiler cost, isolated ({iso['systems']} no-op systems + ProfilerSystem, on vs off): "
           f"{iso['overhead_us_per_frame']:.2f} us per frame")
     for r in results:
         print(f"  = {100 * iso['overhead_us_per_frame'] / (1000 * r['frame_median_ms']):.3f} % of the N = {r['agents']} "
               f"frame ({r['frame_median_ms']:.3f} ms)")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
-    atomic_write_json(args.out, {"machine": platform.platform(), "python": sys.version.split()[0],
-                                 "frames": args.frames, "warmup": args.warmup, "results": results,
-                                 "isolated_overhead": iso})
+    common.save_json(args.out, {**common.machine(), "frames": args.frames, "warmup": args.warmup,
+                                "results": results, "isolated_overhead": iso})
     print(f"\nwritten {args.out}")
 
 

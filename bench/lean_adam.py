@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/lean_adam.py`
+from bench import common  # noqa: E402
 from rl.lean_adam import LeanAdam, checked_kernel, fallback_reason  # noqa: E402
 from rl.networks import build_networks  # noqa: E402
 
@@ -30,13 +27,7 @@ def step_us(make, rounds: int = 7, steps: int = 500) -> float:
         p.grad = torch.randn_like(p)
     for _ in range(50):
         opt.step()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            opt.step()
-        times.append((time.perf_counter() - start) / steps * 1e6)
-    return statistics.median(times)
+    return statistics.median(common.per_call(opt.step, steps) * 1e6 for _ in range(rounds))
 
 
 def main() -> int:

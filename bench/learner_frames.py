@@ -15,17 +15,14 @@ its lag and skips, and the 1-minute load average before and after.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/learner_frames.py`
+from bench import common  # noqa: E402
 
 SETTINGS = ("inline", "background")
 TARGETS = {20: ("frame median <= 12 ms", lambda r: r["frame_median_ms"] <= 12.0),
@@ -35,48 +32,34 @@ TARGETS = {20: ("frame median <= 12 ms", lambda r: r["frame_median_ms"] <= 12.0)
 
 def measure(app, n: int, learner: str, frames: int, warmup: int, seed: int, extra: dict) -> dict:  # noqa: ANN001
     from components.training_stats import TrainingStats
-    from config import build_config
     from rl.background_learner import Learner
-    from runtime.rendered import build_rendered_world
 
-    over = {"visual": {"agents": n}, "run": {"seed": seed}, "profiler": {"window": frames},
-            "training": {"learner": learner}}
-    for section, values in extra.items():
-        over.setdefault(section, {}).update(values)
-    cfg = build_config(overrides=over)
-    world = build_rendered_world(cfg, app, "offscreen")
-    try:
-        prof = world.system("ProfilerSystem")
+    cfg = common.config({"visual": {"agents": n}, "run": {"seed": seed}, "profiler": {"window": frames},
+                         "training": {"learner": learner}}, extra)
+    with common.opened(common.offscreen_world(cfg, app)) as world:
         world.run(warmup)
         lrn = world.resource(Learner)
         stats = world.resource(TrainingStats)
-        prof.reset()
         done0, granted0, skipped0, steps0, wait0 = lrn.done, lrn.granted, lrn.skipped, world.steps, lrn.waited_s
-        load_before = os.getloadavg()[0]
-        c0, t0 = time.process_time(), time.perf_counter()
-        world.run(frames)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        load_after = os.getloadavg()[0]
-        rep = prof.report()
+        m = common.profiled(world, frames)
+        rep = m.report
         steps = world.steps - steps0
         return {
             "n": n, "learner": learner, "frame_median_ms": rep["frame"]["median_ms"],
             "frame_mean_ms": rep["frame"]["mean_ms"], "frame_p95_ms": rep["frame"]["p95_ms"],
-            "fps_median": 1000.0 / rep["frame"]["median_ms"], "fps_wall": frames / wall,
+            "fps_median": 1000.0 / rep["frame"]["median_ms"], "fps_wall": frames / m.wall,
             "systems_median_ms": {k: v["median_ms"] for k, v in rep["systems"].items()},
-            "cpu_share": cpu / wall, "updates_per_step": (lrn.done - done0) / steps if steps else 0.0,
+            "cpu_share": m.cpu / m.wall, "updates_per_step": (lrn.done - done0) / steps if steps else 0.0,
             "granted_per_step": (lrn.granted - granted0) / steps if steps else 0.0,
             "skipped_per_step": (lrn.skipped - skipped0) / steps if steps else 0.0,
             "configured_per_step": cfg.training.train_steps_per_frame, "lag_end": lrn.lag,
             "waited_s": lrn.waited_s - wait0, "batch": lrn.batch_size, "phase": stats.phase,
-            "load_before": load_before, "load_after": load_after,
+            "load_before": m.load_before, "load_after": m.load_after,
         }
-    finally:
-        world.shutdown()
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--agents", type=int, nargs="+", default=[20, 1000, 10_000])
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     ap.add_argument("--rounds", type=int, default=3)
@@ -84,13 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--set", action="append", default=[], help="section.key=value for every run (TOML value)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "learner_frames.json"))
+    ap.add_argument("--out", default=str(common.RESULTS / "learner_frames.json"))
     args = ap.parse_args(argv)
 
     import tomllib
-
-    from render.app_setup import create_app
-    from safe_io.atomic import atomic_write_json
 
     extra: dict = {}
     for item in args.set:
@@ -101,13 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         except tomllib.TOMLDecodeError:
             parsed = value
         extra.setdefault(section, {})[name] = parsed
-    app = create_app("offscreen", 1280, 720)
+    app = common.offscreen_app()
     rows = []
     for r in range(args.rounds):
-        ns = args.agents if r % 2 == 0 else args.agents[::-1]
-        for n in ns:
-            order = args.settings if r % 2 == 0 else args.settings[::-1]
-            for learner in order:
+        for n in common.flip(args.agents, r):
+            for learner in common.flip(args.settings, r):
                 row = measure(app, n, learner, args.frames, args.warmup, args.seed, extra)
                 row["round"] = r
                 rows.append(row)
@@ -117,22 +95,21 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['updates_per_step']:.2f} (skipped {row['skipped_per_step']:.2f}), CPU "
                       f"{row['cpu_share']:.2f} cores, load {row['load_before']:.2f}", flush=True)
     print(f"\nOffscreen 1280x720, training on; medians over {args.rounds} rounds")
-    print("| N | learner | frame median ms | FPS | Training ms | Render ms | updates / step (of configured) "
-          "| CPU cores | background / inline | target |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(common.md_head("N", "learner", "frame median ms", "FPS", "Training ms", "Render ms",
+                         "updates / step (of configured)", "CPU cores", "background / inline", "target"))
     summary: dict = {}
     for n in args.agents:
         for learner in args.settings:
             mine = [x for x in rows if x["n"] == n and x["learner"] == learner]
-            s = {k: float(np.median([x[k] for x in mine])) for k in
-                 ("frame_median_ms", "fps_median", "cpu_share", "updates_per_step", "skipped_per_step")}
+            s = common.medians(mine, ("frame_median_ms", "fps_median", "cpu_share", "updates_per_step",
+                                      "skipped_per_step"))
             s["training_ms"] = float(np.median([x["systems_median_ms"].get("TrainingSystem", 0) for x in mine]))
             s["render_ms"] = float(np.median([x["systems_median_ms"].get("RenderSystem", 0) for x in mine]))
             s["frame_range_ms"] = [min(x["frame_median_ms"] for x in mine), max(x["frame_median_ms"] for x in mine)]
             ratio = ""
             if learner == "background" and "inline" in args.settings:
-                q = [b["frame_median_ms"] / i["frame_median_ms"] for b in mine for i in rows
-                     if i["n"] == n and i["learner"] == "inline" and i["round"] == b["round"]]
+                q = common.round_ratios(mine, [i for i in rows if i["n"] == n and i["learner"] == "inline"],
+                                        "frame_median_ms")
                 s["ratio_to_inline"] = float(np.median(q))
                 ratio = f"{s['ratio_to_inline']:.2f} [{min(q):.2f}-{max(q):.2f}]"
             target = ""
@@ -140,15 +117,15 @@ def main(argv: list[str] | None = None) -> int:
                 what, ok = TARGETS[n]
                 target = f"{what}: {'met' if ok(s) else 'missed'}"
             summary[f"{n}/{learner}"] = s
-            print(f"| {n} | {learner} | {s['frame_median_ms']:.2f} ({s['frame_range_ms'][0]:.2f}-"
-                  f"{s['frame_range_ms'][1]:.2f}) | {s['fps_median']:.1f} | {s['training_ms']:.2f} | "
-                  f"{s['render_ms']:.2f} | {s['updates_per_step']:.2f} (of {mine[0]['configured_per_step']}) | "
-                  f"{s['cpu_share']:.2f} | {ratio} | {target} |")
+            print(common.md_row(n, learner, f"{s['frame_median_ms']:.2f} ({s['frame_range_ms'][0]:.2f}-"
+                                f"{s['frame_range_ms'][1]:.2f})", f"{s['fps_median']:.1f}", f"{s['training_ms']:.2f}",
+                                f"{s['render_ms']:.2f}",
+                                f"{s['updates_per_step']:.2f} (of {mine[0]['configured_per_step']})",
+                                f"{s['cpu_share']:.2f}", ratio, target))
     loads = [x["load_before"] for x in rows] + [x["load_after"] for x in rows]
-    print(f"load average (1 min): {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores")
-    atomic_write_json(args.out, {"rows": rows, "summary": summary, "machine": platform.platform(),
-                                 "cores": os.cpu_count(), "command": "python bench/learner_frames.py "
-                                 + " ".join(argv if argv is not None else sys.argv[1:])})
+    print(f"load average (1 min): {common.load_span(loads)}")
+    common.save_json(args.out, {"rows": rows, "summary": summary, "machine": common.machine()["machine"],
+                                "cores": os.cpu_count(), "command": common.command_line(__file__, argv)})
     print(f"written to {args.out}")
     return 0
 

@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import subprocess
 import sys
 import time
@@ -32,7 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/learning_speed.py`
+from bench import common  # noqa: E402
+from bench.common import ROOT  # noqa: E402
+
 TARGET_GAIN = 0.15
 TARGET_CERTIFIED = 0.30
 
@@ -84,7 +86,7 @@ def run_seed(seed: int, agents: list[int], args: argparse.Namespace, out: Path) 
     pending = list(agents)
     running: list[tuple[int, subprocess.Popen, Path, object]] = []
     done: list[dict] = []
-    load0 = os.getloadavg()[0]
+    load0 = common.load1()
     t0 = time.time()
     while pending or running:
         while pending and len(running) < args.parallel:
@@ -113,7 +115,7 @@ def run_seed(seed: int, agents: list[int], args: argparse.Namespace, out: Path) 
             done.append(r)
             print(f"seed {seed}: agents {a}: targets {'met' if r['met'] else 'NOT met'} at {r['wall_s']:.0f} s, "
                   f"{r['steps']} steps", flush=True)
-    load1 = os.getloadavg()[0]
+    load1 = common.load1()
     for r in done:
         r.update(load_start=load0, load_end=load1, seed_wall_s=time.time() - t0)
     return done
@@ -155,14 +157,14 @@ def summarise(rows: list[dict], agents: list[int]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--seeds", default="1-5", help="seeds, e.g. 1-5 or 1,3,7")
     ap.add_argument("--agents", type=int, nargs="+", default=[0, 63], help="--agents of each setting (0: one learner)")
     ap.add_argument("--train-preset", default="quick")
     ap.add_argument("--set", action="append", default=[], help="KEY=VALUE passed to every run (app.py --set)")
     ap.add_argument("--gain", type=float, default=TARGET_GAIN, help="return gain the targets ask for (0.15: +15 %%)")
     ap.add_argument("--parallel", type=int, default=0, help="runs at a time (default: one per agent count)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "learning_speed"))
+    ap.add_argument("--out", default=str(common.RESULTS / "learning_speed"))
     ap.add_argument("--report-only", action="store_true", help="only the table, from the runs already in --out")
     args = ap.parse_args(argv)
     args.parallel = args.parallel or len(args.agents)
@@ -182,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for seed in parse_seeds(args.seeds):
             rows += run_seed(seed, args.agents, args, out)
-            (out / "learning_speed.json").write_text(json.dumps(
-                {"runs": rows, "gain": args.gain, "certified": TARGET_CERTIFIED, "set": args.set,
-                 "train_preset": args.train_preset, "command": "python bench/learning_speed.py "
-                 + " ".join(argv if argv is not None else sys.argv[1:])}, indent=1))
+            common.save_json(out / "learning_speed.json", {
+                "runs": rows, "gain": args.gain, "certified": TARGET_CERTIFIED, "set": args.set,
+                "train_preset": args.train_preset, "command": common.command_line(__file__, argv)},
+                indent=1, keep_nan=True)  # --report-only reads it back
     if not rows:
         print("learning_speed: error: no finished run", file=sys.stderr)
         return 1

@@ -20,25 +20,20 @@ Nothing here passes or fails.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from config import build_config  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/micro_perf.py`
+from bench import common  # noqa: E402
 from config.schema import AppConfig  # noqa: E402
-from safe_io.atomic import atomic_write_json  # noqa: E402
 
 INTERP_NS = (10, 20, 30, 50, 1000)
 TRAIL_NS = (10, 20, 50, 1000)
-OUT = ROOT / "bench" / "results" / "perf" / "micro.json"
+OUT = common.RESULTS / "perf" / "micro.json"
 
 
 def gather_kernel(grid: np.ndarray, lo: float, hi: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -70,12 +65,7 @@ def per_call_us(fn, block_ms: float) -> float:  # noqa: ANN001
 
 def alternate(sides: dict, rounds: int, block_ms: float) -> dict[str, list[float]]:
     """Time every side once per round, in an order that flips every round."""
-    names = list(sides)
-    out: dict[str, list[float]] = {k: [] for k in names}
-    for r in range(rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
-            out[name].append(per_call_us(sides[name], block_ms))
-    return out
+    return common.alternate(list(sides), rounds, lambda name: per_call_us(sides[name], block_ms))
 
 
 def summary(times: dict[str, list[float]], slow: str, fast: str) -> dict:
@@ -91,14 +81,8 @@ def summary(times: dict[str, list[float]], slow: str, fast: str) -> dict:
 
 def view_world(agents: int, seed: int, policy: str = "nominal", training: bool = False, **sections):  # noqa: ANN003, ANN201
     """A headless world with the view's data systems (no renderer); the trainer off unless asked for."""
-    from runtime.build import build_world
-    from runtime.view_systems import add_view_systems
-
-    overrides = {"visual": {"agents": agents}, "run": {"seed": seed}, "training": {"policy": policy}}
-    for name, values in sections.items():
-        overrides.setdefault(name, {}).update(values)
-    cfg = build_config(overrides=overrides)
-    world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
+    cfg = common.config({"visual": {"agents": agents}, "run": {"seed": seed}, "training": {"policy": policy}}, sections)
+    world = common.headless_world(cfg, view_systems=True)
     if not training:
         world.schedule.disable("TrainingSystem")
     return world
@@ -165,8 +149,7 @@ def trails(rounds: int, warmup: int) -> dict:
             world.step()
             copies = {k: _changes_copy(changes) for k in renderers}
             changes.take(table.n)
-            order = list(renderers) if f % 2 == 0 else list(renderers)[::-1]
-            for name in order:
+            for name in common.flip(renderers, f):
                 t0 = time.perf_counter()
                 renderers[name].sync(table, copies[name])
                 dt = (time.perf_counter() - t0) * 1e6
@@ -199,7 +182,7 @@ def stats_cache(frames: int, warmup: int, n: int = 20) -> dict:
                 for flag, w in worlds.items()}
     block = 10
     for r in range(frames // block):
-        for flag in ((False, True) if r % 2 == 0 else (True, False)):
+        for flag in common.flip((False, True), r):
             worlds[flag].run(block)
     out = {"agents": n, "frames": frames, "warmup": warmup}
     for flag, w in worlds.items():
@@ -228,7 +211,7 @@ def stats_cache(frames: int, warmup: int, n: int = 20) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--rounds", type=int, default=21, help="alternating rounds per comparison")
     p.add_argument("--block-ms", type=float, default=20.0, help="minimum length of one timed block")
     p.add_argument("--out", default=str(OUT))
@@ -236,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     load = os.getloadavg()
     result = {
-        "machine": platform.platform(), "python": sys.version.split()[0], "numpy": np.__version__,
+        **common.machine(), "numpy": np.__version__,
         "loadavg_before": list(load), "rounds": args.rounds, "block_ms": args.block_ms,
         "interpolation": interpolation(args.rounds, args.block_ms),
         "trails": trails(args.rounds * 3, warmup=300),
@@ -244,8 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["loadavg_after"] = list(os.getloadavg())
     result["seconds"] = time.time() - started
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
-    atomic_write_json(args.out, result)
+    common.save_json(args.out, result)
     print(f"written {args.out} ({result['seconds']:.0f} s)")
     return 0
 

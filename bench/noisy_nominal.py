@@ -12,18 +12,13 @@ Prints a table and writes bench/results/noisy_nominal.json.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from config import build_config  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/noisy_nominal.py`
+from bench import common  # noqa: E402
 from envs import make_environment  # noqa: E402
 from rl.evaluation import CallablePolicy, evaluation_starts, rollout  # noqa: E402
 
@@ -39,18 +34,18 @@ def noisy_nominal(env, std: float, rng: np.random.Generator) -> CallablePolicy: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--noise", type=float, nargs="+", default=[0.0, 1.5, 0.5], help="noise std values, action units")
     p.add_argument("--starts", type=int, default=200, help="fixed starts per environment (default 200)")
     p.add_argument("--seed", type=int, default=2026, help="seed of the starts (the evaluation's default)")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "noisy_nominal.json")
+    p.add_argument("--out", type=Path, default=common.RESULTS / "noisy_nominal.json")
     args = p.parse_args(argv)
     if args.starts < 1 or any(not np.isfinite(n) or n < 0 for n in args.noise):
         p.error("--starts must be at least 1 and every --noise a finite number >= 0")
     rows = []
     print(f"{'environment':<20} {'budget':>6} {'bounds':>12} {'noise':>6} {'success':>8} {'mean length':>12}")
     for system, budget in BUDGETS.items():
-        cfg = build_config(overrides={"env": {"system": system, "max_steps_per_episode": budget}})
+        cfg = common.config({"env": {"system": system, "max_steps_per_episode": budget}})
         env = make_environment(cfg.env)
         starts = evaluation_starts(env, args.starts, args.seed)
         for std in args.noise:
@@ -60,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"{system:<20} {budget:>6} {str(env.action_high.tolist()):>12} {std:>6g} "
                   f"{result.success_rate:>8.0%} {row['mean_length']:>12.0f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"starts": args.starts, "seed": args.seed, "rows": rows}, indent=1) + "\n")
+    common.save_json(args.out, {"starts": args.starts, "seed": args.seed, "rows": rows}, indent=1)
     print(f"wrote {args.out}")
     return 0
 

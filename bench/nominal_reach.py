@@ -11,17 +11,14 @@ median and largest number of steps it took.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from config import ConfigError, build_config  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/nominal_reach.py`
+from bench import common  # noqa: E402
+from config import ConfigError  # noqa: E402
 from config.assignments import assignments_to_overrides  # noqa: E402
 from envs.registry import make_environment  # noqa: E402
 
@@ -30,9 +27,7 @@ SYSTEMS = ("point_mass", "differential_drive")
 
 def reach(system: str, starts: int, seed: int, overrides: dict) -> dict:
     """Steps to the goal from `starts` reset states under the nominal policy (-1: not within the budget)."""
-    layers = {k: dict(v) for k, v in overrides.items()}
-    layers.setdefault("env", {})["system"] = system
-    cfg = build_config(overrides=layers)
+    cfg = common.config(overrides, {"env": {"system": system}})
     env = make_environment(cfg.env)
     states = env.sample_states(np.random.default_rng(seed), starts)
     steps = np.full(starts, -1)
@@ -48,7 +43,7 @@ def reach(system: str, starts: int, seed: int, overrides: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--starts", type=int, default=1000, help="reset states per environment (default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated (default: both built-in ones)")

@@ -12,17 +12,13 @@ discounted return (gamma = td3.gamma) from the same kind of starts: the critic's
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/pendulum_nominal.py`
+from bench import common  # noqa: E402
 from config import SYSTEMS, TRAINING_PRESETS, build_config  # noqa: E402
 from envs import make_environment  # noqa: E402
 from rl.evaluation import NominalPolicy, evaluation_starts, rollout  # noqa: E402
@@ -128,12 +124,12 @@ def figure(path: Path, seed: int) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--starts", type=int, default=100, help="evaluation starts (the [evaluation] default)")
     p.add_argument("--seed", type=int, default=2026, help="seed of the starts (the [evaluation] default)")
     p.add_argument("--large", type=int, default=1000, help="size of the larger sample")
-    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "pendulum_nominal.json"))
-    p.add_argument("--figure", default=str(ROOT / "docs" / "pendulum_nominal.png"))
+    p.add_argument("--out", default=str(common.RESULTS / "pendulum_nominal.json"))
+    p.add_argument("--figure", default=str(common.ROOT / "docs" / "pendulum_nominal.png"))
     args = p.parse_args()
     result = measure(args.starts, args.seed, args.large)
     for preset, row in result["presets"].items():
@@ -146,8 +142,7 @@ def main() -> None:
     for system, s in result["discounted_nominal_return"].items():
         print(f"{system:19s} reward_scale {s['reward_scale']:4.1f}: nominal discounted return median {s['median']:.0f}, "
               f"p10 {s['p10']:.0f}, min {s['min']:.0f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    common.save_json(args.out, result)
     figure(Path(args.figure), args.seed)
     print(f"written {args.out} and {args.figure}")
 

@@ -43,11 +43,8 @@ from pathlib import Path  # noqa: E402
 import attrs  # noqa: E402
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from config import build_config  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/pendulum_room.py`
+from bench import common  # noqa: E402
 from envs import Outcome, make_environment  # noqa: E402
 from rl.evaluation import CallablePolicy, NominalPolicy, evaluation_starts, rollout  # noqa: E402
 from rl.optimal_control import (  # noqa: E402
@@ -76,7 +73,7 @@ def pendulum(**options: float):  # noqa: ANN201
     overrides: dict = {"env": {"system": "pendulum"}}
     if options:
         overrides["env"]["options"] = {k: float(v) for k, v in options.items()}
-    cfg = build_config(train_preset="quick", overrides=overrides)
+    cfg = common.config(overrides, train_preset="quick")
     return make_environment(cfg.env), cfg
 
 
@@ -384,7 +381,7 @@ def figure(result: dict, path: Path, starts: np.ndarray) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--quick", action="store_true", help="small searches and grids: under a minute")
     p.add_argument("--starts", type=int, default=100, help="evaluation starts (the [evaluation] default)")
     p.add_argument("--seed", type=int, default=2026, help="seed of the evaluation starts (the [evaluation] default)")
@@ -408,8 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     args.terminal_grid = parse_sizes(args.terminal_grid or ("256x161" if q else "512x401"))[0]
     args.dp_grids = parse_sizes(args.dp_grids or ("128x81" if q else "256x161,512x401,1024x801"))
     stem = "pendulum_room_quick" if q else "pendulum_room"
-    out = Path(args.out or ROOT / "bench" / "results" / f"{stem}.json")
-    fig = Path(args.figure or ROOT / "bench" / "results" / f"{stem}.png")
+    out = Path(args.out or common.RESULTS / f"{stem}.json")
+    fig = Path(args.figure or common.RESULTS / f"{stem}.png")
     if args.replot:
         if not out.is_file():
             raise SystemExit(f"pendulum_room: error: {out} does not exist: run without --replot first")
@@ -418,8 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         result = run(args)
         result["seconds"] = time.perf_counter() - t0
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        common.save_json(out, result, indent=1, keep_nan=True)  # --replot reads it back
     print()
     print(table(result))
     env, _ = pendulum()

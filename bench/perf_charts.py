@@ -28,10 +28,10 @@ def _save(fig, path: Path) -> Path:  # noqa: ANN001
     return path
 
 
-def _errorbars(study: Study, render: str, variant: str, key: str, transform=lambda v: v):  # noqa: ANN001, ANN202
+def _median_range(series) -> tuple:  # noqa: ANN001 - (N, values) pairs
+    """(Ns, medians, [below, above]) for error bars over the Ns that have values."""
     ns, mid, lo, hi = [], [], [], []
-    for n in study.agents:
-        v = [transform(x) for x in study.values(render, variant, n, key)]
+    for n, v in series:
         if not v:
             continue
         ns.append(n)
@@ -42,6 +42,22 @@ def _errorbars(study: Study, render: str, variant: str, key: str, transform=lamb
     return np.array(ns), np.array(mid), np.array([lo, hi])
 
 
+def _errorbars(study: Study, render: str, variant: str, key: str) -> tuple:
+    return _median_range((n, study.values(render, variant, n, key)) for n in study.agents)
+
+
+def _decorate(ax, xlabel: str, ylabel: str, title: str, logy: bool = True) -> None:  # noqa: ANN001
+    """Log N axis (and log y), labels, a 10-point title, grid and legend."""
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def fps_vs_n(study: Study, path: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, render in zip(axes, RENDERS):
@@ -49,13 +65,7 @@ def fps_vs_n(study: Study, path: Path) -> Path:
             ns, mid, err = _errorbars(study, render, variant, "fps_mean")
             if len(ns):
                 ax.errorbar(ns, mid, yerr=err, marker="o", capsize=3, color=COLORS[variant], label=LABELS[variant])
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("visual agents N (+ the training agent)")
-        ax.set_ylabel("FPS (1000 / mean frame ms)")
-        ax.set_title(TITLES[render], fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        _decorate(ax, "visual agents N (+ the training agent)", "FPS (1000 / mean frame ms)", TITLES[render])
     fig.suptitle("FPS vs N: median of the repeats, bars show their range", fontsize=11)
     return _save(fig, path)
 
@@ -64,26 +74,15 @@ def speedup_vs_n(study: Study, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     markers = {"offscreen": "o", "headless": "s"}
     for render in RENDERS:
-        ns, mid, lo, hi = [], [], [], []
-        for n in study.agents:
-            r = [1.0 / x for x in study.ratios(render, n, "frame_mean_ms")]  # baseline / optimised
-            if r:
-                ns.append(n)
-                m = float(np.median(r))
-                mid.append(m)
-                lo.append(m - min(r))
-                hi.append(max(r) - m)
-        if ns:
-            ax.errorbar(ns, mid, yerr=[lo, hi], marker=markers[render], capsize=3, label=TITLES[render])
+        speedups = ((n, [1.0 / x for x in study.ratios(render, n, "frame_mean_ms")]) for n in study.agents)
+        ns, mid, err = _median_range(speedups)  # baseline / optimised
+        if len(ns):
+            ax.errorbar(ns, mid, yerr=err, marker=markers[render], capsize=3, label=TITLES[render])
     ax.axhline(2.0, color="k", ls="--", lw=1, label="target at N = 20: x2")
     ax.axhline(1.3, color="grey", ls=":", lw=1, label="seed target: +30 % FPS (x1.3)")
     ax.axhline(1.0, color="grey", lw=0.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("visual agents N")
-    ax.set_ylabel("speed-up: baseline frame / optimised frame (mean ms)")
-    ax.set_title("Speed-up vs N (per-repeat ratios of back-to-back runs; median and range)", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    _decorate(ax, "visual agents N", "speed-up: baseline frame / optimised frame (mean ms)",
+              "Speed-up vs N (per-repeat ratios of back-to-back runs; median and range)", logy=False)
     return _save(fig, path)
 
 
@@ -115,13 +114,7 @@ def draw_calls_vs_n(study: Study, path: Path) -> Path:
         ns, mid, err = _errorbars(study, "offscreen", variant, "draw_calls")
         if len(ns):
             ax.plot(ns, mid, marker="o", color=COLORS[variant], label=LABELS[variant])
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("visual agents N")
-    ax.set_ylabel("GL draw calls per frame (PStats)")
-    ax.set_title("Draw calls per frame, offscreen", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    _decorate(ax, "visual agents N", "GL draw calls per frame (PStats)", "Draw calls per frame, offscreen")
     return _save(fig, path)
 
 
@@ -134,26 +127,14 @@ def interpolation(micro: dict, path: Path) -> Path:
                               ("gather_before_us", "gather kernel (before this study)", "#95a5a6"),
                               ("vectorized_us", "BilinearSampler (optimised)", COLORS["optimized"])):
         ax.plot(ns, [r[key] for r in rows], marker="o", label=label, color=color)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("agents N")
-    ax.set_ylabel("microseconds per call (median)")
-    ax.set_title("Bilinear height interpolation", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    _decorate(ax, "agents N", "microseconds per call (median)", "Bilinear height interpolation")
     ax = axes[1]
     ax.errorbar(ns, [r["ratio_median"] for r in rows],
                 yerr=[[r["ratio_median"] - r["ratio_q1"] for r in rows], [r["ratio_q3"] - r["ratio_median"] for r in rows]],
                 marker="o", capsize=3, color=COLORS["optimized"], label="loop / BilinearSampler")
     ax.plot(ns, [r["ratio_before_median"] for r in rows], marker="s", color="#95a5a6", label="loop / gather kernel (before)")
     ax.plot([30, 1000], [20, 200], "k*", markersize=10, label="targets (x20 at 30, x200 at 1000)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("agents N")
-    ax.set_ylabel("speed-up (median of alternating rounds, IQR bars)")
-    ax.set_title("Vectorised vs loop", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    _decorate(ax, "agents N", "speed-up (median of alternating rounds, IQR bars)", "Vectorised vs loop")
     return _save(fig, path)
 
 

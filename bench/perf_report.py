@@ -17,11 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/perf_report.py`
 from bench import perf_charts  # noqa: E402
+from bench.common import ROOT  # noqa: E402
 from bench.perf_data import RENDERS, VARIANTS, Study, load_json, load_runs  # noqa: E402
 
 REF_N = 20  # the reference population of the targets and of the original plan's criteria

@@ -17,20 +17,16 @@ during the frame loop (`others_share`: of all cores), and the command's argument
 """
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/perf_run.py`
+from bench import common  # noqa: E402
 from config import load_config  # noqa: E402
 from config.variants import variant_overrides  # noqa: E402
-from safe_io.atomic import atomic_write_json  # noqa: E402
 
 RENDERS = ("offscreen", "headless")
 
@@ -47,15 +43,9 @@ def study_config(render: str, variant: str, agents: int, frames: int, warmup: in
 def build(cfg, render: str):  # noqa: ANN001, ANN201
     """(world, app or None), assembled like app.py's offscreen run, or headless with the view's data systems."""
     if render == "offscreen":
-        from render.app_setup import create_app
-        from runtime.rendered import build_rendered_world
-
-        app = create_app("offscreen", cfg.visual.window_width, cfg.visual.window_height)
-        return build_rendered_world(cfg, app, "offscreen"), app
-    from runtime.build import build_world
-    from runtime.view_systems import add_view_systems
-
-    return build_world(cfg, mode="headless", extend=lambda w: add_view_systems(w, cfg)), None
+        app = common.offscreen_app(cfg.visual.window_width, cfg.visual.window_height)
+        return common.offscreen_world(cfg, app), app
+    return common.headless_world(cfg, view_systems=True, mode="headless"), None
 
 
 class OtherLoad:
@@ -112,7 +102,7 @@ def measure(render: str, variant: str, agents: int, frames: int, warmup: int, se
         contention = other_load.result()
         report = world.system("ProfilerSystem").report()
         outputs.close(interrupted=result["interrupted"])
-        renderer = app.win.getGsg().getDriverRenderer() if app is not None else None
+        renderer = common.renderer(app) if app is not None else None
     finally:
         world.shutdown()
     report["meta"]["mode"] = render
@@ -130,14 +120,14 @@ def measure(render: str, variant: str, agents: int, frames: int, warmup: int, se
         "loadavg_before": list(load_before),
         "loadavg_after": list(os.getloadavg()),
         **contention,
-        "machine": platform.platform(),
+        "machine": common.machine()["machine"],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--render", choices=RENDERS, required=True)
     p.add_argument("--variant", choices=("baseline", "optimized"), required=True)
     p.add_argument("--agents", type=int, required=True)
@@ -150,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="calf-perf-") as tmp:
         out = args.out or os.path.join(tmp, "run")
         report = measure(args.render, args.variant, args.agents, args.frames, args.warmup, args.seed, out)
-    os.makedirs(os.path.dirname(os.path.abspath(args.result)), exist_ok=True)  # bench results may go to a new folder
-    atomic_write_json(args.result, report)
+    common.save_json(args.result, report)
     return 0
 
 

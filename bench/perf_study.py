@@ -18,7 +18,6 @@ again, up to ATTEMPTS times, keeping the most even attempt.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -27,12 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/perf_study.py`
+from bench import common  # noqa: E402
+from bench.common import ROOT  # noqa: E402
 
-from safe_io.atomic import atomic_write_json  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results" / "perf"
+RESULTS = common.RESULTS / "perf"
 AGENTS = (3, 5, 10, 20, 30, 100, 300, 1000)
 RENDERS = ("offscreen", "headless")
 VARIANTS = ("baseline", "optimized")
@@ -98,7 +96,7 @@ def run_child(render: str, variant: str, n: int, repeat: int, path: Path, frames
     data["study"]["repeat"] = repeat
     data["study"]["process_seconds"] = seconds
     data["study"].update(quiet)
-    atomic_write_json(path, data)
+    common.save_json(path, data)
     return seconds
 
 
@@ -148,7 +146,7 @@ def sweep(results: Path, agents, renders, repeats: int, redo: bool) -> list[str]
             for v, d in best[2].items():
                 d["study"]["attempt"] = best[1]
                 d["study"]["attempts"] = attempt
-                atomic_write_json(paths[v], d)
+                common.save_json(paths[v], d)
         left = 2 * (len(todo) - i)
         print(f"    elapsed {(time.perf_counter() - t0) / 60:.1f} min, about "
               f"{done_seconds / max(measured, 1) * left / 60:.0f} min left", flush=True)
@@ -156,7 +154,7 @@ def sweep(results: Path, agents, renders, repeats: int, redo: bool) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--agents", type=int, nargs="+", default=list(AGENTS))
     p.add_argument("--render", choices=RENDERS, nargs="+", default=list(RENDERS))
     p.add_argument("--repeats", type=int, default=REPEATS)
@@ -188,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         history.append({"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
                         "seconds": time.time() - started, "agents": args.agents, "render": args.render,
                         "repeats": args.repeats, "redo": args.redo, "failures": failures})
-        atomic_write_json(log, history)
+        common.save_json(log, history)
     from bench.perf_report import ReportRefused, write_report
 
     try:

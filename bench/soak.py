@@ -16,7 +16,6 @@ tests/test_soak.py runs a reduced soak in the suite.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -25,18 +24,13 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/soak.py`
+from bench import common  # noqa: E402
 from components.agent_table import AgentTable  # noqa: E402
 from components.resources import PopulationRequests  # noqa: E402
 from components.training_stats import TrainingStats  # noqa: E402
-from config import build_config  # noqa: E402
 from runfiles.run_outputs import RunOutputs  # noqa: E402
-from runtime.build import build_world  # noqa: E402
 from runtime.invariants import check_invariants, histories  # noqa: E402
-from runtime.view_systems import add_view_systems  # noqa: E402
 
 #: RSS may grow by at most this much between the end of the warm-up and the end of the run. The
 #: warm-up must let every bounded history fill first: with 20-step episodes the training agent's
@@ -80,7 +74,7 @@ def measurement_plan(frames: int, warmup: int) -> dict:
 
 
 def soak_config(seed: int, train: bool, system: str = "point_mass", outputs_every: int = 50):
-    return build_config(overrides={
+    return common.config({
         "env": {"system": system, "max_steps_per_episode": 20},
         "visual": {"agents": 10, "trail_max_length": 50, "grid_size": 15, "heatmap_update_freq": 200},
         "td3": {"start_training_step": 50, "batch_size": 32, "buffer_size": 5000},
@@ -103,7 +97,7 @@ def run_soak(frames: int, out_dir: Path, *, seed: int = 0, train: bool = True, c
 
     proc = psutil.Process()
     cfg = soak_config(seed, train, system, outputs_every)
-    world = build_world(cfg, extend=lambda w: add_view_systems(w, cfg))
+    world = common.headless_world(cfg, view_systems=True)
     outputs = RunOutputs(world, out_dir)
     rss_start = proc.memory_info().rss
     table = world.resource(AgentTable)
@@ -211,7 +205,7 @@ def main() -> None:
         warm = r["histories_after_warmup"].get(name, ["-", "-"])
         print(f"  {name:<32} {warm[0]!s:>7} -> {size:>7} / {bound}")
     if args.json:
-        Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+        common.save_json(args.json, r)
     filling = [f"{name} {r['histories_after_warmup'][name][0]} -> {size} of {bound}"
                for name, (size, bound) in r["histories_end"].items()
                if name.startswith(GROW_WITH_TIME) and r["histories_after_warmup"][name][0] < size < bound]

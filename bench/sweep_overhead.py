@@ -21,7 +21,6 @@ saved to bench/results/sweep/sweep_overhead.json and .png:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -30,9 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results" / "sweep"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/sweep_overhead.py`
+from bench import common  # noqa: E402
+from bench.common import ROOT  # noqa: E402
+
+RESULTS = common.RESULTS / "sweep"
 
 
 def run_args(episodes: int, steps: int) -> list[str]:
@@ -110,7 +111,7 @@ def chart(result: dict, path: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--steps", type=int, default=300, help="max steps per episode")
@@ -154,8 +155,7 @@ def main() -> None:
     print("Ray's own cost per task, with children that do nothing:", flush=True)
     result["trivial"] = trivial_tasks(args.runs, args.cpus)
     result["load_end"] = os.getloadavg()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "sweep_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+    common.save_json(RESULTS / "sweep_overhead.json", result)
     chart(result, RESULTS / "sweep_overhead.png")
     print(f"sequential {result['sequential_seconds']:.1f} s, sweep {sweep_seconds:.1f} s (Ray start "
           f"{ray_start:.1f} s): ratio {result['ratio']:.2f}")

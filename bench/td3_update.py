@@ -17,10 +17,7 @@
 """
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,15 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/td3_update.py`
+from bench import common  # noqa: E402
 from config import build_config  # noqa: E402
 from rl.networks import build_networks  # noqa: E402
 from rl.replay import ReplayBuffer  # noqa: E402
 from rl.td3 import TD3  # noqa: E402
-from runtime.build import build_world  # noqa: E402
-from safe_io.atomic import atomic_write_json  # noqa: E402
 
 
 def _spin(stop) -> None:  # noqa: ANN001
@@ -63,8 +57,7 @@ def time_updates(threads_list: list[int], blocks: int, per_block: int, batch: in
     learners = {t: make_learner(batch=batch) for t in threads_list}
     samples: dict[int, list[float]] = {t: [] for t in threads_list}
     for b in range(blocks):
-        order = threads_list if b % 2 == 0 else threads_list[::-1]
-        for t in order:
+        for t in common.flip(threads_list, b):
             torch.set_num_threads(t)
             td3, rb = learners[t]
             for _ in range(per_block):
@@ -79,9 +72,9 @@ def batch_scan(threads_list: list[int], batches: list[int], rounds: int, seconds
     learners = {b: make_learner(batch=b) for b in batches}
     samples: dict[tuple[int, int], list[float]] = {(t, b): [] for t in threads_list for b in batches}
     for r in range(rounds):
-        for t in (threads_list if r % 2 == 0 else threads_list[::-1]):
+        for t in common.flip(threads_list, r):
             torch.set_num_threads(t)
-            for b in (batches if r % 2 == 0 else batches[::-1]):
+            for b in common.flip(batches, r):
                 td3, rb = learners[b]
                 end = time.perf_counter() + seconds
                 while time.perf_counter() < end:
@@ -99,10 +92,9 @@ def learner_speed(learner: str, agents: int, frames: int) -> dict:
     from components.training_stats import TrainingStats
     from rl.background_learner import Learner
 
-    cfg = build_config(train_preset="quick", overrides={"visual": {"agents": agents}, "profiler": {"window": frames},
-                                                         "training": {"learner": learner}})
-    world = build_world(cfg)
-    try:
+    cfg = common.config({"visual": {"agents": agents}, "profiler": {"window": frames}, "training": {"learner": learner}},
+                        train_preset="quick")
+    with common.opened(common.headless_world(cfg)) as world:
         world.run(400)
         lrn = world.resource(Learner)
         d0, s0, w0 = lrn.done, world.steps, lrn.waited_s
@@ -114,29 +106,21 @@ def learner_speed(learner: str, agents: int, frames: int) -> dict:
         return {"learner": learner, "agents": agents, "steps_per_second": (world.steps - s0) / secs,
                 "updates_per_second": done / secs, "cpu_cores": cpu / secs, "waited_share": (lrn.waited_s - w0) / secs,
                 "phase": world.resource(TrainingStats).phase}
-    finally:
-        world.shutdown()
 
 
 def training_speed(threads: int, frames: int) -> dict:
     torch.set_num_threads(threads)
-    cfg = build_config(train_preset="quick", overrides={"visual": {"agents": 0}, "profiler": {"window": frames},
-                                                         "td3": {"torch_threads": threads}})
-    world = build_world(cfg)
-    world.run(400)  # past the warm-up: TD3 updates every frame
-    prof = world.system("ProfilerSystem")
-    prof.reset()
-    t0 = time.perf_counter()
-    world.run(frames)
-    secs = time.perf_counter() - t0
-    rep = prof.report()
+    cfg = common.config({"visual": {"agents": 0}, "profiler": {"window": frames}, "td3": {"torch_threads": threads}},
+                        train_preset="quick")
+    world = common.headless_world(cfg)
+    m = common.profiled(world, frames, warmup=400)  # past the warm-up: TD3 updates every frame
     world.shutdown()
-    return {"threads": threads, "steps_per_second": frames / secs, "frame_median_ms": rep["frame"]["median_ms"],
-            "systems_median_ms": {k: round(v["median_ms"], 4) for k, v in rep["systems"].items()}}
+    return {"threads": threads, "steps_per_second": frames / m.wall, "frame_median_ms": m.report["frame"]["median_ms"],
+            "systems_median_ms": {k: round(v["median_ms"], 4) for k, v in m.report["systems"].items()}}
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--blocks", type=int, default=20)
     p.add_argument("--per-block", type=int, default=250)
     p.add_argument("--batch", type=int, default=build_config().td3.batch_size,
@@ -146,42 +130,41 @@ def main() -> None:
     p.add_argument("--scan-rounds", type=int, default=4)
     p.add_argument("--scan-seconds", type=float, default=1.0, help="per (threads, batch) and round")
     p.add_argument("--only", choices=("threads", "batches", "learner"), help="run one part (default: all)")
-    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "td3_update.json"))
+    p.add_argument("--out", default=str(common.RESULTS / "td3_update.json"))
     args = p.parse_args()
     threads_list = [1, 2]
-    out: dict = {"machine": platform.platform(), "cores": mp.cpu_count(), "torch": torch.__version__,
-                 "batch": args.batch, "hidden": 64, "load_start": os.getloadavg()[0]}
+    out: dict = {"machine": common.machine()["machine"], "cores": mp.cpu_count(), "torch": torch.__version__,
+                 "batch": args.batch, "hidden": 64, "load_start": common.load1()}
     if args.only in (None, "batches"):
         print("update time against the batch ...", file=sys.stderr, flush=True)
         out["batches"] = batch_scan(threads_list, args.batches, args.scan_rounds, args.scan_seconds)
-        print(f"\nTD3 update against the batch (2x64 networks; medians; load {os.getloadavg()[0]:.2f})")
-        print("| batch | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}: ms (us per transition)"
-                                       for t in threads_list) + " |")
-        print("|---" * (len(threads_list) + 1) + "|")
+        print(f"\nTD3 update against the batch (2x64 networks; medians; load {common.load1():.2f})")
+        print(common.md_head("batch", *(f"{t} thread{'s' if t > 1 else ''}: ms (us per transition)"
+                                        for t in threads_list)))
         for b in args.batches:
             cells = [out["batches"][f"{t}/{b}"] for t in threads_list]
-            print(f"| {b} | " + " | ".join(f"{c['median_ms']:.2f} ({c['us_per_transition']:.2f})" for c in cells) + " |")
+            print(common.md_row(b, *(f"{c['median_ms']:.2f} ({c['us_per_transition']:.2f})" for c in cells)))
     if args.only in (None, "learner"):
         print("headless steps/s, learner inline and background ...", file=sys.stderr, flush=True)
         rows = []
         for r in range(2):
             for agents in (0, 63):
-                for learner in (("inline", "background") if r % 2 == 0 else ("background", "inline")):
+                for learner in common.flip(("inline", "background"), r):
                     rows.append(dict(learner_speed(learner, agents, args.frames // 4), round=r))
         out["learner"] = rows
         print(f"\nHeadless training, quick preset, 2 updates of {args.batch} per step (medians of 2 rounds)")
-        print("| learners | learner | steps/s | updates/s | CPU cores | share of time waiting for the learner |")
-        print("|---|---|---|---|---|---|")
+        print(common.md_head("learners", "learner", "steps/s", "updates/s", "CPU cores",
+                             "share of time waiting for the learner"))
         for agents in (0, 63):
             for learner in ("inline", "background"):
                 mine = [x for x in rows if x["agents"] == agents and x["learner"] == learner]
-                med = {k: float(np.median([x[k] for x in mine])) for k in
-                       ("steps_per_second", "updates_per_second", "cpu_cores", "waited_share")}
-                print(f"| {agents + 1} | {learner} | {med['steps_per_second']:.0f} | {med['updates_per_second']:.0f} | "
-                      f"{med['cpu_cores']:.2f} | {med['waited_share']:.0%} |")
+                med = common.medians(mine, ("steps_per_second", "updates_per_second", "cpu_cores", "waited_share"))
+                print(common.md_row(agents + 1, learner, f"{med['steps_per_second']:.0f}",
+                                    f"{med['updates_per_second']:.0f}", f"{med['cpu_cores']:.2f}",
+                                    f"{med['waited_share']:.0%}"))
     if args.only is not None:
-        out["load_end"] = os.getloadavg()[0]
-        atomic_write_json(args.out.replace(".json", f"_{args.only}.json"), out)
+        out["load_end"] = common.load1()
+        common.save_json(args.out.replace(".json", f"_{args.only}.json"), out)
         return
 
     def summarise(samples: dict[int, np.ndarray]) -> dict:
@@ -203,22 +186,20 @@ def main() -> None:
     out["training"] = [training_speed(t, args.frames) for t in threads_list]
 
     print(f"\nTD3 update (batch {args.batch}, 2x64, {args.blocks} x {args.per_block} updates per setting)")
-    print("| torch threads | idle median ms | idle p95 ms | contended median ms | contended p95 ms |")
-    print("|---|---|---|---|---|")
+    print(common.md_head("torch threads", "idle median ms", "idle p95 ms", "contended median ms", "contended p95 ms"))
     for t in threads_list:
         i, c = out["update_idle"][str(t)], out["update_contended"][str(t)]
-        print(f"| {t} | {i['median_ms']:.3f} | {i['p95_ms']:.3f} | {c['median_ms']:.3f} | {c['p95_ms']:.3f} |")
+        print(common.md_row(t, f"{i['median_ms']:.3f}", f"{i['p95_ms']:.3f}", f"{c['median_ms']:.3f}",
+                            f"{c['p95_ms']:.3f}"))
     cfg = build_config(train_preset="quick")
     print(f"\nHeadless training (point mass, 1 training agent, {cfg.training.train_steps_per_frame} TD3 updates of "
           f"{cfg.td3.batch_size} per step)")
     names = list(out["training"][0]["systems_median_ms"])
-    print("| torch threads | steps/s | frame median ms | " + " | ".join(names) + " |")
-    print("|---" * (len(names) + 3) + "|")
+    print(common.md_head("torch threads", "steps/s", "frame median ms", *names))
     for r in out["training"]:
-        cells = " | ".join(f"{r['systems_median_ms'][k]:.3f}" for k in names)
-        print(f"| {r['threads']} | {r['steps_per_second']:.0f} | {r['frame_median_ms']:.3f} | {cells} |")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
-    atomic_write_json(args.out, out)
+        print(common.md_row(r["threads"], f"{r['steps_per_second']:.0f}", f"{r['frame_median_ms']:.3f}",
+                            *(f"{r['systems_median_ms'][k]:.3f}" for k in names)))
+    common.save_json(args.out, out)
     print(f"\nwritten {args.out}")
 
 

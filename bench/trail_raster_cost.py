@@ -16,34 +16,27 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/trail_raster_cost.py`
+from bench import common  # noqa: E402
 
 STATES = ("shown", "hidden", "thin")
 
 
 def child(n: int) -> None:
     from components.agent_table import AgentTable
-    from config import build_config
-    from render.app_setup import create_app
     from render.trail_mesh import LINE_THICKNESS
-    from runtime.rendered import build_rendered_world
 
-    cfg = build_config(overrides={"visual": {"agents": n}, "profiler": {"window": 2000}, "run": {"seed": 42}})
-    app = create_app("offscreen", cfg.visual.window_width, cfg.visual.window_height)
-    world = build_rendered_world(cfg, app, "offscreen")
+    cfg = common.config({"visual": {"agents": n}, "profiler": {"window": 2000}, "run": {"seed": 42}})
+    app = common.offscreen_app(cfg.visual.window_width, cfg.visual.window_height)
+    world = common.offscreen_world(cfg, app)
     world.run(300)
     trails = world.system("RenderSystem").trails.nodepath
-    prof = world.system("ProfilerSystem")
     res: dict[str, list[tuple[float, float]]] = {k: [] for k in STATES}
     for _ in range(4):
         for state in STATES:
             trails.show() if state != "hidden" else trails.hide()
             trails.setRenderModeThickness(1.0 if state == "thin" else LINE_THICKNESS)
-            world.run(5)
-            prof.reset()
-            world.run(40)
-            rep = prof.report()
+            rep = common.profiled(world, 40, warmup=5).report
             res[state].append((rep["frame"]["median_ms"], rep["systems"]["RenderSystem"]["median_ms"]))
     points = float(np.mean(world.resource(AgentTable).trail_len))
     world.shutdown()
@@ -54,7 +47,7 @@ def child(n: int) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--agents", type=int, nargs="+", default=[30, 1000])
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()

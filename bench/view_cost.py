@@ -14,55 +14,46 @@ is the panel's data, summed over the frame's steps).
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/view_cost.py`
+from bench import common  # noqa: E402
+
 SYSTEMS = ("RenderSystem", "StatsSystem", "LearningCurveSystem", "TrailBatchSystem")
 
 
 def run_once(checkout: Path, n: int, frames: int, warmup: int, seed: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="calf-view-cost-") as tmp:
-        profile = Path(tmp) / "p.json"
-        cmd = [sys.executable, "app.py", "--offscreen", "--agents", str(n), "--frames", str(frames + warmup),
-               "--warmup", str(warmup), "--seed", str(seed), "--profile", str(profile), "--out", str(Path(tmp) / "run"),
-               "--no-progress"]
-        load = os.getloadavg()[0]
-        res = subprocess.run(cmd, cwd=checkout, capture_output=True, text=True, timeout=1800)
-        if res.returncode != 0:
-            raise RuntimeError(f"{checkout}: {' '.join(cmd)} failed: {res.stderr[-800:]}")
-        rep = json.loads(profile.read_text())
+    load = common.load1()
+    cmd = [sys.executable, "app.py", "--offscreen", "--agents", str(n), "--frames", str(frames + warmup),
+           "--warmup", str(warmup), "--seed", str(seed), "--profile", "{tmp}/p.json", "--out", "{tmp}/run",
+           "--no-progress"]
+    rep = common.child_json(cmd, "{tmp}/p.json", cwd=checkout, timeout=1800)
     systems = rep["systems"]
     return {"frame_median_ms": rep["frame"]["median_ms"], "frame_mean_ms": rep["frame"]["mean_ms"],
             "draw_calls": rep["counters"].get("draw_calls", {}).get("per_frame"),
             "systems_median_ms": {k: systems[k]["median_ms"] for k in SYSTEMS if k in systems},
-            "load_before": load, "load_after": os.getloadavg()[0]}
+            "load_before": load, "load_after": common.load1()}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--before", required=True, help="a checkout of the code to compare with")
     ap.add_argument("--agents", default="30,1000")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "view_cost.json"))
+    ap.add_argument("--out", default=str(common.RESULTS / "view_cost.json"))
     args = ap.parse_args(argv)
-    checkouts = {"before": Path(args.before).resolve(), "after": ROOT}
+    checkouts = {"before": Path(args.before).resolve(), "after": common.ROOT}
     ns = [int(x) for x in args.agents.split(",")]
     runs: dict[str, dict[str, list]] = {f"{v}@{n}": [] for v in checkouts for n in ns}
     for r in range(args.rounds):
-        order = list(checkouts) if r % 2 == 0 else list(reversed(checkouts))
         for n in ns:
-            for variant in order:
+            for variant in common.flip(checkouts, r):
                 m = run_once(checkouts[variant], n, args.frames, args.warmup, args.seed)
                 runs[f"{variant}@{n}"].append(m)
                 print(f"round {r + 1} N={n:<5} {variant:6s} frame {m['frame_median_ms']:6.2f} ms  draw calls "
@@ -73,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         summary[key] = {
             "frame_median_ms": float(np.median([m["frame_median_ms"] for m in ms])),
             "draw_calls": sorted({m["draw_calls"] for m in ms}),
-            "systems_median_ms": {s: float(np.median([m["systems_median_ms"].get(s, np.nan) for m in ms]))
-                                  for s in SYSTEMS},
+            "systems_median_ms": common.system_medians(ms, SYSTEMS),
             "load": [min(m["load_before"] for m in ms), max(m["load_after"] for m in ms)],
         }
     print("\nmedians over rounds (ms per frame):")
@@ -86,10 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                   + " ".join(f"{s['systems_median_ms'][k]:19.3f}" for k in SYSTEMS))
         ratio = summary[f"after@{n}"]["frame_median_ms"] / summary[f"before@{n}"]["frame_median_ms"]
         print(f"{n:>5} after / before: x{ratio:.3f}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "runs": runs, "summary": summary}, indent=1))
-    print(f"written {out}")
+    common.save_json(args.out, {"args": vars(args), "runs": runs, "summary": summary}, indent=1)
+    print(f"written {args.out}")
     return 0
 
 

@@ -14,38 +14,25 @@ The world is the one `python app.py --offscreen` runs (with training, when the b
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/view_frames.py`
+from bench import common  # noqa: E402
 
 RENDER_SYSTEMS = ("RenderSystem",)
 
 
 def child(n: int, frames: int, warmup: int, flags_off: bool, system: str, out: str) -> None:
-    from config import build_config
-    from render.app_setup import create_app
-    from runtime.rendered import build_rendered_world
-
     visual = {"agents": n}
     if flags_off:
         visual.update(use_vectorized_heights=False, use_stats_cache=False, use_batched_trails=False)
-    cfg = build_config(overrides={"visual": visual, "env": {"system": system}, "profiler": {"window": frames},
-                                  "run": {"seed": 42}})
-    app = create_app("offscreen", cfg.visual.window_width, cfg.visual.window_height)
-    world = build_rendered_world(cfg, app, "offscreen")
-    world.run(warmup)
-    prof = world.system("ProfilerSystem")
-    prof.reset()
-    world.run(frames)
-    rep = prof.report()
-    renderer = app.win.getGsg().getDriverRenderer()
+    cfg = common.config({"visual": visual, "env": {"system": system}, "profiler": {"window": frames},
+                         "run": {"seed": 42}})
+    app = common.offscreen_app(cfg.visual.window_width, cfg.visual.window_height)
+    world = common.offscreen_world(cfg, app)
+    rep = common.profiled(world, frames, warmup).report
+    renderer = common.renderer(app)
     world.shutdown()
     systems = rep["systems"]
     non_render = [k for k in systems if k not in RENDER_SYSTEMS]
@@ -65,17 +52,17 @@ def child(n: int, frames: int, warmup: int, flags_off: bool, system: str, out: s
         "network_forward_calls_per_frame": rep["counters"]["network_forward_calls"]["per_frame"],
         "cpu_percent": rep["process"]["cpu_percent_run"],
     }
-    Path(out).write_text(json.dumps(result))
+    common.save_json(out, result)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--agents", type=int, nargs="+", default=[5, 30, 300])
     p.add_argument("--frames", type=int, default=400)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--system", default="point_mass")
     p.add_argument("--flags-off", action="store_true", help="run the three naive baseline paths")
-    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "view_frames.json"))
+    p.add_argument("--out", default=str(common.RESULTS / "view_frames.json"))
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -85,32 +72,27 @@ def main() -> None:
     results = []
     for n in args.agents:
         print(f"N = {n} ...", file=sys.stderr, flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "r.json")
-            cmd = [sys.executable, __file__, "--child", str(n), "--child-out", out, "--frames", str(args.frames),
-                   "--warmup", str(args.warmup), "--system", args.system] + (["--flags-off"] if args.flags_off else [])
-            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            results.append(json.loads(Path(out).read_text()))
+        results.append(common.child_json(
+            [sys.executable, __file__, "--child", str(n), "--child-out", "{tmp}/r.json", "--frames", str(args.frames),
+             "--warmup", str(args.warmup), "--system", args.system] + (["--flags-off"] if args.flags_off else []),
+            "{tmp}/r.json"))
     names = list(results[0]["systems_median_ms"])
     base = {r["agents"]: r for r in results}
     label = "flags off (naive paths)" if args.flags_off else "flags on"
     print(f"\noffscreen 1280x720, {results[0]['renderer']}, {args.system}, {label}, "
           f"{args.frames} frames after {args.warmup} warm-up; medians in ms")
-    print("| N | frame | FPS | " + " | ".join(n.replace("System", "") for n in names)
-          + " | non-render (sum) | draw calls/frame | forward calls/frame |")
-    print("|---" * (len(names) + 6) + "|")
+    print(common.md_head("N", "frame", "FPS", *(n.replace("System", "") for n in names), "non-render (sum)",
+                         "draw calls/frame", "forward calls/frame"))
     for r in results:
-        cells = " | ".join(f"{r['systems_median_ms'].get(k, float('nan')):.3f}" for k in names)
-        print(f"| {r['agents']} | {r['frame_median_ms']:.2f} | {r['fps_from_median']:.0f} | {cells} | "
-              f"{r['non_render_sum_of_medians_ms']:.3f} | {r['draw_calls_per_frame']:.2f} | "
-              f"{r['network_forward_calls_per_frame']:.3f} |")
+        print(common.md_row(r["agents"], f"{r['frame_median_ms']:.2f}", f"{r['fps_from_median']:.0f}",
+                            *(f"{r['systems_median_ms'].get(k, float('nan')):.3f}" for k in names),
+                            f"{r['non_render_sum_of_medians_ms']:.3f}", f"{r['draw_calls_per_frame']:.2f}",
+                            f"{r['network_forward_calls_per_frame']:.3f}"))
     if 30 in base and 300 in base:
         ratio = base[300]["non_render_sum_of_medians_ms"] / base[30]["non_render_sum_of_medians_ms"]
         ratio_mean = base[300]["non_render_sum_of_means_ms"] / base[30]["non_render_sum_of_means_ms"]
         print(f"\nnon-render systems, N = 300 vs N = 30: x{ratio:.2f} (sum of medians), x{ratio_mean:.2f} (sum of means)")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": platform.platform(), "python": sys.version.split()[0],
-                                          "results": results}, indent=1) + "\n")
+    common.save_json(args.out, {**common.machine(), "results": results}, indent=1)
     print(f"written {args.out}")
 
 

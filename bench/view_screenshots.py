@@ -18,12 +18,11 @@ The keys go through view.controls, as a key press in a window would.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/view_screenshots.py`
+from bench import common  # noqa: E402
 
 
 def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict | None = None):  # noqa: ANN001, ANN201
@@ -34,7 +33,6 @@ def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict 
     from config import load_config
     from envs.registry import make_environment
     from rl.checkpoint import check_compatible, read_checkpoint, restore
-    from runtime.rendered import build_rendered_world
     from runtime.training_run import checkpoint_max_bytes
     from systems.learning_curve import preload_history
 
@@ -52,7 +50,7 @@ def world_from(app, checkpoint: str | None, agents: int, seed: int, extra: dict 
         for line in notes:
             print(line)
         check_compatible(data, cfg, make_environment(cfg.env), Path(checkpoint))
-    world = build_rendered_world(cfg, app, "offscreen")
+    world = common.offscreen_world(cfg, app)
     if data is not None:
         restore(world, data, Path(checkpoint))
         episodes, evaluations = preload_history(world, Path(checkpoint).parent)
@@ -80,14 +78,13 @@ def panel_picture(app, world, path: Path, size: tuple[int, int] = (1600, 900), s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument("--out", default=str(common.ROOT / "docs"))
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args(argv)
 
-    from render.app_setup import create_app
     from render.screenshot import save_png
     from view import controls
 
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, UsageError) as exc:
         print(f"view_screenshots: error: {exc}", file=sys.stderr)
         return 2
-    app = create_app("offscreen", 1280, 720)
+    app = common.offscreen_app()
 
     world = world_from(app, args.checkpoint, 30, args.seed)
     world.run(args.frames)

@@ -22,15 +22,13 @@ panels outlined) into --out; exit code 1 if a check fails.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/visual_regression.py`
+from bench import common  # noqa: E402
 
 POSITION_TOL = 1e-4
 PIXEL_LEVELS = 16  # out of 255
@@ -41,18 +39,12 @@ VARIANTS = ("baseline", "optimized")
 
 
 def config(variant: str, agents: int, frames: int, seed: int, extra: dict | None = None):  # noqa: ANN201
-    from config import build_config
     from config.variants import variant_overrides
 
-    overrides = variant_overrides(variant)
-    overrides["visual"]["agents"] = agents
-    overrides["run"] = {"seed": seed, "frames": frames}
     # both variants must take the same training steps: the view's background learner is not
     # bit-reproducible, so the comparison runs it inline
-    overrides.setdefault("training", {})["learner"] = "inline"
-    for section, values in (extra or {}).items():
-        overrides.setdefault(section, {}).update(values)
-    return build_config(overrides=overrides)
+    return common.config(variant_overrides(variant), {"visual": {"agents": agents}, "training": {"learner": "inline"},
+                                                      "run": {"seed": seed, "frames": frames}}, extra)
 
 
 def _pixel_box(aspect: float, xs, ys, width: int, height: int) -> tuple[int, int, int, int]:  # noqa: ANN001
@@ -86,10 +78,8 @@ def capture(app, variant: str, agents: int, frames: int, seed: int, extra: dict 
     from components.agent_table import AgentTable
     from components.view_state import HudText
     from render.screenshot import grab_rgb
-    from runtime.rendered import build_rendered_world
 
-    world = build_rendered_world(config(variant, agents, frames, seed, extra), app, "offscreen")
-    try:
+    with common.opened(common.offscreen_world(config(variant, agents, frames, seed, extra), app)) as world:
         world.run(frames)
         table = world.resource(AgentTable)
         rs = world.system("RenderSystem")
@@ -106,8 +96,6 @@ def capture(app, variant: str, agents: int, frames: int, seed: int, extra: dict 
             "draw_calls": rs.draw_calls.last if rs.draw_calls is not None else None,
             "frame": world.frame,
         }
-    finally:
-        world.shutdown()
 
 
 def excluded_mask(shape: tuple[int, int], *captures: dict) -> np.ndarray:
@@ -173,10 +161,8 @@ def compare(base: dict, opt: dict) -> dict:
 def run(agents: int, frames: int, seed: int, out: Path, extra: dict | None = None) -> dict:
     from matplotlib import image as mpimg
 
-    from render.app_setup import create_app
-
     out.mkdir(parents=True, exist_ok=True)
-    app = create_app("offscreen", 1280, 720)
+    app = common.offscreen_app()
     caps = {v: capture(app, v, agents, frames, seed, extra) for v in VARIANTS}
     checks = compare(caps["baseline"], caps["optimized"])
     mask = excluded_mask(caps["baseline"]["image"].shape[:2], caps["baseline"], caps["optimized"])
@@ -193,17 +179,17 @@ def run(agents: int, frames: int, seed: int, out: Path, extra: dict | None = Non
         "holds": all(c["holds"] for c in checks.values()),
         "images": {v: f"{v}.png" for v in VARIANTS} | {"diff": "diff.png"},
     }
-    (out / "regression.json").write_text(json.dumps(result, indent=1) + "\n")
+    common.save_json(out / "regression.json", result, indent=1, keep_nan=True)  # inf where the rows differ
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument("--agents", type=int, default=20)
     p.add_argument("--frames", type=int, default=151, help="a multiple of 30, plus one (see the module doc)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--start-training-step", type=int, help="TD3 starts after this many steps (default: config's 100)")
-    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "perf" / "regression"))
+    p.add_argument("--out", default=str(common.RESULTS / "perf" / "regression"))
     args = p.parse_args(argv)
     extra = {"td3": {"start_training_step": args.start_training_step}} if args.start_training_step is not None else None
     result = run(args.agents, args.frames, args.seed, Path(args.out), extra)

@@ -16,32 +16,27 @@ run in alternating rounds so the machine's load falls on all alike; medians over
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/warp_throughput.py`
+from bench import common  # noqa: E402
 
 
 def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int,  # noqa: ANN001
             learner: str = "auto") -> dict:
     from components.time_warp import TimeWarp
     from components.training_stats import TrainingStats
-    from config import build_config
     from rl.background_learner import Learner
-    from runtime.rendered import build_rendered_world
 
     visual = {"agents": agents, "warp_auto": warp == "auto"}
     if warp != "auto":
         visual["warp"] = int(warp)
-    cfg = build_config(overrides={"visual": visual, "run": {"seed": seed}, "training": {"learner": learner}})
-    world = build_rendered_world(cfg, app, "offscreen")
-    try:
+    cfg = common.config({"visual": visual, "run": {"seed": seed}, "training": {"learner": learner}})
+    with common.opened(common.offscreen_world(cfg, app)) as world:
         tw = world.resource(TimeWarp)
         stats = world.resource(TrainingStats)
         lrn = world.resource(Learner)
@@ -54,7 +49,7 @@ def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int,
 
         for _ in range(warmup):
             frame()
-        load = os.getloadavg()[0]
+        load = common.load1()
         f0, s0, e0, d0, k0 = world.frame, world.steps, stats.episodes, lrn.done, lrn.skipped
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < seconds:
@@ -65,13 +60,11 @@ def measure(app, agents: int, warp: str, seconds: float, warmup: int, seed: int,
                 "steps_per_s": (world.steps - s0) / wall,
                 "episodes_per_min": 60.0 * (stats.episodes - e0) / wall, "final_k": tw.steps,
                 "updates_per_step": (lrn.done - d0) / steps, "skipped_per_step": (lrn.skipped - k0) / steps,
-                "load": load, "load_after": os.getloadavg()[0]}
-    finally:
-        world.shutdown()
+                "load": load, "load_after": common.load1()}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = common.parser(__doc__)
     ap.add_argument("--agents", type=int, default=30)
     ap.add_argument("--warps", nargs="+", default=["1", "10", "25", "100", "auto"])
     ap.add_argument("--seconds", type=float, default=15.0)
@@ -80,17 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learners", nargs="+", default=["auto"], choices=("auto", "inline", "background"),
                     help="training.learner settings to compare (default: the program's, background in the view)")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "warp_throughput.json"))
+    ap.add_argument("--out", default=str(common.RESULTS / "warp_throughput.json"))
     args = ap.parse_args(argv)
 
-    from render.app_setup import create_app
-    from safe_io.atomic import atomic_write_json
-
-    app = create_app("offscreen", 1280, 720)
+    app = common.offscreen_app()
     rows = []
     for r in range(args.rounds):
-        for warp in (args.warps if r % 2 == 0 else args.warps[::-1]):
-            for learner in (args.learners if r % 2 == 0 else args.learners[::-1]):
+        for warp in common.flip(args.warps, r):
+            for learner in common.flip(args.learners, r):
                 row = measure(app, args.agents, warp, args.seconds, args.warmup, args.seed, learner)
                 row["round"] = r
                 rows.append(row)
@@ -104,18 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         base = np.median([x["steps_per_s"] for x in rows if x["warp"] == args.warps[0] and x["learner"] == learner])
         for warp in args.warps:
             mine = [x for x in rows if x["warp"] == warp and x["learner"] == learner]
-            s = {k: float(np.median([x[k] for x in mine])) for k in
-                 ("fps", "steps_per_s", "episodes_per_min", "updates_per_step", "skipped_per_step")}
+            s = common.medians(mine, ("fps", "steps_per_s", "episodes_per_min", "updates_per_step", "skipped_per_step"))
             s["steps_ratio_to_first"] = s["steps_per_s"] / base
             summary[f"{learner}/{warp}"] = s
             print(f"{warp:>6} {learner:<10} {s['fps']:7.1f} {s['steps_per_s']:9.0f} {s['steps_ratio_to_first']:9.1f} "
                   f"{s['episodes_per_min']:13.1f} {s['updates_per_step']:13.2f}")
     loads = [x["load"] for x in rows] + [x["load_after"] for x in rows]
-    print(f"load average (1 min): {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} cores")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # bench results may go to a new folder
-    atomic_write_json(args.out, {"rows": rows, "summary": summary, "agents": args.agents, "seconds": args.seconds,
-                                 "command": "python bench/warp_throughput.py " + " ".join(argv if argv is not None
-                                                                                          else sys.argv[1:])})
+    print(f"load average (1 min): {common.load_span(loads)}")
+    common.save_json(args.out, {"rows": rows, "summary": summary, "agents": args.agents, "seconds": args.seconds,
+                                "command": common.command_line(__file__, argv)})
     print(f"written to {args.out}")
     return 0
 
