@@ -16,6 +16,7 @@ and end of every seed. A run that never meets the targets counts as its whole ru
 
     python bench/learning_speed.py                                   # 1 vs 64 learners, seeds 1-5
     python bench/learning_speed.py --seeds 1-3 --agents 0 63 --set training.train_steps_per_frame=1
+    python bench/learning_speed.py --swarm-set td3.batch_size=1024 --out bench/results/learning_speed_b1024
     python bench/learning_speed.py --report-only --out bench/results/learning_speed
 """
 from __future__ import annotations
@@ -95,7 +96,7 @@ def run_seed(seed: int, agents: list[int], args: argparse.Namespace, out: Path) 
             cmd = [sys.executable, str(ROOT / "app.py"), "--headless", "--no-progress", "--overwrite",
                    "--train-preset", args.train_preset, "--agents", str(a), "--seed", str(seed),
                    "--out", str(folder)]
-            for s in args.set:
+            for s in args.set + (args.swarm_set if a > 0 else []):
                 cmd += ["--set", s]
             log = open(out / f"agents{a}_seed{seed}.log", "w")  # noqa: SIM115 - closed when the run ends
             print(f"seed {seed}: agents {a} started", flush=True)
@@ -162,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", type=int, nargs="+", default=[0, 63], help="--agents of each setting (0: one learner)")
     ap.add_argument("--train-preset", default="quick")
     ap.add_argument("--set", action="append", default=[], help="KEY=VALUE passed to every run (app.py --set)")
+    ap.add_argument("--swarm-set", action="append", default=[],
+                    help="KEY=VALUE passed only to the runs with more than one learner (a larger batch, say)")
     ap.add_argument("--gain", type=float, default=TARGET_GAIN, help="return gain the targets ask for (0.15: +15 %%)")
     ap.add_argument("--parallel", type=int, default=0, help="runs at a time (default: one per agent count)")
     ap.add_argument("--out", default=str(common.RESULTS / "learning_speed"))
@@ -185,14 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         for seed in parse_seeds(args.seeds):
             rows += run_seed(seed, args.agents, args, out)
             common.save_json(out / "learning_speed.json", {
-                "runs": rows, "gain": args.gain, "certified": TARGET_CERTIFIED, "set": args.set,
+                "runs": rows, "gain": args.gain, "certified": TARGET_CERTIFIED, "set": args.set, "swarm_set": args.swarm_set,
                 "train_preset": args.train_preset, "command": common.command_line(__file__, argv)},
                 indent=1, keep_nan=True)  # --report-only reads it back
     if not rows:
         print("learning_speed: error: no finished run", file=sys.stderr)
         return 1
     print(f"\nTime to the targets (success >= nominal, gain >= {args.gain:+.0%}, certified >= "
-          f"{TARGET_CERTIFIED:.0%}), {args.train_preset} preset{', ' + ' '.join(args.set) if args.set else ''}:\n")
+          f"{TARGET_CERTIFIED:.0%}), {args.train_preset} preset{', ' + ' '.join(args.set) if args.set else ''}"
+          f"{'; more than one learner: ' + ' '.join(args.swarm_set) if args.swarm_set else ''}:\n")
     print("\n".join(summarise(rows, args.agents)))
     finals = {a: [r for r in rows if r["agents"] == a] for a in args.agents}
     for a, mine in finals.items():
