@@ -38,6 +38,19 @@ def test_the_safe_exploration_config_file_explores_inside_the_filter():
             c.calf.relax_ramp_steps, c.calf.relax_episode_decay) == (True, 0.2, 0.3, "linear", 20_000, 0.995)
 
 
+def test_the_drive_safe_exploration_config_differs_from_the_general_one_only_in_dwell_and_budget():
+    from pathlib import Path
+
+    import attrs
+
+    root = Path(__file__).resolve().parents[1] / "experiments" / "configs"
+    general, drive = load_config(root / "safe_exploration.toml"), load_config(root / "safe_exploration_drive.toml")
+    assert (drive.env.system, drive.env.max_steps_per_episode, drive.training.episodes) == ("differential_drive", 1000, 60)
+    assert drive.calf.fallback_dwell == 1.0
+    assert attrs.evolve(drive.calf, fallback_dwell=general.calf.fallback_dwell) == general.calf
+    assert drive.td3 == general.td3
+
+
 def test_the_previous_defaults_stay_reachable_through_a_config_file():
     """experiments/configs/previous_defaults.toml brings back every setting the learning defaults replaced."""
     from pathlib import Path
