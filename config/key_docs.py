@@ -68,6 +68,7 @@ KEYS = {
         "certified_value": "the critic value tested and stored: Q1, or the minimum of the twin critics",
         "relax_updates_certificate": "whether an action let through by the relax coin becomes the certified triple",
         "fallback_dwell": "seconds the nominal policy keeps control after a fallback (0: none)",
+        "nominal_after": "seconds into an episode after which the nominal policy acts until it ends (0: never)",
         "certificate_critic": "the critic the certificate reads: online, or TD3's slowly moving target critic",
         "noiseless_retry": "a learner whose noisy proposal fails is tested again without the noise before falling back",
         "lambda_relax": "exponential schedule: P_relax is multiplied by this every simulation step",

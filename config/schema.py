@@ -238,6 +238,10 @@ class CalfConfig:
     relax_updates_certificate: bool = _bool(False)
     #: seconds of simulated time the nominal policy keeps control after a fallback (0: none)
     fallback_dwell: float = _num(1.0, 0.0, 1e4)
+    #: seconds of simulated time into an episode after which the nominal policy acts until the
+    #: episode ends (0: never): an actor that keeps regaining the certificate without reaching the
+    #: goal cannot run an episode out; choose it so that the nominal policy has time to finish
+    nominal_after: float = _num(0.0, 0.0, 1e6)
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(False)

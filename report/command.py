@@ -57,6 +57,8 @@ def build_parser() -> OneLineParser:
                    "whose values differ between the runs)")
     p.add_argument("--reps", type=_count(100, 1_000_000, "--reps"), default=10_000, metavar="N",
                    help="bootstrap replicates (default 10000)")
+    p.add_argument("--no-charts", action="store_true",
+                   help="tables only: report.json and summary.md without the PNG charts (seconds faster)")
     return p
 
 
@@ -67,6 +69,19 @@ def _check_out(out: Path) -> None:
     while not base.exists():
         base = base.parent
     check_writable_dir(base, "--out")
+
+
+def _charts(groups, summaries, runs, tasks, out: Path, args) -> list[Path]:
+    """The PNG charts that exist for these runs (matplotlib's layout and drawing: most of a report's time)."""
+    charts = [episode_curves(groups, tasks, out / "curves_episodes.png", args.window)]
+    ev = eval_curves(groups, tasks, out / "curves_eval.png")
+    if ev is not None:
+        charts.append(ev)
+    charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
+    safety = safety_chart(groups, tasks, out / "safety.png")
+    if safety is not None:
+        charts.append(safety)
+    return charts
 
 
 def main(argv: list[str]) -> int:
@@ -95,14 +110,7 @@ def main(argv: list[str]) -> int:
           file=sys.stderr, flush=True)
     summaries = summarise(groups, args.last, reps=args.reps)
     out.mkdir(parents=True, exist_ok=True)
-    charts = [episode_curves(groups, tasks, out / "curves_episodes.png", args.window)]
-    ev = eval_curves(groups, tasks, out / "curves_eval.png")
-    if ev is not None:
-        charts.append(ev)
-    charts.append(final_chart(groups, summaries, chart_scores(runs), out / "final_scores.png", args.last))
-    safety = safety_chart(groups, tasks, out / "safety.png")
-    if safety is not None:
-        charts.append(safety)
+    charts = [] if args.no_charts else _charts(groups, summaries, runs, tasks, out, args)
     safety_tables = {g: safety_rows(groups, g) for g in SAFETY_GROUPS}
     made_with = " ".join([f"{command()} report", *argv])
     atomic_write_json(out / "report.json", {
@@ -117,5 +125,5 @@ def main(argv: list[str]) -> int:
     })
     md = write_markdown(out / "summary.md", runs, groups, summaries, args.last, args.window, charts, made_with,
                         args.reps, safety_tables)
-    print(f"report written to {md} ({', '.join(c.name for c in charts)}, report.json)")
+    print(f"report written to {md} ({', '.join([*(c.name for c in charts), 'report.json'])})")
     return 0

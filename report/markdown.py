@@ -140,7 +140,8 @@ def write_markdown(path: Path, runs: list[Run], groups: dict[str, dict[str, list
         if has_eval:
             lines += [""] + _table(summaries, "*", list(ev_titles), ev_titles)
         lines.append("")
-    lines += ["## Charts", "", f"Curves are moving means over {window} episodes (training) or the evaluations "
-              "themselves, summarised across a group's runs by the median and the 25th-75th percentile band.", ""]
-    lines += [f"![{c.stem}]({c.name})" for c in charts]
+    if charts:
+        lines += ["## Charts", "", f"Curves are moving means over {window} episodes (training) or the evaluations "
+                  "themselves, summarised across a group's runs by the median and the 25th-75th percentile band.", ""]
+        lines += [f"![{c.stem}]({c.name})" for c in charts]
     return atomic_write_text(path, "\n".join(lines) + "\n")

@@ -11,7 +11,8 @@ One step for a batch of agents (the rule: docs/PROBLEM.md; its conventions: docs
 2. `choose_modes`: certified -> CERTIFIED; else a coin `u ~ U[0, 1)`: `u < p_relax` -> RELAX
    (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention). A row
    inside a fallback dwell (`advance_dwell`: after a fallback the nominal policy keeps control for
-   `dwell_steps` more steps) falls back whatever the test says.
+   `dwell_steps` more steps), and a row past its episode's `deadline_steps` (the nominal policy
+   finishes every episode that runs that long), falls back whatever the test says.
    `retry_noiseless` (optional): a learner whose noisy proposal failed is tested again with its
    noiseless actor action, which acts if it passes.
 3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
@@ -49,11 +50,13 @@ class CalfParams:
     certified_value: str = "q1"  # the critic value certified: Q1 or the min of the twins ("min_twin")
     relax_updates_certificate: bool = False  # does a relax action become the certified triple?
     dwell_steps: int = 0  # after a fallback the nominal policy keeps control this many more steps
+    deadline_steps: int = 0  # from this step of an episode on the nominal policy acts (0: never)
 
     @classmethod
     def from_config(cls, calf, dt: float) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
         return cls(nu_bar=calf.nu_bar, decrease=calf.decrease, nu_rate=calf.nu_rate, dt=dt,
                    dwell_steps=dwell_steps(calf.fallback_dwell, dt),
+                   deadline_steps=dwell_steps(calf.nominal_after, dt),
                    kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
                    kappa_on=calf.kappa_on, certified_value=calf.certified_value,
                    relax_updates_certificate=calf.relax_updates_certificate)
@@ -75,9 +78,12 @@ def dwell_steps(seconds: float, dt: float) -> int:
     return int(round(seconds / dt))
 
 
-def held_rows(hold: np.ndarray) -> np.ndarray | None:
-    """Rows still inside a fallback dwell (the nominal policy keeps control); None when there are none."""
+def held_rows(hold: np.ndarray, episode_step: np.ndarray | int | None = None, deadline: int = 0) -> np.ndarray | None:
+    """Rows the nominal policy keeps: inside a fallback dwell, or (`deadline` > 0) at or past step
+    `deadline` of their episode (`episode_step` counts from 0); None when there are none."""
     held = hold > 0
+    if deadline > 0 and episode_step is not None:
+        held |= np.asarray(episode_step) >= deadline
     return held if held.any() else None
 
 

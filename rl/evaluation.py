@@ -74,7 +74,8 @@ class FilterPolicy:
     """The actor through the CALF filter without exploration noise, each row with its own certificate.
 
     `p_relax = 0` is CALF as evaluated: every uncertified step falls back to the nominal policy,
-    which then keeps control for the fallback dwell (`CalfParams.dwell_steps`).
+    which then keeps control for the fallback dwell (`CalfParams.dwell_steps`), and from step
+    `CalfParams.deadline_steps` of the rollout on (if set) the nominal policy acts.
     `p_relax = 1` is the bare actor, still judged by the certificate (uncertified steps are RELAX),
     so its certified share can be read too."""
 
@@ -91,6 +92,7 @@ class FilterPolicy:
         self.s_cert, self.a_cert = np.zeros((count, sd)), np.zeros((count, ad))
         self.q_cert, self.has_cert = np.full(count, np.nan), np.zeros(count, dtype=bool)
         self.hold = np.zeros(count, dtype=np.int32)
+        self.step = 0  # every row of a rollout starts together: one step count is each row's episode step
 
     def act(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         from rl.calf import (advance_dwell, certificate_test, choose_modes, filtered_actions, held_rows,
@@ -104,7 +106,8 @@ class FilterPolicy:
         coin = np.full(len(states), 0.0 if self.p_relax >= 1.0 else 1.0)
         filtering = self.p_relax < 1.0  # the bare actor (P_relax 1) is judged, never held back
         modes = choose_modes(test.certified, coin, self.p_relax, unusable,
-                             held_rows(self.hold) if filtering else None)
+                             held_rows(self.hold, self.step, self.params.deadline_steps) if filtering else None)
+        self.step += 1
         if filtering:
             advance_dwell(modes, self.hold, self.params.dwell_steps)
         actions = filtered_actions(modes, a, self.env.nominal(states))

@@ -204,9 +204,11 @@ class ControlSystem(System):
             counters.add("nonfinite_actions", int(unusable.sum()))
             if self.policy != "calf":
                 unusable = None  # the bare actor acts whatever it outputs
+        deadline = self.params.deadline_steps if self.policy == "calf" else 0
         dwell = self.policy == "calf" and self.params.dwell_steps > 0
         modes = choose_modes(test.certified, coin, p_relax, unusable,
-                             held_rows(table.fallback_hold) if dwell else None)
+                             held_rows(table.fallback_hold, table.episode_step, deadline) if dwell or deadline
+                             else None)
         decided = None
         if warmup:
             # warm-up: the nominal acts for the learners, the filter does not decide (no certificate);
@@ -265,8 +267,12 @@ class ControlSystem(System):
     def _retry(self, nets: Networks, counters: Counters, table: AgentTable, test, q: np.ndarray,  # noqa: ANN001
                a_actor: np.ndarray, a_clean: np.ndarray, norms: np.ndarray) -> None:
         """calf.noiseless_retry: learners whose noisy proposal failed are tested with their noiseless action
-        (not those inside a fallback dwell: the nominal policy acts there whatever the test says)."""
-        rows = np.flatnonzero(~test.certified & (table.explore_std > 0) & (table.fallback_hold == 0))
+        (not those inside a fallback dwell or past calf.nominal_after: the nominal policy acts there
+        whatever the test says)."""
+        free = table.fallback_hold == 0
+        if self.params.deadline_steps > 0:
+            free &= table.episode_step < self.params.deadline_steps
+        rows = np.flatnonzero(~test.certified & (table.explore_std > 0) & free)
         if rows.size == 0:
             return
         s = table.state

@@ -50,9 +50,11 @@ def success_pattern(rate: float, n: int = 20) -> list[bool]:
     return [True] * k + [False] * (n - k)
 
 
-def _report(argv, capsys):
+def _report(argv, capsys, charts=False):
     if argv and "--reps" not in argv:
         argv = [*argv, "--reps", "1000"]  # enough for the intervals checked here; quicker than 10000
+    if argv and not charts:
+        argv = [*argv, "--no-charts"]  # the tables are what most tests check; drawing is most of the time
     code = app.main(["report", *argv])
     out, err = capsys.readouterr()
     return code, out, err
@@ -72,7 +74,7 @@ def test_final_scores_median_iqr_and_iqm_by_hand(tmp_path, capsys):
     for seed in range(3):
         make_run(tmp_path / "sw" / "nominal" / f"seed{seed}", policy="nominal", seed=seed, successes=[True] * 25,
                  returns=[-50.0] * 25)
-    code, out, err = _report([str(tmp_path / "sw")], capsys)
+    code, out, err = _report([str(tmp_path / "sw")], capsys, charts=True)
     assert code == 0, err
     rep = json.loads((tmp_path / "sw" / "report" / "report.json").read_text())
     s = _summary(rep, "policy=calf", "success")
@@ -123,7 +125,7 @@ def test_evaluations_and_environments_stratify_the_pooled_interval(tmp_path, cap
         for seed in range(3):
             make_run(tmp_path / system / f"s{seed}", seed=seed, system=system, successes=[True] * 5,
                      evals=[ev(100, 0.5, -150.0, 0.2), ev(200, final, -80.0, 0.6)])
-    code, _, err = _report([str(tmp_path)], capsys)
+    code, _, err = _report([str(tmp_path)], capsys, charts=True)
     assert code == 0, err
     rep = json.loads((tmp_path / "report" / "report.json").read_text())
     assert _summary(rep, "policy=calf", "eval_success_rate", "point_mass")["median"] == 0.0
@@ -226,7 +228,7 @@ def test_intervals_from_few_runs_are_flagged_in_the_tables_and_the_chart(tmp_pat
     for seed in range(6):
         make_run(tmp_path / "sw" / "nominal" / f"seed{seed}", policy="nominal", seed=seed, successes=[True] * 25,
                  evals=[_eval_row(1.0, 0.0)])
-    code, _, err = _report([str(tmp_path / "sw")], capsys)
+    code, _, err = _report([str(tmp_path / "sw")], capsys, charts=True)
     assert code == 0, err
     md = (tmp_path / "sw" / "report" / "summary.md").read_text()
     assert "**Warning: few runs.** policy=calf on point_mass (2 runs): with fewer than 5 runs" in md
@@ -279,3 +281,16 @@ def test_the_reward_plot_shows_the_evaluations_and_its_legend_hides_no_point(tmp
     legend = plot.fig.legends[0].get_window_extent(renderer)
     assert not legend.overlaps(plot.ax.get_window_extent(renderer))  # under the axes, over no point
     assert legend.y0 >= 0 and legend.x0 >= 0 and legend.x1 <= plot.fig.bbox.x1
+
+
+def test_no_charts_writes_the_tables_without_drawing(tmp_path, capsys):
+    for seed in (1, 2):
+        make_run(tmp_path / "sw" / f"seed{seed}", seed=seed, successes=success_pattern(0.5),
+                 evals=[{"episode": 20, "total_steps": 1000, "policy": "calf", "success_rate": 0.5}])
+    code, out, err = _report([str(tmp_path / "sw")], capsys)
+    assert code == 0, err
+    report = tmp_path / "sw" / "report"
+    assert sorted(p.name for p in report.iterdir()) == ["report.json", "summary.md"]
+    md = (report / "summary.md").read_text()
+    assert "## Charts" not in md and ".png" not in md and "| " in md
+    assert "(report.json)" in out

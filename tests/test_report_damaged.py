@@ -69,7 +69,7 @@ def test_a_damaged_run_is_named_in_one_line_and_the_others_are_reported(case, tm
     for seed in (1, 2):
         make_run(tmp_path / "runs" / f"good{seed}", seed=seed, successes=success_pattern(0.5), evals=evals)
     damage(make_run(tmp_path / "runs" / "bad", seed=3, successes=success_pattern(0.5), evals=evals))
-    code = app.main(["report", str(tmp_path / "runs"), "--reps", "200"])
+    code = app.main(["report", str(tmp_path / "runs"), "--reps", "200", "--no-charts"])
     out, err = capsys.readouterr()
     assert code == 0 and "Traceback" not in err, err
     warnings = [line for line in err.splitlines() if "warning" in line]
@@ -115,7 +115,7 @@ def test_a_tree_of_any_depth_is_searched_without_recursion_and_non_finite_cells_
     good = make_run(tmp_path / "runs" / "good", successes=success_pattern(0.5))
     with open(good / "episodes.csv", "a") as f:
         f.write("21,1050,inf,50,timeout,0.5,0.25,0.25,0.9,1.0,2.0,1\n")
-    code = app.main(["report", str(tmp_path / "runs"), "--reps", "200"])
+    code = app.main(["report", str(tmp_path / "runs"), "--reps", "200", "--no-charts"])
     _, err = capsys.readouterr()
     assert code == 0, err
     assert "more than 32 levels down were not searched" in err and "1 damaged line skipped" in err, err

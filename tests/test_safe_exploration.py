@@ -268,3 +268,57 @@ def test_correlated_noise_is_an_ar1_process_of_the_rows_std_restarted_each_episo
     white = world_with(td3={"explore": "actor"}, visual={"agents": 5})
     assert white.system("ControlSystem").noise_rho == 0.0
     white.shutdown()
+
+
+# -- calf.nominal_after: the nominal policy finishes every long episode ------------------------------
+def test_rows_past_the_deadline_are_held_with_or_without_a_dwell():
+    from rl.calf import held_rows
+
+    hold = np.array([0, 0, 2, 0], dtype=np.int32)
+    step = np.array([3, 5, 0, 9])
+    assert held_rows(hold, step, 5).tolist() == [False, True, True, True]
+    assert held_rows(hold, step, 0).tolist() == [False, False, True, False]  # no deadline: the dwell alone
+    assert held_rows(np.zeros(4, np.int32), step, 10) is None
+    assert held_rows(np.zeros(2, np.int32), 7, 7).tolist() == [True, True]  # one step count for every row
+    modes = choose_modes(np.ones(4, bool), np.zeros(4), 1.0, None, held_rows(hold, step, 5))
+    assert modes.tolist() == [Mode.CERTIFIED, Mode.FALLBACK, Mode.FALLBACK, Mode.FALLBACK]
+    assert CalfParams.from_config(build_config(overrides={"calf": {"nominal_after": 2.5}}).calf, 0.01).deadline_steps == 250
+
+
+def test_in_the_frame_the_nominal_acts_from_the_deadline_to_the_end_of_each_episode():
+    """Relax is certain (P_relax 1) and there is no dwell, so before the deadline the actor always acts;
+    from step 10 of an episode every learner falls back and executes the nominal action without noise."""
+    w = world_with(visual={"agents": 6}, env={"max_steps_per_episode": 25}, td3={"explore": "actor", "exploration_noise": 0.5},
+                   calf={"nominal_after": 0.1, "fallback_dwell": 0.0, "p_relax_init": 1.0, "noiseless_retry": True})
+    table, env = w.resource(AgentTable), w.resource(Environment)
+    before_deadline = after_deadline = 0
+    for _ in range(60):
+        step = table.episode_step.copy()
+        nominal = np.clip(env.nominal(table.state), env.action_low, env.action_high)
+        w.step()
+        late = step >= 10
+        assert (table.mode[late] == Mode.FALLBACK).all()
+        np.testing.assert_allclose(table.action[late], nominal[late])
+        assert (table.mode[~late] != Mode.FALLBACK).all()
+        before_deadline += int((~late).sum())
+        after_deadline += int(late.sum())
+    assert before_deadline > 100 and after_deadline > 100
+    w.shutdown()
+
+
+def test_the_evaluation_filter_hands_over_to_the_nominal_at_the_same_step_as_the_frame():
+    w = world_with(visual={"agents": 6, "cohort": 5}, td3={"explore": "actor"},
+                   calf={"nominal_after": 0.3, "fallback_dwell": 0.0}, env={"max_steps_per_episode": 10_000})
+    cfg = build_config(overrides={"visual": {"cohort": 5}, "calf": {"nominal_after": 0.3, "fallback_dwell": 0.0}})
+    table, env = w.resource(AgentTable), w.resource(Environment)
+    cohort = np.flatnonzero(table.group == Group.COHORT)
+    policy = FilterPolicy("calf", env, w.resource(Networks), CalfParams.from_config(cfg.calf, cfg.env.dt), 0.0)
+    policy.reset(5)
+    for step in range(50):
+        actions, modes = policy.act(table.state[cohort].copy())
+        w.step()
+        np.testing.assert_allclose(table.action[cohort], actions, rtol=1e-6, atol=1e-9)
+        assert table.mode[cohort].tolist() == modes.tolist()
+        if step >= 30:
+            assert (modes == Mode.FALLBACK).all()
+    w.shutdown()
