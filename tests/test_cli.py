@@ -128,6 +128,7 @@ def test_help_lists_the_flags(capsys):
         assert flag in out
 
 
+@pytest.mark.slow
 def test_headless_run_never_imports_ursina(tmp_path):
     code = (
         "import sys, app\n"
