@@ -69,6 +69,9 @@ KEYS = {
         "relax_updates_certificate": "whether an action let through by the relax coin becomes the certified triple",
         "fallback_dwell": "seconds the nominal policy keeps control after a fallback (0: none)",
         "nominal_after": "seconds into an episode after which the nominal policy acts until it ends (0: never)",
+        "nominal_reach_check": "seconds between checks that the nominal policy can still reach the goal in time; "
+                               "an agent it could not is handed to it for the rest of its episode (0: never)",
+        "nominal_reach_margin": "seconds the nominal policy must have to spare at a reach check beyond the next period",
         "certificate_critic": "the critic the certificate reads: online, or TD3's slowly moving target critic",
         "noiseless_retry": "a learner whose noisy proposal fails is tested again without the noise before falling back",
         "lambda_relax": "exponential schedule: P_relax is multiplied by this every simulation step",

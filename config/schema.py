@@ -242,6 +242,14 @@ class CalfConfig:
     #: episode ends (0: never): an actor that keeps regaining the certificate without reaching the
     #: goal cannot run an episode out; choose it so that the nominal policy has time to finish
     nominal_after: float = _num(0.0, 0.0, 1e6)
+    #: every this many seconds of simulated time (0: never) the nominal policy is simulated forward
+    #: from each agent's state; an agent from which it would no longer reach the goal within the
+    #: episode's remaining time minus one period is handed to the nominal policy until its episode
+    #: ends (rl.reach_check; it uses the environment's model)
+    nominal_reach_check: float = _num(0.0, 0.0, 1e6)
+    #: seconds of time the nominal policy must have to spare at a check beyond the next period (the
+    #: actor can make the nominal policy's task harder by more than a period within one period)
+    nominal_reach_margin: float = _num(0.0, 0.0, 1e6)
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(False)

@@ -12,7 +12,9 @@ One step for a batch of agents (the rule: docs/PROBLEM.md; its conventions: docs
    (the actor acts anyway), otherwise FALLBACK (the nominal policy acts: an intervention). A row
    inside a fallback dwell (`advance_dwell`: after a fallback the nominal policy keeps control for
    `dwell_steps` more steps), and a row past its episode's `deadline_steps` (the nominal policy
-   finishes every episode that runs that long), falls back whatever the test says.
+   finishes every episode that runs that long), falls back whatever the test says; so does a row
+   handed to the nominal policy by the reach check (rl.reach_check: a simulated nominal rollout
+   would no longer reach the goal in the episode's remaining time).
    `retry_noiseless` (optional): a learner whose noisy proposal failed is tested again with its
    noiseless actor action, which acts if it passes.
 3. `filtered_actions`: the nominal action on FALLBACK rows, the actor's everywhere else.
@@ -51,12 +53,16 @@ class CalfParams:
     relax_updates_certificate: bool = False  # does a relax action become the certified triple?
     dwell_steps: int = 0  # after a fallback the nominal policy keeps control this many more steps
     deadline_steps: int = 0  # from this step of an episode on the nominal policy acts (0: never)
+    reach_check_steps: int = 0  # every this many steps: can the nominal still finish in time? (0: no check)
+    reach_margin_steps: int = 0  # ... with this many steps to spare beyond the next period
 
     @classmethod
     def from_config(cls, calf, dt: float) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
         return cls(nu_bar=calf.nu_bar, decrease=calf.decrease, nu_rate=calf.nu_rate, dt=dt,
                    dwell_steps=dwell_steps(calf.fallback_dwell, dt),
                    deadline_steps=dwell_steps(calf.nominal_after, dt),
+                   reach_check_steps=dwell_steps(calf.nominal_reach_check, dt),
+                   reach_margin_steps=dwell_steps(calf.nominal_reach_margin, dt),
                    kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
                    kappa_on=calf.kappa_on, certified_value=calf.certified_value,
                    relax_updates_certificate=calf.relax_updates_certificate)

@@ -75,7 +75,8 @@ class FilterPolicy:
 
     `p_relax = 0` is CALF as evaluated: every uncertified step falls back to the nominal policy,
     which then keeps control for the fallback dwell (`CalfParams.dwell_steps`), and from step
-    `CalfParams.deadline_steps` of the rollout on (if set) the nominal policy acts.
+    `CalfParams.deadline_steps` of the rollout on (if set) the nominal policy acts, as it does for a
+    row the reach check (`CalfParams.reach_check_steps`, rl.reach_check) handed over.
     `p_relax = 1` is the bare actor, still judged by the certificate (uncertified steps are RELAX),
     so its certified share can be read too."""
 
@@ -105,6 +106,8 @@ class FilterPolicy:
         # the coin is never below 0 and always below 1: P_relax 0 never relaxes, 1 always does
         coin = np.full(len(states), 0.0 if self.p_relax >= 1.0 else 1.0)
         filtering = self.p_relax < 1.0  # the bare actor (P_relax 1) is judged, never held back
+        if filtering and self.params.reach_check_steps > 0:
+            self._check_reach(states)
         modes = choose_modes(test.certified, coin, self.p_relax, unusable,
                              held_rows(self.hold, self.step, self.params.deadline_steps) if filtering else None)
         self.step += 1
@@ -114,6 +117,24 @@ class FilterPolicy:
         update_certificates(modes, states, a, q, self.s_cert, self.a_cert, self.q_cert, self.has_cert,
                             self.params.relax_updates_certificate)
         return actions, modes
+
+
+    def _check_reach(self, states: np.ndarray) -> None:
+        """calf.nominal_reach_check, as in the frame: every period, rows the actor still drives and from
+        which the nominal policy would no longer reach the goal in time are held to the episode's end."""
+        from rl.reach_check import hand_over
+
+        period = self.params.reach_check_steps
+        deadline = self.params.deadline_steps
+        if self.step % period or (deadline > 0 and self.step >= deadline):
+            return
+        rows = np.flatnonzero(self.hold == 0)
+        if rows.size == 0:
+            return
+        steps_left = self.env.cfg.max_steps_per_episode - self.step
+        late = rows[hand_over(self.env, states[rows], np.full(rows.size, steps_left), period,
+                                 self.params.reach_margin_steps)]
+        self.hold[late] = steps_left
 
 
 @define

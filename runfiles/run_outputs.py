@@ -263,7 +263,9 @@ class RunOutputs:
         refs = {}
         if "EvaluationSystem" in self.world.schedule:
             refs = self.world.system("EvaluationSystem").safety_reference()
-        return {g: versus_nominal(getattr(self.stats, g), refs.get(g)) for g in ("learners", "cohort")}
+        out: dict[str, Any] = {g: versus_nominal(getattr(self.stats, g), refs.get(g)) for g in ("learners", "cohort")}
+        out["reach_handovers"] = self.world.resource(Counters).get("reach_handovers")  # calf.nominal_reach_check
+        return out
 
     def _evaluation_summary(self) -> dict[str, Any] | None:
         """The last evaluation without noise (rl.evaluation.EvalResult), or None before the first."""

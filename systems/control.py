@@ -57,16 +57,17 @@ from rl.calf import (
 )
 from rl.calf_state import CalfState
 from rl.learning import install_control_state, install_networks
+from rl.reach_check import REACH_CLEAR, REACH_HANDED_OVER, REACH_UNCHECKED, hand_over
 from rl.networks import Networks
 
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std", "explore_z",
-             "episode_step", "Networks",
+    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state", "explore_std",
+             "explore_z", "episode_step", "Networks",
              "CalfState", "TrainingStats", "Environment", "Rngs", "Counters")
-    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "explore_std",
-              "explore_z", "CalfState")
+    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state",
+              "explore_std", "explore_z", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
         env = world.resource(Environment)
@@ -84,6 +85,9 @@ class ControlSystem(System):
                 ColumnSpec("has_cert", (), np.bool_, False, owner=self.name, doc="the row holds a certified triple"),
                 ColumnSpec("fallback_hold", (), np.int32, 0, owner=self.name,
                            doc="steps the nominal policy keeps control after a fallback (calf.fallback_dwell)"),
+                ColumnSpec("reach_state", (), np.int8, REACH_UNCHECKED, owner=self.name,
+                           doc="calf.nominal_reach_check: 0 not checked yet this episode (the nominal policy acts), "
+                               "1 the nominal policy can still finish in time, 2 handed to it to the episode's end"),
                 ColumnSpec("explore_std", (), np.float64, 0.0, owner=self.name,
                            doc="this episode's exploration std (td3.exploration_unit; 0: no exploration)"),
                 ColumnSpec("explore_z", (ad,), np.float64, 0.0, owner=self.name,
@@ -108,6 +112,7 @@ class ControlSystem(System):
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
         world.events.subscribe("agents_spawned", self._on_agents_spawned)
         self._world = world
+        self._reach_frames = 0  # frames since setup: the reach check runs on every calf.nominal_reach_check-th
         if table.n:  # agents spawned before this system joined
             self._draw_std(table, np.arange(table.n))
 
@@ -143,6 +148,7 @@ class ControlSystem(System):
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
         table = self._world.resource(AgentTable)
         reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert, table.fallback_hold)
+        table.reach_state[rows] = REACH_UNCHECKED
         if self.noise_range[0] != self.noise_range[1]:
             self._draw_std(table, rows)
 
@@ -206,9 +212,13 @@ class ControlSystem(System):
                 unusable = None  # the bare actor acts whatever it outputs
         deadline = self.params.deadline_steps if self.policy == "calf" else 0
         dwell = self.policy == "calf" and self.params.dwell_steps > 0
-        modes = choose_modes(test.certified, coin, p_relax, unusable,
-                             held_rows(table.fallback_hold, table.episode_step, deadline) if dwell or deadline
-                             else None)
+        reach = self.policy == "calf" and self.params.reach_check_steps > 0
+        held = held_rows(table.fallback_hold, table.episode_step, deadline) if dwell or deadline else None
+        if reach:
+            self._check_reach(table, env, counters)
+            unclear = table.reach_state != REACH_CLEAR
+            held = unclear if held is None else held | unclear
+        modes = choose_modes(test.certified, coin, p_relax, unusable, held)
         decided = None
         if warmup:
             # warm-up: the nominal acts for the learners, the filter does not decide (no certificate);
@@ -237,6 +247,26 @@ class ControlSystem(System):
                          p_relax=float(p_tr), required=float(np.broadcast_to(test.required, (n,))[tr]))
             if self.policy == "calf" and not warmup:
                 calf.advance()  # once per frame, however many agents decided
+
+    def _check_reach(self, table: AgentTable, env: Environment, counters: Counters) -> None:
+        """calf.nominal_reach_check: every period, all agents together (so the nominal policy is
+        simulated once per period, not every frame), each agent not yet handed over is tested
+        (rl.reach_check): it is clear for the next period if the nominal policy could still finish in
+        time, otherwise the nominal policy keeps it to the end of its episode. An episode starts
+        unchecked, under the nominal policy, until the next check."""
+        period = self.params.reach_check_steps
+        self._reach_frames += 1
+        if (self._reach_frames - 1) % period:
+            return
+        rows = np.flatnonzero(table.reach_state != REACH_HANDED_OVER)
+        if self.params.deadline_steps > 0:
+            rows = rows[table.episode_step[rows] < self.params.deadline_steps]
+        if rows.size == 0:
+            return
+        steps_left = self.cfg.env.max_steps_per_episode - table.episode_step[rows]
+        late = hand_over(env, table.state[rows], steps_left, period, self.params.reach_margin_steps)
+        table.reach_state[rows] = np.where(late, REACH_HANDED_OVER, REACH_CLEAR)
+        counters.add("reach_handovers", int(np.count_nonzero(late)))
 
     def _noise(self, table: AgentTable, tr: int, z_train: np.ndarray | None,
                z: np.ndarray | None) -> np.ndarray | None:
@@ -267,9 +297,11 @@ class ControlSystem(System):
     def _retry(self, nets: Networks, counters: Counters, table: AgentTable, test, q: np.ndarray,  # noqa: ANN001
                a_actor: np.ndarray, a_clean: np.ndarray, norms: np.ndarray) -> None:
         """calf.noiseless_retry: learners whose noisy proposal failed are tested with their noiseless action
-        (not those inside a fallback dwell or past calf.nominal_after: the nominal policy acts there
-        whatever the test says)."""
+        (not those inside a fallback dwell, handed over by the reach check or past calf.nominal_after:
+        the nominal policy acts there whatever the test says)."""
         free = table.fallback_hold == 0
+        if self.params.reach_check_steps > 0:
+            free &= table.reach_state == REACH_CLEAR
         if self.params.deadline_steps > 0:
             free &= table.episode_step < self.params.deadline_steps
         rows = np.flatnonzero(~test.certified & (table.explore_std > 0) & free)

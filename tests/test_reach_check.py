@@ -1,0 +1,151 @@
+"""calf.nominal_reach_check: the nominal policy simulated forward decides when it must take over."""
+import attrs
+import numpy as np
+import pytest
+
+from components import AgentTable, Mode
+from components.agent_groups import Group
+from config import ConfigError, build_config
+from envs.base import Environment, Outcome
+from envs.registry import make_environment
+from rl.calf import CalfParams
+from rl.evaluation import FilterPolicy, NominalPolicy, evaluation_starts, rollout
+from rl.networks import Networks
+from rl.reach_check import REACH_CLEAR, REACH_HANDED_OVER, hand_over, nominal_steps_to_goal
+from runtime.build import build_world
+
+
+def _env(system: str, **env):
+    cfg = build_config(overrides={"env": {"system": system, **env}})
+    return make_environment(cfg.env)
+
+
+def _steps_one_at_a_time(env: Environment, state: np.ndarray, budget: int) -> int:
+    """The oracle: one agent, one step at a time."""
+    s = state[None, :].copy()
+    if env.goal_reached(s)[0]:
+        return 0
+    for t in range(1, budget + 1):
+        s = env.rk4_step(s, env.nominal(s))
+        if not np.isfinite(s).all():
+            return budget + 1
+        if env.goal_reached(s)[0]:
+            return t
+        if env.out_of_bounds(s)[0]:
+            return budget + 1
+    return budget + 1
+
+
+@pytest.mark.parametrize("system", ["point_mass", "differential_drive", "pendulum"])
+def test_steps_to_goal_equal_a_one_agent_loop(system):
+    env = _env(system)
+    rng = np.random.default_rng(5)
+    states = env.sample_states(rng, 12)
+    states[0] = 0.0  # at the goal (every built-in environment's goal is the origin)
+    budget = 400
+    need = nominal_steps_to_goal(env, states, budget)
+    assert need.tolist() == [_steps_one_at_a_time(env, s, budget) for s in states]
+    assert need[0] == 0
+    assert (need > budget).any() or system != "pendulum"  # some pendulum starts need longer than 4 s
+
+
+def test_a_state_the_nominal_cannot_recover_in_the_budget_is_out_of_reach():
+    env = _env("point_mass")
+    far = np.array([[env.cfg.boundary_limit * 0.9, 0.0, 5.0, 0.0]])  # near the edge, flying outwards
+    assert nominal_steps_to_goal(env, far, 50)[0] == 51
+    bad = np.array([[np.nan, 0.0, 0.0, 0.0]])
+    assert nominal_steps_to_goal(env, bad, 50)[0] == 51
+
+
+def test_hand_over_exactly_when_the_time_left_no_longer_covers_the_next_period_and_the_margin():
+    env = _env("point_mass")
+    s = env.sample_states(np.random.default_rng(2), 1)
+    need = int(nominal_steps_to_goal(env, s, 1000)[0])
+    assert 0 < need <= 1000
+    period, margin = 25, 10
+    states = np.repeat(s, 3, axis=0)
+    left = np.array([need + period + margin, need + period + margin - 1, need + period])
+    assert hand_over(env, states, left, period, margin).tolist() == [False, True, True]
+    assert hand_over(env, states, left, period).tolist() == [False, False, False]
+    assert hand_over(env, states[:0], left[:0], period).shape == (0,)
+
+
+def test_the_check_and_margin_are_read_from_seconds_and_checked():
+    cfg = build_config(overrides={"calf": {"nominal_reach_check": 0.25, "nominal_reach_margin": 0.5}})
+    params = CalfParams.from_config(cfg.calf, 0.01)
+    assert (params.reach_check_steps, params.reach_margin_steps) == (25, 50)
+    with pytest.raises(ConfigError, match="nominal_reach_check"):
+        build_config(overrides={"calf": {"nominal_reach_check": -1.0}})
+
+
+def _world(**calf):
+    over = {"visual": {"agents": 12, "cohort": 0}, "run": {"seed": 3}, "training": {"train_steps_per_frame": 1},
+            "env": {"max_steps_per_episode": 600},
+            "td3": {"batch_size": 16, "start_training_step": 0, "explore": "actor", "exploration_noise": 1.0},
+            "calf": {"fallback_dwell": 0.0, "p_relax_init": 1.0, "relax_schedule": "linear",
+                     "relax_ramp_end": 1.0, **calf}}
+    return build_world(build_config(overrides=over))
+
+
+def _outcomes(w, frames):
+    """How the learners' episodes ended over `frames` frames (counts per envs.Outcome)."""
+    ended = []
+    w.events.subscribe("episodes_ended", lambda rows, outcomes, *_: ended.extend(outcomes.tolist()))
+    for _ in range(frames):
+        w.step()
+    return np.bincount(ended, minlength=len(Outcome))
+
+
+def test_in_the_frame_handed_over_agents_execute_the_nominal_action_to_the_end_of_their_episode():
+    """The actor relaxes on every uncertified step (P_relax 1): only the check brings the nominal in."""
+    w = _world(nominal_reach_check=0.05, nominal_reach_margin=0.5)
+    table, env = w.resource(AgentTable), w.resource(Environment)
+    seen_handed = seen_clear = 0
+    for _ in range(300):
+        nominal = np.clip(env.nominal(table.state), env.action_low, env.action_high)
+        w.step()
+        # the check runs before the filter decides, so a row's standing after the frame is the one it
+        # acted under (a row whose episode ended this frame is unchecked again, and left out)
+        handed, clear = table.reach_state == REACH_HANDED_OVER, table.reach_state == REACH_CLEAR
+        assert (table.mode[handed] == Mode.FALLBACK).all()
+        np.testing.assert_allclose(table.action[handed], nominal[handed])
+        assert (table.mode[clear] != Mode.FALLBACK).all()  # the actor acts wherever the check cleared it
+        seen_handed += int(handed.sum())
+        seen_clear += int(clear.sum())
+    assert seen_handed > 100 and seen_clear > 100
+    w.shutdown()
+
+
+def test_the_check_turns_an_actor_that_leaves_the_boundary_into_one_that_reaches_the_goal():
+    """An untrained, heavily exploring actor that always acts mostly leaves the boundary; with the
+    check (the nominal needs at most about 5 s of the 6 s budget) the episodes end at the goal. It
+    is a check with a margin, not a proof: an episode can still run out of time."""
+    without = _world()
+    plain = _outcomes(without, 1500)
+    without.shutdown()
+    checked = _world(nominal_reach_check=0.05, nominal_reach_margin=0.5)
+    held = _outcomes(checked, 1500)
+    checked.shutdown()
+    assert plain[Outcome.BOUNDARY] > 0.5 * plain.sum()
+    assert held[Outcome.BOUNDARY] == 0 and held[Outcome.GOAL] >= 0.8 * held.sum() and held.sum() > plain[Outcome.GOAL]
+
+
+def test_the_evaluation_filter_with_the_check_reaches_the_goal_wherever_the_nominal_does():
+    cfg = build_config(overrides={"env": {"max_steps_per_episode": 600},
+                                  "calf": {"fallback_dwell": 0.0, "nominal_reach_check": 0.05,
+                                           "nominal_reach_margin": 0.5}})
+    env = make_environment(cfg.env)
+    w = _world(nominal_reach_check=0.05, nominal_reach_margin=0.5)
+    nets = w.resource(Networks)
+    starts = evaluation_starts(env, 40, 7)
+    # the bare actor (judged, never held back) against the filter with the check, from the same starts
+    params = CalfParams.from_config(cfg.calf, cfg.env.dt)
+    bare = rollout(env, FilterPolicy("actor", env, nets, params, 1.0), starts, 600)
+    nominal = rollout(env, NominalPolicy(env), starts, 600)
+    unchecked = rollout(env, FilterPolicy("calf", env, nets, attrs.evolve(params, reach_check_steps=0), 0.0),
+                        starts, 600)
+    checked = rollout(env, FilterPolicy("calf", env, nets, params, 0.0), starts, 600)
+    assert nominal.success_rate == 1.0
+    assert bare.success_rate < 0.5 and unchecked.success_rate < 1.0
+    assert checked.success_rate == 1.0
+    w.shutdown()
