@@ -133,7 +133,7 @@ class FilterPolicy:
             return
         steps_left = self.env.cfg.max_steps_per_episode - self.step
         late = rows[hand_over(self.env, states[rows], np.full(rows.size, steps_left), period,
-                                 self.params.reach_margin_steps)]
+                                 self.params.reach_margin_steps, self.nets.act)]
         self.hold[late] = steps_left
 
 

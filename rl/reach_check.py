@@ -2,19 +2,20 @@
 
 CALF's certificate bounds how the critic's value moves, not how long an episode takes: an actor
 that keeps its certificate while it dawdles, or a relax step that carries an agent away, can leave
-it where the nominal policy no longer reaches the goal before the episode's budget runs out. The
-check simulates the nominal policy forward from each agent's current state with the environment's
-own RK4 step and hands the agent to the nominal policy for the rest of its episode once the nominal
-policy would need more than the time left minus one check period (the actor keeps control for at
-most one more period before the next check) minus a margin (`calf.nominal_reach_margin`: within one
-period the actor can make the nominal policy's task longer by more than the period itself). It uses the simulator's model: on a real system it
-needs one.
+it where the nominal policy no longer reaches the goal before the episode's budget runs out. At
+each check the actor (without noise) drives every agent for one check period in simulation, then
+the nominal policy takes over there, both with the environment's own RK4 step; an agent from which
+that would not reach the goal within the time left (minus `calf.nominal_reach_margin`) is handed to
+the nominal policy for the rest of its episode now, while the nominal can still finish. It uses the
+simulator's model: on a real system it needs one.
 
 Vectorised over agents: one loop over simulated time, every row at once, rows leaving the arrays
 as they reach the goal or leave the boundary. tests/test_reach_check.py compares it with a
 one-agent-at-a-time loop.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -48,12 +49,34 @@ def nominal_steps_to_goal(env: Environment, states: np.ndarray, budget: int) -> 
     return need
 
 
-def hand_over(env: Environment, states: np.ndarray, steps_left: np.ndarray, period: int, margin: int = 0) -> np.ndarray:
-    """Rows the nominal policy must take now: from their state it needs more than `steps_left -
-    period - margin` steps (the actor would act for up to `period` more steps before the next check,
-    and `margin` more steps are kept in reserve for what those steps may undo)."""
-    slack = np.asarray(steps_left, dtype=np.int64) - int(period) - int(margin)
+def hand_over(env: Environment, states: np.ndarray, steps_left: np.ndarray, period: int, margin: int = 0,
+              actor: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Rows the nominal policy must take now. With `actor` (states -> actions: the noiseless actor)
+    the check looks one period ahead: the actor drives each row for `period` steps (a row that
+    reaches the goal on the way is fine, one that leaves the boundary is not), then the nominal
+    policy must reach the goal within the steps left after that period minus `margin`. Without it,
+    the nominal policy from the current state must need at most `steps_left - period - margin`."""
+    left = np.asarray(steps_left, dtype=np.int64)
     if len(states) == 0:
         return np.zeros(0, dtype=bool)
-    budget = int(max(slack.max(), 0))
-    return nominal_steps_to_goal(env, states, budget) > slack
+    slack = left - int(period) - int(margin)
+    s = np.array(states, dtype=np.float64, copy=True)
+    late = np.zeros(len(s), dtype=bool)
+    going = np.ones(len(s), dtype=bool)  # rows whose look-ahead has not reached the goal yet
+    if actor is not None:
+        going &= ~env.goal_reached(s)
+        for _ in range(int(period)):
+            rows = np.flatnonzero(going & ~late)
+            if rows.size == 0:
+                break
+            nxt = env.rk4_step(s[rows], env.clip_actions(actor(s[rows])))
+            finite = np.isfinite(nxt).all(axis=1)
+            with np.errstate(invalid="ignore"):
+                late[rows[~finite | env.out_of_bounds(nxt)]] = True
+                going[rows[finite & env.goal_reached(nxt)]] = False
+            s[rows[finite]] = nxt[finite]
+    rows = np.flatnonzero(going & ~late)
+    if rows.size:
+        budget = int(max(slack[rows].max(), 0))
+        late[rows] = nominal_steps_to_goal(env, s[rows], budget) > slack[rows]
+    return late

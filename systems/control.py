@@ -215,7 +215,7 @@ class ControlSystem(System):
         reach = self.policy == "calf" and self.params.reach_check_steps > 0
         held = held_rows(table.fallback_hold, table.episode_step, deadline) if dwell or deadline else None
         if reach:
-            self._check_reach(table, env, counters)
+            self._check_reach(table, env, counters, nets)
             unclear = table.reach_state != REACH_CLEAR
             held = unclear if held is None else held | unclear
         modes = choose_modes(test.certified, coin, p_relax, unusable, held)
@@ -248,12 +248,12 @@ class ControlSystem(System):
             if self.policy == "calf" and not warmup:
                 calf.advance()  # once per frame, however many agents decided
 
-    def _check_reach(self, table: AgentTable, env: Environment, counters: Counters) -> None:
-        """calf.nominal_reach_check: every period, all agents together (so the nominal policy is
-        simulated once per period, not every frame), each agent not yet handed over is tested
-        (rl.reach_check): it is clear for the next period if the nominal policy could still finish in
-        time, otherwise the nominal policy keeps it to the end of its episode. An episode starts
-        unchecked, under the nominal policy, until the next check."""
+    def _check_reach(self, table: AgentTable, env: Environment, counters: Counters, nets: Networks) -> None:
+        """calf.nominal_reach_check: every period, all agents together (so the look-ahead is simulated
+        once per period, not every frame), each agent not yet handed over is tested (rl.reach_check):
+        it is clear for the next period if, after the actor drove it for that period, the nominal
+        policy could still finish in time; otherwise the nominal policy keeps it to the end of its
+        episode. An episode starts unchecked, under the nominal policy, until the next check."""
         period = self.params.reach_check_steps
         self._reach_frames += 1
         if (self._reach_frames - 1) % period:
@@ -264,7 +264,7 @@ class ControlSystem(System):
         if rows.size == 0:
             return
         steps_left = self.cfg.env.max_steps_per_episode - table.episode_step[rows]
-        late = hand_over(env, table.state[rows], steps_left, period, self.params.reach_margin_steps)
+        late = hand_over(env, table.state[rows], steps_left, period, self.params.reach_margin_steps, nets.act)
         table.reach_state[rows] = np.where(late, REACH_HANDED_OVER, REACH_CLEAR)
         counters.add("reach_handovers", int(np.count_nonzero(late)))
 

@@ -51,9 +51,9 @@ def test_steps_to_goal_equal_a_one_agent_loop(system):
 
 def test_a_state_the_nominal_cannot_recover_in_the_budget_is_out_of_reach():
     env = _env("point_mass")
-    far = np.array([[env.cfg.boundary_limit * 0.9, 0.0, 5.0, 0.0]])  # near the edge, flying outwards
+    far = np.array([[env.cfg.boundary_limit * 0.9, 5.0]])  # near the edge, flying outwards
     assert nominal_steps_to_goal(env, far, 50)[0] == 51
-    bad = np.array([[np.nan, 0.0, 0.0, 0.0]])
+    bad = np.array([[np.nan, 0.0]])
     assert nominal_steps_to_goal(env, bad, 50)[0] == 51
 
 
@@ -68,6 +68,31 @@ def test_hand_over_exactly_when_the_time_left_no_longer_covers_the_next_period_a
     assert hand_over(env, states, left, period, margin).tolist() == [False, True, True]
     assert hand_over(env, states, left, period).tolist() == [False, False, False]
     assert hand_over(env, states[:0], left[:0], period).shape == (0,)
+
+
+def test_the_look_ahead_lets_the_actor_drive_for_one_period_first():
+    env = _env("point_mass")
+    s = env.sample_states(np.random.default_rng(2), 1)
+    need = int(nominal_steps_to_goal(env, s, 1000)[0])
+    period, margin = 25, 10
+    states = np.repeat(s, 2, axis=0)
+    left = np.array([need + margin, need + margin - 1])
+    # an actor that is the nominal policy: one period of it and then the nominal is the nominal's own path
+    assert hand_over(env, states, left, period, margin, env.nominal).tolist() == [False, True]
+    # an actor that pushes away from the goal at full thrust costs more than the period it drives
+    away = lambda x: np.sign(x[:, :1]) * env.action_high  # noqa: E731
+    roomy = np.array([need + period + margin] * 2)
+    assert hand_over(env, states, roomy, period, margin).tolist() == [False, False]
+    assert hand_over(env, states, roomy, period, margin, away).tolist() == [True, True]
+    # a row the actor brings to the goal within the period is not handed over, though the nominal
+    # from where it is could not finish inside steps_left - period - margin
+    near = np.array([[0.045, -0.03]])  # the nominal policy needs 27 steps from here
+    assert 0 < nominal_steps_to_goal(env, near, 100)[0] < 40
+    assert hand_over(env, near, np.array([45]), 40, margin).tolist() == [True]
+    assert hand_over(env, near, np.array([45]), 40, margin, env.nominal).tolist() == [False]
+    # one that leaves the boundary within the period always is
+    edge = np.array([[env.cfg.boundary_limit * 0.99, 3.0]])
+    assert hand_over(env, edge, np.array([10_000]), period, 0, away).tolist() == [True]
 
 
 def test_the_check_and_margin_are_read_from_seconds_and_checked():
