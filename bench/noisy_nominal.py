@@ -1,12 +1,14 @@
 """How often the nominal policy reaches the goal with exploration noise on its actions.
 
-While training, every executed action carries exploration noise (`td3.explore = "executed"`), the
-nominal policy's fallbacks too, so the training episodes should be compared with the nominal
-policy under the same noise, not with the noiseless nominal. This measures that reference: the
+With exploration outside the filter (`td3.explore = "executed"`,
+experiments/configs/explore_outside_filter.toml) every executed action carries exploration noise,
+the nominal policy's fallbacks too, so the training episodes should be compared with the nominal
+policy under the same noise, not with the noiseless nominal (with the defaults, which explore
+inside the filter, the reference is the noiseless nominal). This measures that reference: the
 nominal policy plus Gaussian noise (standard deviation in action units, clipped to the bounds)
 from the evaluation's kind of fixed starts, within each environment's episode budget.
 
-    python bench/noisy_nominal.py                       # noise 0, 1.5 (the default) and 0.5
+    python bench/noisy_nominal.py                       # noise 0, 1.5 (explore_outside_filter.toml) and 0.5
     python bench/noisy_nominal.py --noise 0 0.3 1.5 --starts 500
 Prints a table and writes bench/results/noisy_nominal.json.
 """

@@ -173,12 +173,12 @@ def build_parser() -> OneLineParser:
                        "(the nominal policy alone); TD3 trains on the learners' transitions in every case (every "
                        "agent's with training.collect = all, the default; the training agent's with = training)")
     train.add_argument("--relax-schedule", choices=RELAX_SCHEDULES,
-                       help="how P_relax changes: exponential (P *= lambda_relax each step, default), linear "
-                       "(ramp to calf.relax_ramp_end over calf.relax_ramp_steps), goal_zero (exponential, "
-                       "but 0 near the goal); see docs/CALF.md")
+                       help="how P_relax changes: linear (from the start to calf.relax_ramp_end over "
+                       "calf.relax_ramp_steps, default: 0.3 to 0 over 20000 steps), exponential (P *= lambda_relax "
+                       "each step), goal_zero (exponential, but 0 near the goal); see docs/CALF.md")
     train.add_argument("--p-relax", type=_probability, metavar="P",
-                       help="starting relax probability in [0, 1] (default 0: an uncertified step always falls "
-                       "back to the nominal policy; 0.99995 was the previous default)")
+                       help="starting relax probability in [0, 1] (default 0.3; 0: an uncertified step always "
+                       "falls back to the nominal policy)")
     train.add_argument("--train-steps-per-frame", type=_count(0, 1000, "--train-steps-per-frame"), metavar="K",
                        help="TD3 updates per simulation step once training has started (default 2)")
     train.add_argument("--out", type=_path("--out"), metavar="DIR",

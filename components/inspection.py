@@ -59,12 +59,15 @@ class Inspection:
     decrease_ok: bool | None = None  # q - q_cert >= required
     required: float = math.nan  # the decrease the certificate asks for (relative or absolute)
     held: int = 0  # steps of a fallback dwell left when this step was decided (0: free to certify)
+    #: the reach check (calf.nominal_reach_check) kept the nominal policy on this step: "handed over"
+    #: (to the episode's end), "unchecked" (a new episode before its first check), "" (it did not)
+    reach_hold: str = ""
     kappa_low: float = math.nan
     kappa_up: float = math.nan
     neg_q: float = math.nan
     low_ok: bool | None = None  # kappa_low <= -Q
     up_ok: bool | None = None  # -Q <= kappa_up
-    certified: bool | None = None  # the actor's action was used: the test passed and no dwell held the row
+    certified: bool | None = None  # the actor's action was used: the test passed, no dwell or reach check held the row
     test_passed: bool | None = None  # the certificate test alone (a dwell may still have held the row)
     state_norm: float = math.nan
     episode_step: int = 0

@@ -175,20 +175,20 @@ class TD3Config:
     batch_per_learner: int = _int(0, 0, 65_536)
     max_batch_size: int = _int(65_536, 1, 1_048_576)
     buffer_size: int = _int(1_000_000, 1, 50_000_000)
-    exploration_noise: float = _num(1.5, 0.0, 100.0)
+    exploration_noise: float = _num(0.3, 0.0, 100.0)
     #: each learner's exploration std is drawn from [exploration_noise_min, exploration_noise] at
     #: the start of each of its episodes; None: every learner uses exploration_noise
-    exploration_noise_min: float | None = field(default=None, converter=to_float, validator=optional_number(0.0, 100.0))
+    exploration_noise_min: float | None = field(default=0.1, converter=to_float, validator=optional_number(0.0, 100.0))
     #: the unit of exploration_noise (and _min): "absolute" (action units) or "bound" (a fraction
     #: of each action dimension's bound)
-    exploration_unit: str = field(default="absolute", validator=choice(EXPLORATION_UNITS))
+    exploration_unit: str = field(default="bound", validator=choice(EXPLORATION_UNITS))
     #: seconds of simulated time over which a learner's exploration noise stays correlated (an
     #: Ornstein-Uhlenbeck process of unit variance times the std); 0: white noise, fresh every step
     noise_correlation: float = _num(0.0, 0.0, 1e4)
     #: where the exploration noise goes: "actor" (the actor's proposal, before the certificate; the
     #: executed action is always the filter's output) or "executed" (also the nominal action when
     #: the filter falls back: exploration outside the filter, an explicit opt-in)
-    explore: str = field(default="executed", validator=choice(("actor", "executed")))
+    explore: str = field(default="actor", validator=choice(("actor", "executed")))
     #: "nominal": the actor learns a correction to the nominal policy's action (a residual actor that
     #: starts as the nominal policy); "none": the actor's output is the action
     actor_base: str = field(default="none", validator=choice(ACTOR_BASES))
@@ -237,7 +237,7 @@ class CalfConfig:
     certified_value: str = field(default="q1", validator=choice(("q1", "min_twin")))
     relax_updates_certificate: bool = _bool(False)
     #: seconds of simulated time the nominal policy keeps control after a fallback (0: none)
-    fallback_dwell: float = _num(1.0, 0.0, 1e4)
+    fallback_dwell: float = _num(0.0, 0.0, 1e4)
     #: seconds of simulated time into an episode after which the nominal policy acts until the
     #: episode ends (0: never): an actor that keeps regaining the certificate without reaching the
     #: goal cannot run an episode out; choose it so that the nominal policy has time to finish
@@ -246,27 +246,27 @@ class CalfConfig:
     #: from each agent's state; an agent from which it would no longer reach the goal within the
     #: episode's remaining time minus one period is handed to the nominal policy until its episode
     #: ends (rl.reach_check; it uses the environment's model)
-    nominal_reach_check: float = _num(0.0, 0.0, 1e6)
+    nominal_reach_check: float = _num(0.25, 0.0, 1e6)
     #: seconds of time the nominal policy must have to spare at a check beyond the next period (the
     #: actor can make the nominal policy's task harder by more than a period within one period)
-    nominal_reach_margin: float = _num(0.0, 0.0, 1e6)
+    nominal_reach_margin: float = _num(0.25, 0.0, 1e6)
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
-    noiseless_retry: bool = _bool(False)
+    noiseless_retry: bool = _bool(True)
     #: the critic the certificate reads: "online" (the critic TD3 updates every step) or "target"
     #: (TD3's Polyak-averaged target critic, which moves about 1/tau times slower, so the chain of
     #: certified values of an episode is compared on a nearly fixed function while training goes on)
     certificate_critic: str = field(default="online", validator=choice(("online", "target")))
     lambda_relax: float = _num(0.99995, 0.0, 1.0)
-    p_relax_init: float | None = field(default=0.0, converter=to_float, validator=optional_number(0.0, 1.0))
-    relax_schedule: str = field(default="exponential", validator=choice(RELAX_SCHEDULES))
-    relax_ramp_steps: int = _int(100_000, 1, 1_000_000_000)
+    p_relax_init: float | None = field(default=0.3, converter=to_float, validator=optional_number(0.0, 1.0))
+    relax_schedule: str = field(default="linear", validator=choice(RELAX_SCHEDULES))
+    relax_ramp_steps: int = _int(20_000, 1, 1_000_000_000)
     relax_ramp_end: float = _num(0.0, 0.0, 1.0)
     relax_goal_radius: float = _num(0.25, 0.0, 1e4)
     #: within each episode an agent's P_relax is multiplied by this every step (1: no decay), so
     #: relax steps explore early in an episode, far from the goal, and fade out where the nominal
     #: policy has to finish the approach (published CALF code decays its relax probability per step)
-    relax_episode_decay: float = _num(1.0, 0.0, 1.0)
+    relax_episode_decay: float = _num(0.995, 0.0, 1.0)
 
     @property
     def p_relax_start(self) -> float:

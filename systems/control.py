@@ -148,7 +148,6 @@ class ControlSystem(System):
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
         table = self._world.resource(AgentTable)
         reset_certificates(rows, table.s_cert, table.a_cert, table.q_cert, table.has_cert, table.fallback_hold)
-        table.reach_state[rows] = REACH_UNCHECKED
         if self.noise_range[0] != self.noise_range[1]:
             self._draw_std(table, rows)
 
@@ -254,6 +253,9 @@ class ControlSystem(System):
         it is clear for the next period if, after the actor drove it for that period, the nominal
         policy could still finish in time; otherwise the nominal policy keeps it to the end of its
         episode. An episode starts unchecked, under the nominal policy, until the next check."""
+        # a new episode starts unchecked (reset here, not when the last one ended, so that after the
+        # frame the column still says what each agent's last step acted under)
+        table.reach_state[table.episode_step == 0] = REACH_UNCHECKED
         period = self.params.reach_check_steps
         self._reach_frames += 1
         if (self._reach_frames - 1) % period:

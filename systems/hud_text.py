@@ -225,7 +225,11 @@ def inspect_text(v: Mapping[str, Any] | None) -> str:
         f"-Q {_num(v['neg_q'], '.4f')} <= k_up {_num(v['kappa_up'], '.2f')}: {_yes(v['up_ok'])}",
     ]
     held = int(v.get("held") or 0)
-    if held:  # the dwell decides this step, whatever the test says: the nominal policy acts
+    reach = v.get("reach_hold") or ""
+    if reach:  # the reach check decides this step: the nominal policy acts
+        lines += (["certificate: reach check: the nominal", "  policy finishes this episode"] if reach == "handed over"
+                  else ["certificate: reach check: the nominal", "  policy acts until the first check"])
+    elif held:  # the dwell decides this step, whatever the test says: the nominal policy acts
         passed = v.get("test_passed")
         test = "" if passed is None else f", the test alone {'passes' if passed else 'fails'}"
         lines += ["certificate: held by the dwell",

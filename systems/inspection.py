@@ -23,12 +23,14 @@ from config.schema import AppConfig
 from ecs.system import System
 from envs.base import Environment
 from rl.calf import CalfParams, certificate_test
+from rl.reach_check import REACH_HANDED_OVER, REACH_UNCHECKED
 
 
 class InspectionSystem(System):
     phase = "simulation"
     after = ("ControlSystem",)
-    reads = ("state", "action", "mode", "q", "q_cert", "has_cert", "fallback_hold", "episode_step", "episode_return",
+    reads = ("state", "action", "mode", "q", "q_cert", "has_cert", "fallback_hold", "reach_state", "episode_step",
+             "episode_return",
              "Selection",
              "Environment")
     writes = ("Inspection",)
@@ -102,6 +104,13 @@ class InspectionSystem(System):
         hold = int(table.fallback_hold[row]) if table.has_column("fallback_hold") else 0
         return float(table.q_cert[row]), bool(table.has_cert[row]), hold
 
+    def _reach_hold(self, table: AgentTable, row: int) -> str:
+        """Whether the reach check kept the nominal policy on this step (ControlSystem checks before it
+        decides, so the column holds the standing this step acted under)."""
+        if self.params.reach_check_steps <= 0 or not table.has_column("reach_state"):
+            return ""
+        return {REACH_HANDED_OVER: "handed over", REACH_UNCHECKED: "unchecked"}.get(int(table.reach_state[row]), "")
+
     # -- every step ------------------------------------------------------------------------------
     def process(self, world, dt: float) -> None:  # noqa: ANN001
         sel = world.resource(Selection)
@@ -133,8 +142,10 @@ class InspectionSystem(System):
         info.low_ok = bool(info.kappa_low <= info.neg_q) if finite else None
         info.up_ok = bool(info.neg_q <= info.kappa_up) if finite else None
         info.held = hold  # steps of a fallback dwell left when this step was decided
+        info.reach_hold = self._reach_hold(table, r)
         info.test_passed = bool(test.certified[0])
-        info.certified = info.test_passed and hold == 0  # a held row falls back whatever the test says
+        # a held row falls back whatever the test says
+        info.certified = info.test_passed and hold == 0 and not info.reach_hold
         info.state_norm = float(norm[0])
         info.episode_step = int(table.episode_step[r]) + 1  # this step, before physics counts it
         info.episode_return = float(table.episode_return[r])

@@ -295,6 +295,7 @@ class StatsSystem(System):
             "decrease_ok": info.decrease_ok, "required": info.required,
             "kappa_low": info.kappa_low, "kappa_up": info.kappa_up, "neg_q": info.neg_q,
             "low_ok": info.low_ok, "up_ok": info.up_ok, "certified": info.certified, "held": info.held,
+            "reach_hold": info.reach_hold,
             "test_passed": info.test_passed,
         }
 

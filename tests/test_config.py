@@ -21,11 +21,16 @@ def test_documented_defaults():
     c = build_config()
     assert c.env.dt == 0.01 and c.env.goal_epsilon == 0.05 and c.env.boundary_limit == 5.0
     assert (c.env.pd_kp, c.env.pd_kd) == (2.0, 2.0)
-    assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256 and c.td3.explore == "executed"
-    assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.exploration_noise, c.td3.value_scale) == (1e-3, 1e-3, 1.5, 0.0)
+    assert c.td3.gamma == 0.995 and c.td3.tau == 0.005 and c.td3.batch_size == 256
+    assert (c.td3.actor_lr, c.td3.critic_lr, c.td3.value_scale) == (1e-3, 1e-3, 0.0)
+    # exploration inside the filter: noise of 0.1-0.3 of each bound on the actor's proposal only
+    assert (c.td3.explore, c.td3.exploration_unit, c.td3.exploration_range) == ("actor", "bound", (0.1, 0.3))
     assert c.calf.decrease == "relative" and c.calf.nu_rate == 0.5 and c.calf.kappa_up_coeff == 3000.0
-    assert c.calf.fallback_dwell == 1.0
-    assert c.calf.p_relax_start == 0.0 and c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
+    assert (c.calf.fallback_dwell, c.calf.noiseless_retry) == (0.0, True)
+    assert (c.calf.nominal_reach_check, c.calf.nominal_reach_margin, c.calf.nominal_after) == (0.25, 0.25, 0.0)
+    assert (c.calf.relax_schedule, c.calf.p_relax_start, c.calf.relax_ramp_end, c.calf.relax_ramp_steps,
+            c.calf.relax_episode_decay) == ("linear", 0.3, 0.0, 20_000, 0.995)
+    assert c.calf.lambda_relax == 0.99995 and c.calf.nu_bar == 0.01
     assert (c.training.collect, c.training.train_steps_per_frame, c.training.boundary_exit) == ("all", 2, "bootstrap")
 
 
@@ -49,6 +54,24 @@ def test_the_drive_safe_exploration_config_differs_from_the_general_one_only_in_
     assert drive.calf.fallback_dwell == 1.0
     assert attrs.evolve(drive.calf, fallback_dwell=general.calf.fallback_dwell) == general.calf
     assert drive.td3 == general.td3
+
+
+def test_the_exploration_outside_the_filter_config_restores_the_defaults_it_replaced():
+    """experiments/configs/explore_outside_filter.toml: every exploration and filter setting as it was
+    before the defaults explored inside the filter, everything else today's."""
+    from pathlib import Path
+
+    import attrs
+
+    c = load_config(Path(__file__).resolve().parents[1] / "experiments" / "configs" / "explore_outside_filter.toml")
+    assert (c.td3.explore, c.td3.exploration_unit, c.td3.exploration_range) == ("executed", "absolute", (1.5, 1.5))
+    assert (c.calf.noiseless_retry, c.calf.fallback_dwell, c.calf.relax_schedule, c.calf.p_relax_start,
+            c.calf.relax_episode_decay, c.calf.nominal_reach_check) == (False, 1.0, "exponential", 0.0, 1.0, 0.0)
+    d = build_config()
+    assert attrs.evolve(c.td3, explore=d.td3.explore, exploration_unit=d.td3.exploration_unit,
+                        exploration_noise=d.td3.exploration_noise,
+                        exploration_noise_min=d.td3.exploration_noise_min) == d.td3
+    assert c.env == d.env and c.training == d.training
 
 
 def test_the_previous_defaults_stay_reachable_through_a_config_file():

@@ -11,6 +11,7 @@ from components.view_state import HudText, Selection, ViewState
 from systems.evaluation import gain_words, hud_line
 from systems.hud_text import SIDEBAR_COLUMNS, fold, inspect_text, stats_text
 from tests import hud_extremes
+from components.modes import Mode
 from tests.test_inspection import calf_world
 from tests.view_worlds import view_world
 from view import controls
@@ -112,7 +113,7 @@ def test_a_step_held_by_the_dwell_is_named_not_failed():
 
 
 def test_the_panel_of_a_held_agent_says_so():
-    world = calf_world(agents=6)
+    world = calf_world(agents=6, calf={"fallback_dwell": 1.0, "nominal_reach_check": 0.0})
     table = world.resource(AgentTable)
     entity = int(table.entity[2])
     world.resource(Selection).select(entity)
@@ -126,6 +127,24 @@ def test_the_panel_of_a_held_agent_says_so():
     text = inspect_text(stats_system.inspect_values(world))
     assert "held by the dwell" in text and f"{info.held} step" in text
     assert info.certified is False and info.test_passed is not None
+    world.shutdown()
+
+
+def test_the_panel_of_an_agent_the_reach_check_handed_over_says_so():
+    """60-step episodes: from most starts the nominal policy cannot finish in 0.6 s, so the check hands
+    them over at once; the panel says why the nominal acts, and the step is not certified."""
+    world = calf_world(agents=6, calf={"nominal_reach_check": 0.05, "fallback_dwell": 0.0})
+    table = world.resource(AgentTable)
+    entity = int(table.entity[2])
+    world.resource(Selection).select(entity)
+    info = world.resource(Inspection)
+    stats_system = world.system("StatsSystem")
+    for _ in range(200):
+        world.step()
+        if info.reach_hold == "handed over":
+            break
+    assert info.reach_hold == "handed over" and info.mode == Mode.FALLBACK and info.certified is False
+    assert "reach check: the nominal\n  policy finishes this episode" in inspect_text(stats_system.inspect_values(world))
     world.shutdown()
 
 

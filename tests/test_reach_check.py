@@ -106,9 +106,10 @@ def test_the_check_and_margin_are_read_from_seconds_and_checked():
 def _world(**calf):
     over = {"visual": {"agents": 12, "cohort": 0}, "run": {"seed": 3}, "training": {"train_steps_per_frame": 1},
             "env": {"max_steps_per_episode": 600},
-            "td3": {"batch_size": 16, "start_training_step": 0, "explore": "actor", "exploration_noise": 1.0},
-            "calf": {"fallback_dwell": 0.0, "p_relax_init": 1.0, "relax_schedule": "linear",
-                     "relax_ramp_end": 1.0, **calf}}
+            "td3": {"batch_size": 16, "start_training_step": 0, "explore": "actor", "exploration_noise": 1.0,
+                    "exploration_noise_min": 1.0},
+            "calf": {"fallback_dwell": 0.0, "p_relax_init": 1.0, "relax_schedule": "linear", "relax_ramp_end": 1.0,
+                     "relax_episode_decay": 1.0, "noiseless_retry": False, "nominal_reach_check": 0.0, **calf}}
     return build_world(build_config(overrides=over))
 
 

@@ -9,13 +9,15 @@ from rl.calf_state import CalfState
 from rl.relax import ExponentialDecay, LinearRamp, ZeroInGoalRegion, make_schedule
 
 
-def test_the_default_never_relaxes():
+def test_the_default_relaxes_early_and_stops():
+    """The default: P_relax falls linearly from 0.3 to 0 over the first 20 000 steps, then never relaxes."""
     sched = make_schedule(build_config().calf)
-    assert isinstance(sched, ExponentialDecay) and sched.value(0) == 0.0 and sched.value(10**6) == 0.0
+    assert isinstance(sched, LinearRamp) and sched.value(0) == 0.3 and sched.value(10_000) == pytest.approx(0.15)
+    assert sched.value(20_000) == 0.0 and sched.value(10**6) == 0.0
 
 
 def test_exponential_from_lambda_decays_every_step():
-    sched = make_schedule(build_config(overrides={"calf": {"p_relax_init": 0.99995}}).calf)
+    sched = make_schedule(build_config(overrides={"calf": {"relax_schedule": "exponential", "p_relax_init": 0.99995}}).calf)
     assert isinstance(sched, ExponentialDecay)
     assert sched.value(0) == 0.99995  # the previous default: it starts at lambda_relax
     assert sched.value(1) == pytest.approx(0.99995**2, rel=1e-12)
@@ -75,7 +77,7 @@ def _relax_world(decay: float):
     over = {"visual": {"agents": 6, "cohort": 0}, "run": {"seed": 5}, "env": {"max_steps_per_episode": 12},
             "td3": {"batch_size": 16, "start_training_step": 0, "explore": "actor"},
             "calf": {"relax_schedule": "linear", "p_relax_init": 1.0, "relax_ramp_end": 1.0,
-                     "relax_episode_decay": decay, "fallback_dwell": 0.0}}
+                     "relax_episode_decay": decay, "fallback_dwell": 0.0, "nominal_reach_check": 0.0}}
     w = build_world(build_config(overrides=over))
     return w, w.resource(AgentTable), w.resource(CalfState)
 

@@ -26,7 +26,8 @@ from tests.calf_oracle import filter_one_with_retry
 
 def world_with(**sections):
     over = {"visual": {"agents": 5, "cohort": 0}, "run": {"seed": 3}, "training": {"train_steps_per_frame": 1},
-            "td3": {"batch_size": 16, "start_training_step": 0}}
+            "td3": {"batch_size": 16, "start_training_step": 0},
+            "calf": {"nominal_reach_check": 0.0}}  # (tests/test_reach_check.py tests the check)
     for k, v in sections.items():
         over.setdefault(k, {}).update(v)
     return build_world(build_config(overrides=over))
@@ -289,7 +290,8 @@ def test_in_the_frame_the_nominal_acts_from_the_deadline_to_the_end_of_each_epis
     """Relax is certain (P_relax 1) and there is no dwell, so before the deadline the actor always acts;
     from step 10 of an episode every learner falls back and executes the nominal action without noise."""
     w = world_with(visual={"agents": 6}, env={"max_steps_per_episode": 25}, td3={"explore": "actor", "exploration_noise": 0.5},
-                   calf={"nominal_after": 0.1, "fallback_dwell": 0.0, "p_relax_init": 1.0, "noiseless_retry": True})
+                   calf={"nominal_after": 0.1, "fallback_dwell": 0.0, "p_relax_init": 1.0, "noiseless_retry": True,
+                         "relax_ramp_end": 1.0, "relax_episode_decay": 1.0})
     table, env = w.resource(AgentTable), w.resource(Environment)
     before_deadline = after_deadline = 0
     for _ in range(60):
