@@ -6,15 +6,18 @@ from __future__ import annotations
 import attrs
 
 from config.presets import TRAINING_PRESETS
-from config.schema import EnvConfig
+from config.schema import CalfConfig, EnvConfig
 from envs.checks import EnvironmentLoadError
 
 #: the `[env]` keys every environment shares (an environment's own are its `options`)
 SHARED_KEYS = frozenset(f.name for f in attrs.fields(EnvConfig)) - {"system", "options"}
+#: the keys an environment's `calf_defaults` may set
+CALF_KEYS = frozenset(f.name for f in attrs.fields(CalfConfig))
 
 
 def check_environment_defaults(cls: type, label: str) -> None:
-    """Refuse defaults naming an unknown training preset or a key that is not a shared `[env]` key."""
+    """Refuse defaults naming an unknown training preset, a key that is not a shared `[env]` key, or
+    (`calf_defaults`) one that is not a `[calf]` key."""
     layers = [("config_defaults", cls.config_defaults)]
     for preset, values in cls.preset_defaults.items():
         if preset not in TRAINING_PRESETS:
@@ -27,6 +30,9 @@ def check_environment_defaults(cls: type, label: str) -> None:
         for key in values:
             if key not in SHARED_KEYS:
                 raise _fail(label, f"{where} names {key!r}, which is not a shared [env] key")
+    for key in cls.calf_defaults:
+        if key not in CALF_KEYS:
+            raise _fail(label, f"calf_defaults names {key!r}, which is not a [calf] key")
 
 
 def _fail(label: str, what: str) -> EnvironmentLoadError:

@@ -155,7 +155,7 @@ def build_config(
     env_cls = _environment_class(file_data, overrides, source)
     layers: dict[str, dict[str, Any]] = {}
     if env_cls is not None:  # the environment's own preferences sit under everything the user chose
-        _merge(layers, {"env": dict(env_cls.config_defaults)})
+        _merge(layers, {"env": dict(env_cls.config_defaults), "calf": dict(env_cls.calf_defaults)})
     _merge(layers, VISUAL_PRESETS[preset])
     _merge(layers, TRAINING_PRESETS[train_preset])
     if env_cls is not None:

@@ -54,6 +54,9 @@ class Environment:
     config_defaults: dict = {}
     #: training preset -> `[env]` keys for that preset (an episode budget that suits the task)
     preset_defaults: dict = {}
+    #: values of `[calf]` keys this environment's filter works best with (a fallback dwell for a
+    #: nominal policy that needs uninterrupted stretches, say), applied like `config_defaults`
+    calf_defaults: dict = {}
 
     def __init__(self, cfg: Any) -> None:  # the run's [env] settings (config.schema.EnvConfig)
         self.cfg = cfg

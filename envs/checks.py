@@ -100,6 +100,8 @@ def check_class(cls: object, label: str) -> None:
         raise _fail(label, f"config_defaults must be a dict of [env] keys, got {cls.config_defaults!r}")
     if not isinstance(cls.preset_defaults, dict):
         raise _fail(label, f"preset_defaults must be a dict of training presets, got {cls.preset_defaults!r}")
+    if not isinstance(cls.calf_defaults, dict):
+        raise _fail(label, f"calf_defaults must be a dict of [calf] keys, got {cls.calf_defaults!r}")
     # which keys and presets those dicts may name is the config's to say (config/environment_defaults.py)
 
 

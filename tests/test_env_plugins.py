@@ -62,6 +62,10 @@ BROKEN = {
                        "config_defaults names 'speed_limit'"),
     "UnknownPreset": ("class UnknownPreset(SpringMass):\n    preset_defaults = {'fast': {}}\n",
                       "unknown training preset 'fast'"),
+    "UnknownCalfDefault": ("class UnknownCalfDefault(SpringMass):\n    calf_defaults = {'dwell': 1.0}\n",
+                           "calf_defaults names 'dwell', which is not a [calf] key"),
+    "CalfDefaultsList": ("class CalfDefaultsList(SpringMass):\n    calf_defaults = [('fallback_dwell', 1.0)]\n",
+                         "calf_defaults must be a dict of [calf] keys"),
     "OptionsNotAttrs": ("class OptionsNotAttrs(SpringMass):\n    Options = dict\n", "Options must be an attrs class"),
     "ExitsWhenSampled": ("class ExitsWhenSampled(SpringMass):\n    def sample_states(self, rng, count):\n"
                          "        raise SystemExit(3)\n", "sample_states raised SystemExit: 3"),

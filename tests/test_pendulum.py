@@ -183,3 +183,12 @@ def test_trails_never_draw_across_the_seam():
         assert np.all(np.abs(pos[drawn[:, 0], 0] - pos[drawn[:, 1], 0]) < 1.0), "a segment crosses the surface"
     assert crossings > 10  # the swing-ups pass the hanging position (the seam) many times
     world.shutdown()
+
+
+def test_the_pendulum_brings_its_own_dwell_under_what_the_user_chooses():
+    """calf_defaults: the pendulum's filter keeps a 1 s dwell (its energy swing-up needs uninterrupted
+    stretches); other environments keep the general default, and a file or --set still wins."""
+    assert build_config(overrides={"env": {"system": "pendulum"}}).calf.fallback_dwell == 1.0
+    assert build_config().calf.fallback_dwell == 0.0
+    assert build_config(overrides={"env": {"system": "pendulum"}, "calf": {"fallback_dwell": 0.2}}).calf.fallback_dwell == 0.2
+    assert build_config({"env": {"system": "pendulum"}, "calf": {"fallback_dwell": 0.0}}).calf.fallback_dwell == 0.0
