@@ -112,40 +112,35 @@ def test_a_step_held_by_the_dwell_is_named_not_failed():
     assert "certificate: holds" in inspect_text({**base, "held": 0, "test_passed": True, "certified": True})
 
 
-def test_the_panel_of_a_held_agent_says_so():
-    world = calf_world(agents=6, calf={"fallback_dwell": 1.0, "nominal_reach_check": 0.0})
-    table = world.resource(AgentTable)
-    entity = int(table.entity[2])
-    world.resource(Selection).select(entity)
+def _panel_once(calf, until, frames):
+    """Inspect the third agent of a fresh calf_world until `until(info)` holds (at most `frames`
+    steps): (its Inspection, the panel's text then); the world is shut down."""
+    world = calf_world(agents=6, calf=calf)
+    world.resource(Selection).select(int(world.resource(AgentTable).entity[2]))
     info = world.resource(Inspection)
-    stats_system = world.system("StatsSystem")
-    for _ in range(600):
+    for _ in range(frames):
         world.step()
-        if info.held:
+        if until(info):
             break
+    text = inspect_text(world.system("StatsSystem").inspect_values(world))
+    world.shutdown()
+    return info, text
+
+
+def test_the_panel_of_a_held_agent_says_so():
+    info, text = _panel_once({"fallback_dwell": 1.0, "nominal_reach_check": 0.0}, lambda i: i.held, 600)
     assert info.held > 0, "no dwell in 600 steps"
-    text = inspect_text(stats_system.inspect_values(world))
     assert "held by the dwell" in text and f"{info.held} step" in text
     assert info.certified is False and info.test_passed is not None
-    world.shutdown()
 
 
 def test_the_panel_of_an_agent_the_reach_check_handed_over_says_so():
     """60-step episodes: from most starts the nominal policy cannot finish in 0.6 s, so the check hands
     them over at once; the panel says why the nominal acts, and the step is not certified."""
-    world = calf_world(agents=6, calf={"nominal_reach_check": 0.05, "fallback_dwell": 0.0})
-    table = world.resource(AgentTable)
-    entity = int(table.entity[2])
-    world.resource(Selection).select(entity)
-    info = world.resource(Inspection)
-    stats_system = world.system("StatsSystem")
-    for _ in range(200):
-        world.step()
-        if info.reach_hold == "handed over":
-            break
+    info, text = _panel_once({"nominal_reach_check": 0.05, "fallback_dwell": 0.0},
+                             lambda i: i.reach_hold == "handed over", 200)
     assert info.reach_hold == "handed over" and info.mode == Mode.FALLBACK and info.certified is False
-    assert "reach check: the nominal\n  policy finishes this episode" in inspect_text(stats_system.inspect_values(world))
-    world.shutdown()
+    assert "reach check: the nominal\n  policy finishes this episode" in text
 
 
 def test_a_return_gain_says_which_way_is_better():
