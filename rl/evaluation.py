@@ -93,6 +93,7 @@ class FilterPolicy:
         self.s_cert, self.a_cert = np.zeros((count, sd)), np.zeros((count, ad))
         self.q_cert, self.has_cert = np.full(count, np.nan), np.zeros(count, dtype=bool)
         self.hold = np.zeros(count, dtype=np.int32)
+        self.handed = np.zeros(count, dtype=bool)  # rows the reach check gave the nominal policy to the end
         self.step = 0  # every row of a rollout starts together: one step count is each row's episode step
 
     def act(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -108,8 +109,12 @@ class FilterPolicy:
         filtering = self.p_relax < 1.0  # the bare actor (P_relax 1) is judged, never held back
         if filtering and self.params.reach_check_steps > 0:
             self._check_reach(states)
-        modes = choose_modes(test.certified, coin, self.p_relax, unusable,
-                             held_rows(self.hold, self.step, self.params.deadline_steps) if filtering else None)
+        held = None
+        if filtering:
+            held = held_rows(self.hold, self.step, self.params.deadline_steps)
+            if self.handed.any():
+                held = self.handed if held is None else held | self.handed
+        modes = choose_modes(test.certified, coin, self.p_relax, unusable, held)
         self.step += 1
         if filtering:
             advance_dwell(modes, self.hold, self.params.dwell_steps)
@@ -128,13 +133,12 @@ class FilterPolicy:
         deadline = self.params.deadline_steps
         if self.step % period or (deadline > 0 and self.step >= deadline):
             return
-        rows = np.flatnonzero(self.hold == 0)
+        rows = np.flatnonzero(~self.handed)  # (rows inside a dwell too, as in the frame)
         if rows.size == 0:
             return
         steps_left = self.env.cfg.max_steps_per_episode - self.step
-        late = rows[hand_over(self.env, states[rows], np.full(rows.size, steps_left), period,
-                                 self.params.reach_margin_steps, self.nets.act)]
-        self.hold[late] = steps_left
+        self.handed[rows] = hand_over(self.env, states[rows], np.full(rows.size, steps_left), period,
+                                      self.params.reach_margin_steps, self.nets.act)
 
 
 @define

@@ -175,3 +175,33 @@ def test_the_evaluation_filter_with_the_check_reaches_the_goal_wherever_the_nomi
     assert bare.success_rate < 0.5 and unchecked.success_rate < 1.0
     assert checked.success_rate == 1.0
     w.shutdown()
+
+
+@pytest.mark.parametrize("dwell", [0.0, 0.2])
+def test_the_cohort_and_the_evaluation_filter_hand_over_at_the_same_steps(dwell):
+    """The cohort's first episodes start together at frame 0, like an evaluation's rows at step 0, so
+    the frame's checks (every period, all agents together) and the evaluation's fall on the same
+    steps: same hand-overs, same actions, until the first cohort episode ends."""
+    from components.agent_groups import Group
+
+    calf = {"nominal_reach_check": 0.05, "nominal_reach_margin": 0.1, "fallback_dwell": dwell, "p_relax_init": 0.0}
+    over = {"visual": {"agents": 2, "cohort": 6}, "run": {"seed": 4}, "env": {"max_steps_per_episode": 380},
+            "training": {"train_steps_per_frame": 1}, "td3": {"batch_size": 16, "start_training_step": 0}, "calf": calf}
+    cfg = build_config(overrides=over)
+    w = build_world(cfg)
+    table, env = w.resource(AgentTable), w.resource(Environment)
+    cohort = np.flatnonzero(table.group == Group.COHORT)
+    policy = FilterPolicy("calf", env, w.resource(Networks), CalfParams.from_config(cfg.calf, cfg.env.dt), 0.0)
+    policy.reset(len(cohort))
+    compared = 0
+    for _ in range(200):
+        actions, modes = policy.act(table.state[cohort].copy())
+        w.step()
+        if (table.episode_step[cohort] == 0).any():  # a cohort episode ended: it respawns elsewhere
+            break
+        np.testing.assert_allclose(table.action[cohort], actions, rtol=1e-6, atol=1e-9)
+        assert table.mode[cohort].tolist() == modes.tolist()
+        assert ((table.reach_state[cohort] == REACH_HANDED_OVER) == policy.handed).all()
+        compared += 1
+    assert compared >= 50 and 0 < policy.handed.sum() < len(cohort)
+    w.shutdown()
