@@ -47,6 +47,8 @@ def measure(app, n: int, learner: str, frames: int, warmup: int, seed: int, extr
         return {
             "n": n, "learner": learner, "frame_median_ms": rep["frame"]["median_ms"],
             "frame_mean_ms": rep["frame"]["mean_ms"], "frame_p95_ms": rep["frame"]["p95_ms"],
+            "frame_max_ms": rep["frame"]["max_ms"],
+            "control_max_ms": rep["systems"].get("ControlSystem", {}).get("max_ms", 0.0),
             "fps_median": 1000.0 / rep["frame"]["median_ms"], "fps_wall": frames / m.wall,
             "systems_median_ms": {k: v["median_ms"] for k, v in rep["systems"].items()},
             "cpu_share": m.cpu / m.wall, "updates_per_step": (lrn.done - done0) / steps if steps else 0.0,
@@ -91,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"round {r} N = {n:>6} {learner:<10}: frame median {row['frame_median_ms']:7.2f} ms "
                       f"({row['fps_median']:5.1f} FPS), Training {row['systems_median_ms'].get('TrainingSystem', 0):.2f} "
-                      f"ms, Render {row['systems_median_ms'].get('RenderSystem', 0):.2f} ms, updates/step "
+                      f"ms, Render {row['systems_median_ms'].get('RenderSystem', 0):.2f} ms, mean {row['frame_mean_ms']:.2f} / "
+                      f"p95 {row['frame_p95_ms']:.2f} / max {row['frame_max_ms']:.2f} ms (Control max "
+                      f"{row['control_max_ms']:.2f}), updates/step "
                       f"{row['updates_per_step']:.2f} (skipped {row['skipped_per_step']:.2f}), CPU "
                       f"{row['cpu_share']:.2f} cores, load {row['load_before']:.2f}", flush=True)
     print(f"\nOffscreen 1280x720, training on; medians over {args.rounds} rounds")

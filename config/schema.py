@@ -250,6 +250,9 @@ class CalfConfig:
     #: seconds of time the nominal policy must have to spare at a check beyond the next period (the
     #: actor can make the nominal policy's task harder by more than a period within one period)
     nominal_reach_margin: float = _num(0.25, 0.0, 1e6)
+    #: with more agents than this the reach check is spread over the frames of its period, about
+    #: this many agents on each, each agent still checked once per period (0: all on one frame)
+    nominal_reach_rows: int = _int(2000, 0, 100_000_000)
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(True)

@@ -63,10 +63,12 @@ from rl.networks import Networks
 
 class ControlSystem(System):
     phase = "simulation"
-    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state", "explore_std",
+    reads = ("state", "group", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state", "reach_phase",
+             "explore_std",
              "explore_z", "episode_step", "Networks",
              "CalfState", "TrainingStats", "Environment", "Rngs", "Counters")
     writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state",
+              "reach_phase",
               "explore_std", "explore_z", "CalfState")
 
     def setup(self, world) -> None:  # noqa: ANN001
@@ -88,6 +90,9 @@ class ControlSystem(System):
                 ColumnSpec("reach_state", (), np.int8, REACH_UNCHECKED, owner=self.name,
                            doc="calf.nominal_reach_check: 0 not checked yet this episode (the nominal policy acts), "
                                "1 the nominal policy can still finish in time, 2 handed to it to the episode's end"),
+                ColumnSpec("reach_phase", (), np.int16, 0, owner=self.name,
+                           doc="the step of each reach-check period on which this agent is checked "
+                               "(calf.nominal_reach_rows spreads large populations over the period)"),
                 ColumnSpec("explore_std", (), np.float64, 0.0, owner=self.name,
                            doc="this episode's exploration std (td3.exploration_unit; 0: no exploration)"),
                 ColumnSpec("explore_z", (ad,), np.float64, 0.0, owner=self.name,
@@ -115,6 +120,7 @@ class ControlSystem(System):
         self._reach_frames = 0  # frames since setup: the reach check runs on every calf.nominal_reach_check-th
         if table.n:  # agents spawned before this system joined
             self._draw_std(table, np.arange(table.n))
+            self._assign_reach_phase(table, np.arange(table.n))
 
     # -- per-agent exploration ---------------------------------------------------------------------
     def _explorers(self, table: AgentTable, rows: np.ndarray) -> np.ndarray:
@@ -143,7 +149,32 @@ class ControlSystem(System):
         table.explore_std[rows] = std
 
     def _on_agents_spawned(self, rows: np.ndarray, *_: object) -> None:
-        self._draw_std(self._world.resource(AgentTable), rows)
+        table = self._world.resource(AgentTable)
+        self._draw_std(table, rows)
+        self._assign_reach_phase(table, rows)
+
+    def _assign_reach_phase(self, table: AgentTable, rows: np.ndarray) -> None:
+        """calf.nominal_reach_rows: a population larger than that is checked in groups of about that
+        size on evenly spaced steps of the period (one look-ahead per group, not one frame holding
+        them all); new agents fill the smallest groups first. The phase is a column, so it moves with
+        its agent when rows are compacted, and every agent is still checked once per period."""
+        period, per = self.params.reach_check_steps, self.cfg.calf.nominal_reach_rows
+        if period <= 1 or per <= 0 or len(rows) == 0:
+            return
+        groups = min(period, -(-table.n // per))
+        if groups <= 1:
+            table.reach_phase[rows] = 0
+            return
+        phases = (np.arange(groups) * period) // groups
+        others = np.ones(table.n, dtype=bool)
+        others[rows] = False
+        have = np.bincount(table.reach_phase[: table.n][others], minlength=period)[phases]
+        want = -(-(int(have.sum()) + len(rows)) // groups)  # each group's size once these join
+        # water-filling: the free places of every group up to `want`, lowest level first
+        free = np.maximum(want - have, 0)
+        group_of = np.repeat(np.arange(groups), free)
+        level = np.concatenate([np.arange(h, h + f) for h, f in zip(have, free)])
+        table.reach_phase[rows] = phases[group_of[np.argsort(level, kind="stable")[: len(rows)]]]
 
     def _on_episodes_ended(self, rows: np.ndarray, *_: object) -> None:
         table = self._world.resource(AgentTable)
@@ -248,8 +279,9 @@ class ControlSystem(System):
                 calf.advance()  # once per frame, however many agents decided
 
     def _check_reach(self, table: AgentTable, env: Environment, counters: Counters, nets: Networks) -> None:
-        """calf.nominal_reach_check: every period, all agents together (so the look-ahead is simulated
-        once per period, not every frame), each agent not yet handed over is tested (rl.reach_check):
+        """calf.nominal_reach_check: every period, all agents of a phase together (so the look-ahead is
+        simulated once per period and group, not every frame; one group unless the population exceeds
+        calf.nominal_reach_rows), each agent not yet handed over is tested (rl.reach_check):
         it is clear for the next period if, after the actor drove it for that period, the nominal
         policy could still finish in time; otherwise the nominal policy keeps it to the end of its
         episode. An episode starts unchecked, under the nominal policy, until the next check."""
@@ -257,10 +289,9 @@ class ControlSystem(System):
         # frame the column still says what each agent's last step acted under)
         table.reach_state[table.episode_step == 0] = REACH_UNCHECKED
         period = self.params.reach_check_steps
+        phase = self._reach_frames % period
         self._reach_frames += 1
-        if (self._reach_frames - 1) % period:
-            return
-        rows = np.flatnonzero(table.reach_state != REACH_HANDED_OVER)
+        rows = np.flatnonzero((table.reach_phase == phase) & (table.reach_state != REACH_HANDED_OVER))
         if self.params.deadline_steps > 0:
             rows = rows[table.episode_step[rows] < self.params.deadline_steps]
         if rows.size == 0:

@@ -205,3 +205,101 @@ def test_the_cohort_and_the_evaluation_filter_hand_over_at_the_same_steps(dwell)
         compared += 1
     assert compared >= 50 and 0 < policy.handed.sum() < len(cohort)
     w.shutdown()
+
+
+def _checked_rows_by_frame(w, frames, monkeypatch, churn=None):
+    """Run `frames` frames; per frame the entities whose states the check simulated (each call's
+    states are matched to the rows they came from before the frame). `churn(w, frame)` may
+    despawn/spawn agents before a frame."""
+    import systems.control as control
+
+    table = w.resource(AgentTable)
+    calls = []
+    real = control.hand_over
+
+    def recording(env, states, *args, **kw):  # noqa: ANN001, ANN002, ANN003
+        calls.append(np.array(states, copy=True))
+        return real(env, states, *args, **kw)
+
+    monkeypatch.setattr(control, "hand_over", recording)
+    seen = []
+    for frame in range(frames):
+        if churn is not None:
+            churn(w, frame)
+        states, ents = table.state[: table.n].copy(), table.entity[: table.n].copy()
+        calls.clear()
+        w.step()
+        checked = set()
+        for call in calls:
+            for s in call:
+                checked |= {int(e) for e in ents[np.flatnonzero((states == s).all(axis=1))]}
+        seen.append(checked)
+    return seen
+
+
+def test_a_population_larger_than_reach_rows_is_checked_in_groups_each_agent_once_per_period(monkeypatch):
+    """calf.nominal_reach_rows = 3 with 13 agents (12 and the training agent) and a 5-step period:
+    five groups on the five steps of each period, one look-ahead per group, every agent once per period (an agent
+    handed over is not checked again until its next episode)."""
+    w = _world(nominal_reach_check=0.05, nominal_reach_margin=0.0, nominal_reach_rows=3)
+    table = w.resource(AgentTable)
+    sizes = np.bincount(table.reach_phase[: table.n], minlength=5)
+    assert table.n == 13 and sizes.min() >= 1 and sizes.max() <= 3  # no group above ceil(13 / 5)
+    phase_of = {int(e): int(p) for e, p in zip(table.entity[: table.n], table.reach_phase[: table.n])}
+    seen = _checked_rows_by_frame(w, 40, monkeypatch)
+    handed_since = {}
+    for frame, checked in enumerate(seen):
+        assert all(phase_of[e] == frame % 5 for e in checked), frame
+        for e in checked:
+            handed_since.pop(e, None)
+    # every agent is checked on its own phase in each period unless the check handed it over
+    per_agent = {e: [f for f, c in enumerate(seen) if e in c] for e in phase_of}
+    assert all(per_agent[e] and per_agent[e][0] == phase_of[e] for e in phase_of)
+    assert all(np.all(np.diff(frames) % 5 == 0) for frames in per_agent.values())
+    assert sum(len(c) for c in seen[:5]) == 13  # the first period: everyone, once
+    w.shutdown()
+
+
+def test_the_default_checks_a_small_population_on_one_frame_per_period(monkeypatch):
+    w = _world(nominal_reach_check=0.05, nominal_reach_margin=0.0)
+    table = w.resource(AgentTable)
+    assert not table.reach_phase[: table.n].any()
+    seen = _checked_rows_by_frame(w, 10, monkeypatch)
+    assert [len(c) for c in seen][:5] == [13, 0, 0, 0, 0] and len(seen[5]) > 0
+    assert all(not c for f, c in enumerate(seen) if f % 5)
+    w.shutdown()
+
+
+def test_reach_phases_follow_their_agents_through_despawns_and_spawns(monkeypatch):
+    """Rows compacted by a despawn carry their phase; new agents fill the smallest groups; the
+    check still only simulates agents on their own phase."""
+    w = _world(nominal_reach_check=0.05, nominal_reach_margin=0.0, nominal_reach_rows=3)
+    table = w.resource(AgentTable)
+    phase_of, sizes_after_spawn, greedy = {}, [], []
+
+    def churn(world, frame):  # noqa: ANN001
+        if frame in (3, 11):
+            table.despawn_many(table.visual_entities()[-4:])  # the oldest visual agents: rows move
+        if frame in (7, 13):  # distinct starts, so that each simulated state names one agent
+            sizes = np.bincount(table.reach_phase[: table.n], minlength=5)
+            groups = min(5, -(-(table.n + 3) // 3))  # about 3 agents a group, at most one per step
+            phases = (np.arange(groups) * 5) // groups
+            for _ in range(3):  # the oracle: one agent at a time into the (first) smallest group
+                sizes[phases[np.argmin(sizes[phases])]] += 1
+            greedy.append(sizes)
+            table.spawn(3, values={"state": np.random.default_rng(frame).uniform(-1.0, 1.0, (3, 2))})
+            sizes_after_spawn.append(np.bincount(table.reach_phase[: table.n], minlength=5))
+        phase_of.update({int(e): int(p) for e, p in zip(table.entity[: table.n], table.reach_phase[: table.n])})
+        table.check_consistency()
+
+    seen = _checked_rows_by_frame(w, 30, monkeypatch, churn)
+    assert len(phase_of) == 19
+    for frame, checked in enumerate(seen):
+        assert all(phase_of[e] == frame % 5 for e in checked), frame
+    assert [s.sum() for s in sizes_after_spawn] == [12, 11]
+    np.testing.assert_array_equal(sizes_after_spawn, greedy)
+
+
+def test_reach_rows_is_checked():
+    with pytest.raises(ConfigError, match="nominal_reach_rows"):
+        build_config(overrides={"calf": {"nominal_reach_rows": -1}})
