@@ -253,6 +253,9 @@ class CalfConfig:
     #: with more agents than this the reach check is spread over the frames of its period, about
     #: this many agents on each, each agent still checked once per period (0: all on one frame)
     nominal_reach_rows: int = _int(2000, 0, 100_000_000)
+    #: what drives the check's look-ahead period: "filter" (the noiseless CALF filter, as the
+    #: evaluation executes it) or "actor" (the noiseless actor alone)
+    nominal_reach_lookahead: str = field(default="filter", validator=choice(("filter", "actor")))
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(True)

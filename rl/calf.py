@@ -55,6 +55,7 @@ class CalfParams:
     deadline_steps: int = 0  # from this step of an episode on the nominal policy acts (0: never)
     reach_check_steps: int = 0  # every this many steps: can the nominal still finish in time? (0: no check)
     reach_margin_steps: int = 0  # ... with this many steps to spare beyond the next period
+    reach_lookahead: str = "filter"  # what drives the check's look-ahead: the noiseless filter or the actor
 
     @classmethod
     def from_config(cls, calf, dt: float) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig
@@ -63,6 +64,7 @@ class CalfParams:
                    deadline_steps=dwell_steps(calf.nominal_after, dt),
                    reach_check_steps=dwell_steps(calf.nominal_reach_check, dt),
                    reach_margin_steps=dwell_steps(calf.nominal_reach_margin, dt),
+                   reach_lookahead=calf.nominal_reach_lookahead,
                    kappa_low_coeff=calf.kappa_low_coeff, kappa_up_coeff=calf.kappa_up_coeff,
                    kappa_on=calf.kappa_on, certified_value=calf.certified_value,
                    relax_updates_certificate=calf.relax_updates_certificate)

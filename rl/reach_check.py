@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from components.modes import Mode
 from envs.base import Environment
 
 #: an agent's standing with the check within its episode (ControlSystem's `reach_state` column)
@@ -63,13 +64,52 @@ def nominal_steps_to_goal(env: Environment, states: np.ndarray, budget: int) -> 
 _COMPACT_EVERY = 16
 
 
+class FilterLookAhead:
+    """The look-ahead's driver as CALF is evaluated: the noiseless actor where the certificate
+    passes, the nominal policy where it fails (P_relax 0), inside a fallback dwell and past the
+    deadline, each row with a copy of its own certificate and dwell. With it the period simulated
+    is the one the noiseless filter executes (what the evaluation and the cohort run), not the bare
+    actor's, so a cleared row of the evaluation arrives where the check said it would."""
+
+    def __init__(self, nets, params, q_cert: np.ndarray, has_cert: np.ndarray,  # noqa: ANN001
+                 hold: np.ndarray, episode_step: np.ndarray, state_norm: Callable[[np.ndarray], np.ndarray],
+                 nominal: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.nets, self.params = nets, params  # rl.networks.Networks, rl.calf.CalfParams
+        self.q_cert = np.array(q_cert, dtype=np.float64, copy=True)
+        self.has_cert = np.array(has_cert, dtype=bool, copy=True)
+        self.hold = np.array(hold, dtype=np.int32, copy=True)
+        self.step = np.array(episode_step, dtype=np.int64, copy=True)
+        self.state_norm, self.nominal = state_norm, nominal
+
+    def act(self, states: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """One filter step for `rows` (indices into the arrays given at construction) at `states`."""
+        from rl.calf import (advance_dwell, certificate_test, choose_modes, filtered_actions, held_rows,
+                             unusable_rows)
+
+        p = self.params
+        a = self.nets.act(states)
+        q = self.nets.certificate_q(states, a, p.certified_value)
+        test = certificate_test(q, self.q_cert[rows], self.has_cert[rows], self.state_norm(states), p)
+        held = held_rows(self.hold[rows], self.step[rows], p.deadline_steps)
+        modes = choose_modes(test.certified, np.ones(len(rows)), 0.0, unusable_rows(a, q), held)
+        hold = self.hold[rows]
+        advance_dwell(modes, hold, p.dwell_steps)
+        self.hold[rows] = hold
+        self.step[rows] += 1
+        took = modes == Mode.CERTIFIED
+        self.q_cert[rows[took]] = q[took]
+        self.has_cert[rows[took]] = True
+        return filtered_actions(modes, a, self.nominal(states))
+
+
 def hand_over(env: Environment, states: np.ndarray, steps_left: np.ndarray, period: int, margin: int = 0,
-              actor: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Rows the nominal policy must take now. With `actor` (states -> actions: the noiseless actor)
-    the check looks one period ahead: the actor drives each row for `period` steps (a row that
-    reaches the goal on the way is fine, one that leaves the boundary is not), then the nominal
-    policy must reach the goal within the steps left after that period minus `margin`. Without it,
-    the nominal policy from the current state must need at most `steps_left - period - margin`."""
+              actor: Callable[[np.ndarray], np.ndarray] | FilterLookAhead | None = None) -> np.ndarray:
+    """Rows the nominal policy must take now. With `actor` (states -> actions: the noiseless actor,
+    or a FilterLookAhead: the noiseless filter) the check looks one period ahead: it drives each row
+    for `period` steps (a row that reaches the goal on the way is fine, one that leaves the boundary
+    is not), then the nominal policy must reach the goal within the steps left after that period
+    minus `margin`. Without it, the nominal policy from the current state must need at most
+    `steps_left - period - margin`."""
     left = np.asarray(steps_left, dtype=np.int64)
     if len(states) == 0:
         return np.zeros(0, dtype=bool)
@@ -83,7 +123,10 @@ def hand_over(env: Environment, states: np.ndarray, steps_left: np.ndarray, peri
             rows = np.flatnonzero(going & ~late)
             if rows.size == 0:
                 break
-            nxt = env.rk4_step(s[rows], env.clip_actions(actor(s[rows])))
+            if isinstance(actor, FilterLookAhead):
+                nxt = env.rk4_step(s[rows], actor.act(s[rows], rows))
+            else:
+                nxt = env.rk4_step(s[rows], env.clip_actions(actor(s[rows])))
             finite = np.isfinite(nxt).all(axis=1)
             with np.errstate(invalid="ignore"):
                 late[rows[~finite | env.out_of_bounds(nxt)]] = True
