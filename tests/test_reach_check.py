@@ -303,3 +303,62 @@ def test_reach_phases_follow_their_agents_through_despawns_and_spawns(monkeypatc
 def test_reach_rows_is_checked():
     with pytest.raises(ConfigError, match="nominal_reach_rows"):
         build_config(overrides={"calf": {"nominal_reach_rows": -1}})
+    with pytest.raises(ConfigError, match="nominal_reach_lookahead"):
+        build_config(overrides={"calf": {"nominal_reach_lookahead": "oracle"}})
+
+
+@pytest.mark.parametrize("dwell", [0.0, 0.1])
+def test_the_filter_look_ahead_drives_the_period_exactly_as_the_evaluation_filter_executes_it(dwell):
+    """calf.nominal_reach_lookahead = "filter": the look-ahead's period (actor where certified, the
+    nominal where not, the dwell) is the noiseless filter's own, step for step, so a row the
+    evaluation's check cleared arrives where the check simulated it."""
+    from rl.reach_check import FilterLookAhead
+
+    cfg = build_config(overrides={"env": {"system": "differential_drive", "max_steps_per_episode": 1000},
+                                  "calf": {"fallback_dwell": dwell, "nominal_reach_check": 0.0}})
+    w = build_world(build_config(overrides={"env": {"system": "differential_drive"}, "run": {"seed": 5},
+                                            "visual": {"agents": 1, "cohort": 0}}))
+    env, nets = w.resource(Environment), w.resource(Networks)
+    params = CalfParams.from_config(cfg.calf, cfg.env.dt)
+    starts = evaluation_starts(env, 30, 3)
+    policy = FilterPolicy("calf", env, nets, params, 0.0)
+    policy.reset(len(starts))
+    executed, modes_seen = starts.copy(), []
+    for _ in range(40):  # a while in, so that certificates and dwells are under way
+        a, modes = policy.act(executed)
+        executed = env.rk4_step(executed, a)
+        modes_seen.append(modes)
+    look = FilterLookAhead(nets, params, policy.q_cert, policy.has_cert, policy.hold,
+                           np.full(len(starts), policy.step), env.state_norm, env.nominal)
+    simulated = executed.copy()
+    rows = np.arange(len(starts))
+    for _ in range(60):
+        simulated = env.rk4_step(simulated, look.act(simulated, rows))
+        a, modes = policy.act(executed)
+        executed = env.rk4_step(executed, a)
+        modes_seen.append(modes)
+        np.testing.assert_array_equal(simulated, executed)
+    seen = np.concatenate(modes_seen)
+    assert (seen == Mode.CERTIFIED).any() and (seen == Mode.FALLBACK).any()  # both branches ran
+    w.shutdown()
+
+
+def test_the_filter_look_ahead_holds_a_row_inside_its_dwell_and_past_the_deadline():
+    """Hand-built: no certificate yet would certify the actor, but a row inside a dwell and a row
+    past the deadline get the nominal action; a free row gets the actor's."""
+    from rl.reach_check import FilterLookAhead
+
+    cfg = build_config(overrides={"calf": {"fallback_dwell": 0.05, "nominal_after": 2.0}})
+    w = build_world(build_config(overrides={"visual": {"agents": 1, "cohort": 0}}))
+    env, nets = w.resource(Environment), w.resource(Networks)
+    params = CalfParams.from_config(cfg.calf, cfg.env.dt)
+    s = np.array([[0.8, 0.1], [0.8, 0.1], [0.8, 0.1]])
+    look = FilterLookAhead(nets, params, np.full(3, np.nan), np.zeros(3, dtype=bool), np.array([0, 3, 0]),
+                           np.array([0, 0, params.deadline_steps]), env.state_norm, env.nominal)
+    a = look.act(s, np.arange(3))
+    np.testing.assert_allclose(a[0], nets.act(s)[0])
+    np.testing.assert_allclose(a[1:], env.nominal(s[1:]))
+    # the held row counts its dwell down; the row past the deadline falls back while free: a fresh dwell
+    assert look.has_cert.tolist() == [True, False, False]
+    assert look.hold.tolist() == [0, 2, params.dwell_steps]
+    w.shutdown()
