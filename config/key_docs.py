@@ -72,7 +72,8 @@ KEYS = {
         "nominal_reach_check": "seconds between checks that the nominal policy can still reach the goal in time; "
                                "an agent it could not is handed to it for the rest of its episode (0: never)",
         "nominal_reach_margin": "seconds the nominal policy must have to spare at a reach check beyond the next period",
-        "nominal_reach_lookahead": "what drives the reach check's look-ahead period: the noiseless filter or the bare actor",
+        "nominal_reach_lookahead": "what drives the reach check's look-ahead period: the noiseless filter, the bare actor, "
+                                   "or both (an agent late under either is handed over)",
         "nominal_reach_rows": "with more agents than this the reach check is spread over the frames of its period, "
                               "about this many agents on each (0: all agents on one frame)",
         "certificate_critic": "the critic the certificate reads: online, or TD3's slowly moving target critic",

@@ -254,8 +254,8 @@ class CalfConfig:
     #: this many agents on each, each agent still checked once per period (0: all on one frame)
     nominal_reach_rows: int = _int(2000, 0, 100_000_000)
     #: what drives the check's look-ahead period: "filter" (the noiseless CALF filter, as the
-    #: evaluation executes it) or "actor" (the noiseless actor alone)
-    nominal_reach_lookahead: str = field(default="filter", validator=choice(("filter", "actor")))
+    #: evaluation executes it), "actor" (the noiseless actor alone) or "both" (late under either)
+    nominal_reach_lookahead: str = field(default="both", validator=choice(("both", "filter", "actor")))
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(True)

@@ -55,7 +55,7 @@ class CalfParams:
     deadline_steps: int = 0  # from this step of an episode on the nominal policy acts (0: never)
     reach_check_steps: int = 0  # every this many steps: can the nominal still finish in time? (0: no check)
     reach_margin_steps: int = 0  # ... with this many steps to spare beyond the next period
-    reach_lookahead: str = "filter"  # what drives the check's look-ahead: the noiseless filter or the actor
+    reach_lookahead: str = "both"  # what drives the check's look-ahead: the noiseless filter, the actor, or both
 
     @classmethod
     def from_config(cls, calf, dt: float) -> "CalfParams":  # noqa: ANN001 - config.CalfConfig

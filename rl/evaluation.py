@@ -127,7 +127,7 @@ class FilterPolicy:
     def _check_reach(self, states: np.ndarray) -> None:
         """calf.nominal_reach_check, as in the frame: every period, rows the actor still drives and from
         which the nominal policy would no longer reach the goal in time are held to the episode's end."""
-        from rl.reach_check import FilterLookAhead, hand_over
+        from rl.reach_check import FilterLookAhead, hand_over, look_ahead_drivers
 
         period = self.params.reach_check_steps
         deadline = self.params.deadline_steps
@@ -137,10 +137,9 @@ class FilterPolicy:
         if rows.size == 0:
             return
         steps_left = self.env.cfg.max_steps_per_episode - self.step
-        drive = self.nets.act
-        if self.params.reach_lookahead == "filter":
-            drive = FilterLookAhead(self.nets, self.params, self.q_cert[rows], self.has_cert[rows], self.hold[rows],
-                                    np.full(rows.size, self.step), self.env.state_norm, self.env.nominal)
+        drive = look_ahead_drivers(self.params.reach_lookahead, self.nets, lambda: FilterLookAhead(
+            self.nets, self.params, self.q_cert[rows], self.has_cert[rows], self.hold[rows],
+            np.full(rows.size, self.step), self.env.state_norm, self.env.nominal))
         self.handed[rows] = hand_over(self.env, states[rows], np.full(rows.size, steps_left), period,
                                       self.params.reach_margin_steps, drive)
 

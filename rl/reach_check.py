@@ -15,7 +15,7 @@ one-agent-at-a-time loop.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -102,38 +102,72 @@ class FilterLookAhead:
         return filtered_actions(modes, a, self.nominal(states))
 
 
+Driver = Callable[[np.ndarray], np.ndarray] | FilterLookAhead
+
+
+def _drive_period(env: Environment, states: np.ndarray, period: int,
+                  actor: Driver | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(states after the period, rows that left the boundary or stopped being finite, rows still
+    short of the goal) with `actor` driving every row for `period` steps (None: no look-ahead)."""
+    s = np.array(states, dtype=np.float64, copy=True)
+    late = np.zeros(len(s), dtype=bool)
+    going = np.ones(len(s), dtype=bool)  # rows whose look-ahead has not reached the goal yet
+    if actor is None:
+        return s, late, going
+    going &= ~env.goal_reached(s)
+    for _ in range(int(period)):
+        rows = np.flatnonzero(going & ~late)
+        if rows.size == 0:
+            break
+        if isinstance(actor, FilterLookAhead):
+            nxt = env.rk4_step(s[rows], actor.act(s[rows], rows))
+        else:
+            nxt = env.rk4_step(s[rows], env.clip_actions(actor(s[rows])))
+        finite = np.isfinite(nxt).all(axis=1)
+        with np.errstate(invalid="ignore"):
+            late[rows[~finite | env.out_of_bounds(nxt)]] = True
+            going[rows[finite & env.goal_reached(nxt)]] = False
+        s[rows[finite]] = nxt[finite]
+    return s, late, going
+
+
 def hand_over(env: Environment, states: np.ndarray, steps_left: np.ndarray, period: int, margin: int = 0,
-              actor: Callable[[np.ndarray], np.ndarray] | FilterLookAhead | None = None) -> np.ndarray:
+              actor: Driver | Sequence[Driver] | None = None) -> np.ndarray:
     """Rows the nominal policy must take now. With `actor` (states -> actions: the noiseless actor,
     or a FilterLookAhead: the noiseless filter) the check looks one period ahead: it drives each row
     for `period` steps (a row that reaches the goal on the way is fine, one that leaves the boundary
     is not), then the nominal policy must reach the goal within the steps left after that period
-    minus `margin`. Without it, the nominal policy from the current state must need at most
+    minus `margin`. A sequence of drivers: a row is late if it is under any of them (their nominal
+    rollouts run as one). Without it, the nominal policy from the current state must need at most
     `steps_left - period - margin`."""
     left = np.asarray(steps_left, dtype=np.int64)
     if len(states) == 0:
         return np.zeros(0, dtype=bool)
     slack = left - int(period) - int(margin)
-    s = np.array(states, dtype=np.float64, copy=True)
-    late = np.zeros(len(s), dtype=bool)
-    going = np.ones(len(s), dtype=bool)  # rows whose look-ahead has not reached the goal yet
-    if actor is not None:
-        going &= ~env.goal_reached(s)
-        for _ in range(int(period)):
-            rows = np.flatnonzero(going & ~late)
-            if rows.size == 0:
-                break
-            if isinstance(actor, FilterLookAhead):
-                nxt = env.rk4_step(s[rows], actor.act(s[rows], rows))
-            else:
-                nxt = env.rk4_step(s[rows], env.clip_actions(actor(s[rows])))
-            finite = np.isfinite(nxt).all(axis=1)
-            with np.errstate(invalid="ignore"):
-                late[rows[~finite | env.out_of_bounds(nxt)]] = True
-                going[rows[finite & env.goal_reached(nxt)]] = False
-            s[rows[finite]] = nxt[finite]
-    rows = np.flatnonzero(going & ~late)
+    drivers = list(actor) if isinstance(actor, (list, tuple)) else [actor]
+    late = np.zeros(len(states), dtype=bool)
+    ends, owners = [], []
+    for drive in drivers:
+        s, lost, going = _drive_period(env, states, period, drive)
+        late |= lost
+        rows = np.flatnonzero(going & ~lost)
+        ends.append(s[rows])
+        owners.append(rows)
+    rows = np.concatenate(owners)
     if rows.size:
         budget = int(max(slack[rows].max(), 0))
-        late[rows] = nominal_steps_to_goal(env, s[rows], budget) > slack[rows]
+        need = nominal_steps_to_goal(env, np.concatenate(ends), budget)
+        late[rows[need > slack[rows]]] = True
     return late
+
+
+def look_ahead_drivers(which: str, nets, make_filter: Callable[[], FilterLookAhead]) -> list:  # noqa: ANN001
+    """calf.nominal_reach_lookahead as hand_over's drivers: "actor" (the noiseless actor, nets.act),
+    "filter" (the noiseless filter, built by `make_filter`) or "both"."""
+    if which == "actor":
+        return [nets.act]
+    if which == "filter":
+        return [make_filter()]
+    if which == "both":
+        return [nets.act, make_filter()]
+    raise ValueError(f"nominal_reach_lookahead must be 'both', 'filter' or 'actor', got {which!r}")

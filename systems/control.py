@@ -57,7 +57,7 @@ from rl.calf import (
 )
 from rl.calf_state import CalfState
 from rl.learning import install_control_state, install_networks
-from rl.reach_check import REACH_CLEAR, REACH_HANDED_OVER, REACH_UNCHECKED, FilterLookAhead, hand_over
+from rl.reach_check import REACH_CLEAR, REACH_HANDED_OVER, REACH_UNCHECKED, FilterLookAhead, hand_over, look_ahead_drivers
 from rl.networks import Networks
 
 
@@ -297,10 +297,9 @@ class ControlSystem(System):
         if rows.size == 0:
             return
         steps_left = self.cfg.env.max_steps_per_episode - table.episode_step[rows]
-        drive = nets.act
-        if self.params.reach_lookahead == "filter":
-            drive = FilterLookAhead(nets, self.params, table.q_cert[rows], table.has_cert[rows],
-                                    table.fallback_hold[rows], table.episode_step[rows], env.state_norm, env.nominal)
+        drive = look_ahead_drivers(self.params.reach_lookahead, nets, lambda: FilterLookAhead(
+            nets, self.params, table.q_cert[rows], table.has_cert[rows], table.fallback_hold[rows],
+            table.episode_step[rows], env.state_norm, env.nominal))
         late = hand_over(env, table.state[rows], steps_left, period, self.params.reach_margin_steps, drive)
         table.reach_state[rows] = np.where(late, REACH_HANDED_OVER, REACH_CLEAR)
         counters.add("reach_handovers", int(np.count_nonzero(late)))

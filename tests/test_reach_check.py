@@ -362,3 +362,30 @@ def test_the_filter_look_ahead_holds_a_row_inside_its_dwell_and_past_the_deadlin
     assert look.has_cert.tolist() == [True, False, False]
     assert look.hold.tolist() == [0, 2, params.dwell_steps]
     w.shutdown()
+
+
+def test_both_look_aheads_hand_over_every_row_either_one_would():
+    """calf.nominal_reach_lookahead = "both": late under the bare actor's period or the filter's
+    (one nominal rollout for the two), the same as the two checks' union."""
+    from rl.reach_check import FilterLookAhead
+
+    cfg = build_config(overrides={"env": {"system": "differential_drive"}, "run": {"seed": 2},
+                                  "visual": {"agents": 1, "cohort": 0}})
+    w = build_world(cfg)
+    env, nets = w.resource(Environment), w.resource(Networks)
+    params = CalfParams.from_config(cfg.calf, cfg.env.dt)
+    starts = evaluation_starts(env, 60, 11)
+    need = nominal_steps_to_goal(env, starts, 2000)
+    left = need + np.random.default_rng(0).integers(-40, 80, len(starts))  # some starts short of time
+
+    def filt():
+        n = len(starts)
+        return FilterLookAhead(nets, params, np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int32),
+                               np.zeros(n, dtype=np.int64), env.state_norm, env.nominal)
+
+    by_actor = hand_over(env, starts, left, 25, 5, nets.act)
+    by_filter = hand_over(env, starts, left, 25, 5, filt())
+    both = hand_over(env, starts, left, 25, 5, [nets.act, filt()])
+    np.testing.assert_array_equal(both, by_actor | by_filter)
+    assert both.any() and not both.all() and (by_actor != by_filter).any()
+    w.shutdown()
