@@ -1,14 +1,15 @@
 """What the nominal's reach check costs the frame of a large swarm: all agents on one step of the period against groups spread over it.
 
 Headless worlds (the view's data systems, no renderer), training on, N agents. Each setting
-(`calf.nominal_reach_rows` = 0: every agent checked on the same step of each period; the default
-2000: groups of about that size on evenly spaced steps; and the check off) runs --warmup frames,
+(`calf.nominal_reach_rows` = 0: every agent checked on the same step of each period; --rows
+values: groups of about that size on evenly spaced steps; and the check off) runs --warmup frames,
 then the ControlSystem's time (where the check runs) and the frame's time are read from the
 profiler over --frames frames. Settings alternate within every round (order flipped each round),
 so the machine's load falls on all of them alike. Recorded: median, mean, p95 and max of the frame
 and of ControlSystem, per setting, medians over rounds.
 
     python bench/reach_spread.py                       # N = 10 000, point mass, 2 rounds
+    python bench/reach_spread.py --rows 400 1000 2000  # several group sizes
     python bench/reach_spread.py --agents 5000 --system differential_drive
 """
 from __future__ import annotations
@@ -22,7 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/reach_spread.py`
 from bench import common  # noqa: E402
 
-SETTINGS = {"one step": {"nominal_reach_rows": 0}, "spread": {}, "check off": {"nominal_reach_check": 0.0}}
+def settings(rows: list[int]) -> dict[str, dict]:
+    """The compared settings: every agent on one step, groups of each of `rows`, the check off."""
+    out = {"one step": {"nominal_reach_rows": 0}}
+    out.update({f"groups of {r}": {"nominal_reach_rows": r} for r in rows})
+    out["check off"] = {"nominal_reach_check": 0.0}
+    return out
 STATS = ("median_ms", "mean_ms", "p95_ms", "max_ms")
 
 
@@ -44,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--warmup", type=int, default=120)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--rows", type=int, nargs="+", default=[2000], help="calf.nominal_reach_rows values to compare")
     ap.add_argument("--out", default=str(common.RESULTS / "reach_spread.json"))
     args = ap.parse_args(argv)
+    SETTINGS = settings(args.rows)  # noqa: N806
     rows = []
     for r in range(args.rounds):
         for name in common.flip(list(SETTINGS), r):
@@ -53,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             row.update(setting=name, round=r)
             rows.append(row)
             f, c = row["frame"], row["control"]
-            print(f"round {r} {name:<9}: frame median {f['median_ms']:.2f} mean {f['mean_ms']:.2f} p95 "
+            print(f"round {r} {name:<15}: frame median {f['median_ms']:.2f} mean {f['mean_ms']:.2f} p95 "
                   f"{f['p95_ms']:.2f} max {f['max_ms']:.2f} ms; ControlSystem median {c['median_ms']:.2f} "
                   f"mean {c['mean_ms']:.2f} max {c['max_ms']:.2f} ms; load {row['load_before']:.2f}", flush=True)
     print(f"\nN = {args.agents}, {args.system}, headless, training on; medians over {args.rounds} rounds")
