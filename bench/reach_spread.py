@@ -1,4 +1,4 @@
-"""What the nominal's reach check costs the frame of a large swarm: all agents on one step of the period against groups spread over it.
+"""What the reach check costs a large swarm's frame: all agents on one step of the period, or groups spread over it.
 
 Headless worlds (the view's data systems, no renderer), training on, N agents. Each setting
 (`calf.nominal_reach_rows` = 0: every agent checked on the same step of each period; --rows

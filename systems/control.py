@@ -57,7 +57,8 @@ from rl.calf import (
 )
 from rl.calf_state import CalfState
 from rl.learning import install_control_state, install_networks
-from rl.reach_check import REACH_CLEAR, REACH_HANDED_OVER, REACH_UNCHECKED, FilterLookAhead, hand_over, look_ahead_drivers
+from rl.reach_check import (REACH_CLEAR, REACH_HANDED_OVER, REACH_UNCHECKED, FilterLookAhead, hand_over,
+                            look_ahead_drivers)
 from rl.networks import Networks
 
 
