@@ -120,6 +120,7 @@ KEYS = {
         "policy": "who acts: the CALF filter, the bare TD3 actor, or the nominal policy alone; --policy",
         "collect": "all: every agent explores and adds its transitions to replay; training: the training agent only",
         "boundary_exit": "bootstrap: a boundary exit is not terminal for the critic; terminal: no cost after it",
+        "rejected_proposals": "ignore; imagine: a proposal the filter rejected is stepped through the model and stored too",
         "checkpoint_every": "a checkpoint is written every this many episodes (and at the end)",
         "plot_every": "rewards.png is redrawn every this many episodes",
         "log_max_rows": "the CALF log keeps the newest rows, at most this many (0: no log); calf_log.csv + .prev.csv",

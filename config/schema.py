@@ -38,6 +38,7 @@ RELAX_SCHEDULES = ("exponential", "linear", "goal_zero")
 DECREASE_RULES = ("relative", "absolute")
 COLLECT = ("training", "all")
 BOUNDARY_EXIT = ("bootstrap", "terminal")
+REJECTED_PROPOSALS = ("ignore", "imagine")
 EXPLORATION_UNITS = ("absolute", "bound")
 ACTOR_BASES = ("none", "nominal")
 LEARNERS = ("auto", "inline", "background")
@@ -337,6 +338,10 @@ class TrainingConfig:
     policy: str = field(default="calf", validator=choice(POLICIES))
     collect: str = field(default="all", validator=choice(COLLECT))
     boundary_exit: str = field(default="bootstrap", validator=choice(BOUNDARY_EXIT))
+    #: what the critic learns of an actor proposal the filter rejected (the nominal acted instead):
+    #: "ignore" nothing; "imagine" its one-step outcome, stepped through the environment's own model
+    #: (as the reach check does) and stored beside the executed transition (systems.training)
+    rejected_proposals: str = field(default="ignore", validator=choice(REJECTED_PROPOSALS))
     checkpoint_every: int = _int(50, 1, 100_000_000)
     plot_every: int = _int(5, 1, 100_000_000)
     log_max_rows: int = _int(200_000, 0, 100_000_000)

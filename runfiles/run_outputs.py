@@ -264,7 +264,9 @@ class RunOutputs:
         if "EvaluationSystem" in self.world.schedule:
             refs = self.world.system("EvaluationSystem").safety_reference()
         out: dict[str, Any] = {g: versus_nominal(getattr(self.stats, g), refs.get(g)) for g in ("learners", "cohort")}
-        out["reach_handovers"] = self.world.resource(Counters).get("reach_handovers")  # calf.nominal_reach_check
+        counters = self.world.resource(Counters)
+        out["reach_handovers"] = counters.get("reach_handovers")  # calf.nominal_reach_check
+        out["imagined_transitions"] = counters.get("imagined_transitions")  # training.rejected_proposals
         return out
 
     def _evaluation_summary(self) -> dict[str, Any] | None:

@@ -68,7 +68,7 @@ class ControlSystem(System):
              "explore_std",
              "explore_z", "episode_step", "Networks",
              "CalfState", "TrainingStats", "Environment", "Rngs", "Counters")
-    writes = ("action", "mode", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state",
+    writes = ("action", "mode", "proposal", "q", "s_cert", "a_cert", "q_cert", "has_cert", "fallback_hold", "reach_state",
               "reach_phase",
               "explore_std", "explore_z", "CalfState")
 
@@ -80,6 +80,8 @@ class ControlSystem(System):
             [
                 ColumnSpec("action", (ad,), np.float64, 0.0, owner=self.name, doc="action applied this step"),
                 ColumnSpec("mode", (), np.int8, int(Mode.FALLBACK), owner=self.name, doc="components.Mode of this step"),
+                ColumnSpec("proposal", (ad,), np.float64, 0.0, owner=self.name,
+                           doc="the actor's proposal the filter tested this step (with the learner's noise)"),
                 ColumnSpec("q", (), np.float64, np.nan, owner=self.name,
                            doc="critic value of the actor's action used by the certificate this step"),
                 ColumnSpec("q_cert", (), np.float64, np.nan, owner=self.name, doc="certified critic value (NaN: none)"),
@@ -261,6 +263,7 @@ class ControlSystem(System):
         if dwell:
             advance_dwell(modes, table.fallback_hold, self.params.dwell_steps, decided)
         filtered_actions(modes, a_actor, a_nominal, out=table.action)
+        table.proposal[:] = a_actor
         if self.explore_executed and noise is not None:
             self._explore_fallback(table, modes, noise, env)
         table.mode[:] = modes
