@@ -260,6 +260,10 @@ class CalfConfig:
     #: a learner whose noisy proposal fails the certificate gets its noiseless actor action tested
     #: too before the filter falls back (exploration noise alone never causes a fallback)
     noiseless_retry: bool = _bool(True)
+    #: what the critic learns of an actor proposal the filter rejected (the nominal acted instead):
+    #: "ignore" nothing; "imagine" its one-step outcome, stepped through the environment's own model
+    #: (as the reach check does) and stored beside the executed transition (systems.training)
+    rejected_proposals: str = field(default="ignore", validator=choice(REJECTED_PROPOSALS))
     #: the critic the certificate reads: "online" (the critic TD3 updates every step) or "target"
     #: (TD3's Polyak-averaged target critic, which moves about 1/tau times slower, so the chain of
     #: certified values of an episode is compared on a nearly fixed function while training goes on)
@@ -338,10 +342,6 @@ class TrainingConfig:
     policy: str = field(default="calf", validator=choice(POLICIES))
     collect: str = field(default="all", validator=choice(COLLECT))
     boundary_exit: str = field(default="bootstrap", validator=choice(BOUNDARY_EXIT))
-    #: what the critic learns of an actor proposal the filter rejected (the nominal acted instead):
-    #: "ignore" nothing; "imagine" its one-step outcome, stepped through the environment's own model
-    #: (as the reach check does) and stored beside the executed transition (systems.training)
-    rejected_proposals: str = field(default="ignore", validator=choice(REJECTED_PROPOSALS))
     checkpoint_every: int = _int(50, 1, 100_000_000)
     plot_every: int = _int(5, 1, 100_000_000)
     log_max_rows: int = _int(200_000, 0, 100_000_000)

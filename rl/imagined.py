@@ -1,4 +1,4 @@
-"""Rejected proposals learned through the model (`training.rejected_proposals = "imagine"`).
+"""Rejected proposals learned through the model (`calf.rejected_proposals = "imagine"`).
 
 Exploring inside the filter keeps every executed action safe, but wherever the filter falls back
 the replay buffer holds the nominal policy's one action per state: the critic never sees what the

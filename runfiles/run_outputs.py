@@ -266,7 +266,7 @@ class RunOutputs:
         out: dict[str, Any] = {g: versus_nominal(getattr(self.stats, g), refs.get(g)) for g in ("learners", "cohort")}
         counters = self.world.resource(Counters)
         out["reach_handovers"] = counters.get("reach_handovers")  # calf.nominal_reach_check
-        out["imagined_transitions"] = counters.get("imagined_transitions")  # training.rejected_proposals
+        out["imagined_transitions"] = counters.get("imagined_transitions")  # calf.rejected_proposals
         return out
 
     def _evaluation_summary(self) -> dict[str, Any] | None:

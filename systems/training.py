@@ -70,7 +70,7 @@ class TrainingSystem(System):
         self.collect_all = cfg.training.collect == "all"
         self.terminal_outcomes = (Outcome.GOAL, Outcome.BOUNDARY) if cfg.training.boundary_exit == "terminal" \
             else (Outcome.GOAL,)
-        self.imagine = cfg.training.rejected_proposals == "imagine" and cfg.training.policy == "calf"
+        self.imagine = cfg.calf.rejected_proposals == "imagine" and cfg.training.policy == "calf"
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
 
@@ -193,7 +193,7 @@ class TrainingSystem(System):
             world.resource(Counters).add("rejected_transitions", int(refused))
 
     def _store_imagined(self, world, table: AgentTable, tr: int, replay: ReplayBuffer, dt: float) -> None:  # noqa: ANN001
-        """training.rejected_proposals = "imagine": the learners' proposals the filter rejected this step,
+        """calf.rejected_proposals = "imagine": the learners' proposals the filter rejected this step,
         stepped once through the model (rl.imagined) and stored beside what was executed."""
         fell_back = (table.mode == Mode.FALLBACK) & (table.outcome != Outcome.NONFINITE)
         if self.collect_all:
