@@ -263,7 +263,7 @@ class CalfConfig:
     #: what the critic learns of an actor proposal the filter rejected (the nominal acted instead):
     #: "ignore" nothing; "imagine" its one-step outcome, stepped through the environment's own model
     #: (as the reach check does) and stored beside the executed transition (systems.training)
-    rejected_proposals: str = field(default="ignore", validator=choice(REJECTED_PROPOSALS))
+    rejected_proposals: str = field(default="imagine", validator=choice(REJECTED_PROPOSALS))
     #: the critic the certificate reads: "online" (the critic TD3 updates every step) or "target"
     #: (TD3's Polyak-averaged target critic, which moves about 1/tau times slower, so the chain of
     #: certified values of an episode is compared on a nearly fixed function while training goes on)

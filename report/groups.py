@@ -1,7 +1,9 @@
 """Which runs belong together: runs whose settings are equal except the seed form one group.
 
-By default a group is named by the config keys whose values differ between the runs given (the
-seed, output paths and the environment excepted), e.g. `training.policy=calf, calf.nu_bar=1.0`.
+By default a group is named by the config keys whose values differ between runs of the same
+environment (the seed and output paths excepted), e.g. `training.policy=calf, calf.nu_bar=1.0`: a
+key that differs only from one environment to another (an environment's own defaults, such as the
+pendulum's dwell, or a budget chosen per task) describes the task, not a setting.
 The environment (`env.system`) is the task: within a group, runs are compared per environment,
 and aggregates across environments are stratified by it. `--group-by` names the keys instead.
 """
@@ -29,12 +31,16 @@ def _flat(run: Run) -> dict[str, object]:
 
 
 def differing_keys(runs: list[Run]) -> list[str]:
-    """Config keys whose values are not the same in every run (in config order)."""
+    """Config keys whose values are not the same in every run of some one environment (in config order)."""
     flats = [_flat(r) for r in runs]
     keys: list[str] = []
     for f in flats:
         keys.extend(k for k in f if k not in keys)
-    return [k for k in keys if k not in NOT_A_SETTING and len({repr(f.get(k)) for f in flats}) > 1]
+    by_task: dict[object, list[dict]] = defaultdict(list)
+    for f in flats:
+        by_task[f.get("env.system")].append(f)
+    return [k for k in keys if k not in NOT_A_SETTING
+            and any(len({repr(f.get(k)) for f in same}) > 1 for same in by_task.values())]
 
 
 def _show(key: str, value: object) -> str:

@@ -32,17 +32,20 @@ from systems.finite_check import FiniteCheckSystem
 from systems.physics import PhysicsSystem
 from systems.population import PopulationSystem, spawn_agents, spawn_cohort
 from systems.profiler import ProfilerSystem, RunMeta
+from systems.imagined import ImaginedTransitionSystem
 from systems.training import TrainingSystem
 
 
 def core_systems(cfg: AppConfig) -> list[System]:
     """The systems every run has, in frame order (the render layer adds its own)."""
+    imagine = cfg.calf.rejected_proposals == "imagine" and cfg.training.policy == "calf"
     return [
         FiniteCheckSystem(),  # NaN / inf in any float column is repaired before anything reads the table
         PopulationSystem(),
         ControlSystem(),
         PhysicsSystem(),
         TrainingSystem(),
+        *([ImaginedTransitionSystem()] if imagine else []),  # the rejected proposals, through the model
         EvaluationSystem(),
         ProfilerSystem(window=cfg.profiler.window, sample_every=cfg.profiler.sample_every, enabled=cfg.profiler.enabled),
     ]

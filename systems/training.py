@@ -32,10 +32,9 @@ from components.resources import Counters
 from components.training_stats import TrainingStats
 from config.schema import AppConfig
 from ecs.system import System
-from envs.base import Environment, Outcome
+from envs.base import Outcome
 from rl.background_learner import Learner
 from rl.calf_state import CalfState
-from rl.imagined import imagined_transitions
 from rl.learning import install_control_state, install_learner
 from rl.replay import ReplayBuffer
 from systems.profiler import RunMeta
@@ -45,7 +44,7 @@ class TrainingSystem(System):
     phase = "simulation"
     after = ("PhysicsSystem",)
     reads = ("prev_state", "action", "reward", "next_state", "outcome", "episode_return", "episode_step",
-             "has_cert", "q_cert", "mode", "proposal", "group", "CalfState", "Counters", "RunMeta", "Environment")
+             "has_cert", "q_cert", "mode", "group", "CalfState", "Counters", "RunMeta")
     writes = ("ReplayBuffer", "TD3", "Networks", "TrainingStats", "Learner")
 
     def __init__(self) -> None:
@@ -70,7 +69,6 @@ class TrainingSystem(System):
         self.collect_all = cfg.training.collect == "all"
         self.terminal_outcomes = (Outcome.GOAL, Outcome.BOUNDARY) if cfg.training.boundary_exit == "terminal" \
             else (Outcome.GOAL,)
-        self.imagine = cfg.calf.rejected_proposals == "imagine" and cfg.training.policy == "calf"
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
 
@@ -127,8 +125,6 @@ class TrainingSystem(System):
 
         self._count_all_agents(stats, table, decision.filtered)
         self._store(world, table, tr, replay)
-        if self.imagine:
-            self._store_imagined(world, table, tr, replay, dt)
         stats.buffer_size = len(replay)
 
         # -- learning --------------------------------------------------------------------------
@@ -191,25 +187,6 @@ class TrainingSystem(System):
                 world.resource(TrainingStats).collected += 1
         if refused:
             world.resource(Counters).add("rejected_transitions", int(refused))
-
-    def _store_imagined(self, world, table: AgentTable, tr: int, replay: ReplayBuffer, dt: float) -> None:  # noqa: ANN001
-        """calf.rejected_proposals = "imagine": the learners' proposals the filter rejected this step,
-        stepped once through the model (rl.imagined) and stored beside what was executed."""
-        fell_back = (table.mode == Mode.FALLBACK) & (table.outcome != Outcome.NONFINITE)
-        if self.collect_all:
-            rows = np.flatnonzero(fell_back & (table.group == Group.LEARNER))
-        else:
-            rows = np.array([tr]) if fell_back[tr] else np.zeros(0, dtype=np.int64)
-        if rows.size == 0:
-            return
-        s = table.prev_state[rows]
-        a = table.proposal[rows]
-        s2, r, terminated = imagined_transitions(world.resource(Environment), s, a, dt, self.terminal_outcomes)
-        dropped = replay.add_batch(s, a, r, s2, terminated)
-        counters = world.resource(Counters)
-        counters.add("imagined_transitions", int(rows.size - dropped))
-        if dropped:
-            counters.add("rejected_transitions", int(dropped))
 
     def _count_all_agents(self, stats: TrainingStats, table: AgentTable, filtered: bool) -> None:
         """Every agent's decisions this frame and the episodes that ended, by group (`stats.learners`,

@@ -294,3 +294,18 @@ def test_no_charts_writes_the_tables_without_drawing(tmp_path, capsys):
     md = (report / "summary.md").read_text()
     assert "## Charts" not in md and ".png" not in md and "| " in md
     assert "(report.json)" in out
+
+
+def test_keys_that_differ_only_between_environments_do_not_split_groups(tmp_path, capsys):
+    """The pendulum's own dwell and budget, the point mass's own calf.rejected_proposals: those describe
+    the task; a setting that differs between runs of one environment still names the groups."""
+    for system in ("point_mass", "pendulum", "differential_drive"):
+        for seed in range(2):
+            make_run(tmp_path / system / f"s{seed}", seed=seed, system=system, successes=[True] * 5,
+                     extra={"env.max_steps_per_episode": {"point_mass": 750}.get(system, 1000)})
+    make_run(tmp_path / "point_mass" / "nu", seed=9, successes=[True] * 5, extra={"calf.nu_bar": 1.0})
+    code, _, err = _report([str(tmp_path)], capsys)
+    assert code == 0, err
+    rep = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert sorted({r["group"] for r in rep["runs"]}) == ["policy=calf, calf.nu_bar=0.01", "policy=calf, calf.nu_bar=1.0"]
+    assert {r["group"] for r in rep["runs"] if r["environment"] == "pendulum"} == {"policy=calf, calf.nu_bar=0.01"}
