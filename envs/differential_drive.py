@@ -18,6 +18,10 @@ class DifferentialDrive(Environment):
     surface_axes = (0, 1)
     position_axes = (0, 1)
     periodic_axes = (2,)
+    # near the goal its nominal policy turns on the spot, so a small detour can cost it much time: a
+    # 1 s reach margin keeps its learners' training episodes as reliable as the nominal's (5 seeds,
+    # 0-7 timeouts of about 3800 episodes against 12-32 with 0.25 s) and learns as much (docs/LEARNING.md)
+    calf_defaults = {"nominal_reach_margin": 1.0}
 
     def action_bound(self) -> np.ndarray:
         return np.array([self.cfg.dd_v_bound, self.cfg.dd_omega_bound], dtype=np.float64)
