@@ -262,7 +262,7 @@ class CalfConfig:
     noiseless_retry: bool = _bool(True)
     #: what the critic learns of an actor proposal the filter rejected (the nominal acted instead):
     #: "ignore" nothing; "imagine" its one-step outcome, stepped through the environment's own model
-    #: (as the reach check does) and stored beside the executed transition (systems.training)
+    #: (as the reach check does) and stored beside the executed transition (systems.imagined)
     rejected_proposals: str = field(default="imagine", validator=choice(REJECTED_PROPOSALS))
     #: the critic the certificate reads: "online" (the critic TD3 updates every step) or "target"
     #: (TD3's Polyak-averaged target critic, which moves about 1/tau times slower, so the chain of

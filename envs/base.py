@@ -157,6 +157,12 @@ class Environment:
         return np.sqrt(np.einsum("ij,ij->i", states, states))
 
 
+def critic_terminals(boundary_exit: str) -> tuple[Outcome, ...]:
+    """The outcomes that end the critic's cost stream (no bootstrap after them): the goal, and the
+    boundary too with `training.boundary_exit = "terminal"`; a timeout never does."""
+    return (Outcome.GOAL, Outcome.BOUNDARY) if boundary_exit == "terminal" else (Outcome.GOAL,)
+
+
 def wrap_angle(theta: np.ndarray) -> np.ndarray:
     """Wrap to [-pi, pi)."""
     return (theta + np.pi) % (2.0 * np.pi) - np.pi

@@ -6,7 +6,8 @@ actor's rejected proposal would have done there, which is exactly where the acto
 With this option each rejected proposal is stepped once through the environment's own dynamics
 (the same RK4 step, reward and termination tests PhysicsSystem uses, so an imagined transition is
 the one executing the proposal would have produced) and stored beside the executed transition.
-Nothing imagined is ever executed: safety is untouched; like the reach check it uses the model.
+Nothing imagined is ever executed: what the agents do is untouched; like the reach check it uses
+the model.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from components.modes import Mode
 from components.resources import Counters
 from config.schema import AppConfig
 from ecs.system import System
-from envs.base import Environment, Outcome
+from envs.base import Environment, Outcome, critic_terminals
 from rl.imagined import imagined_transitions
 from rl.replay import ReplayBuffer
 
@@ -31,8 +31,7 @@ class ImaginedTransitionSystem(System):
     def setup(self, world) -> None:  # noqa: ANN001
         cfg = world.resource(AppConfig)
         self.collect_all = cfg.training.collect == "all"
-        self.terminal_outcomes = (Outcome.GOAL, Outcome.BOUNDARY) if cfg.training.boundary_exit == "terminal" \
-            else (Outcome.GOAL,)
+        self.terminal_outcomes = critic_terminals(cfg.training.boundary_exit)
 
     def process(self, world, dt: float) -> None:  # noqa: ANN001
         table = world.resource(AgentTable)

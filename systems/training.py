@@ -32,7 +32,7 @@ from components.resources import Counters
 from components.training_stats import TrainingStats
 from config.schema import AppConfig
 from ecs.system import System
-from envs.base import Outcome
+from envs.base import Outcome, critic_terminals
 from rl.background_learner import Learner
 from rl.calf_state import CalfState
 from rl.learning import install_control_state, install_learner
@@ -67,8 +67,7 @@ class TrainingSystem(System):
         stats.p_relax = world.resource(CalfState).p_relax
         stats.collect = cfg.training.collect
         self.collect_all = cfg.training.collect == "all"
-        self.terminal_outcomes = (Outcome.GOAL, Outcome.BOUNDARY) if cfg.training.boundary_exit == "terminal" \
-            else (Outcome.GOAL,)
+        self.terminal_outcomes = critic_terminals(cfg.training.boundary_exit)
         self._world = world
         world.events.subscribe("episodes_ended", self._on_episodes_ended)
 
