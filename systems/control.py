@@ -81,7 +81,8 @@ class ControlSystem(System):
                 ColumnSpec("action", (ad,), np.float64, 0.0, owner=self.name, doc="action applied this step"),
                 ColumnSpec("mode", (), np.int8, int(Mode.FALLBACK), owner=self.name, doc="components.Mode of this step"),
                 ColumnSpec("proposal", (ad,), np.float64, 0.0, owner=self.name,
-                           doc="the actor's proposal the filter tested this step (with the learner's noise)",
+                           doc="the actor's proposal the filter decided on this step (the learner's noisy one, or its "
+                               "noiseless action where the noiseless retry certified that)",
                            nonfinite="owner"),  # a diverging actor's NaN: counted as nonfinite_actions, never imagined
                 ColumnSpec("q", (), np.float64, np.nan, owner=self.name,
                            doc="critic value of the actor's action used by the certificate this step"),
